@@ -1,0 +1,202 @@
+package backend
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+)
+
+// ErrNotExist is returned (wrapped) when a file does not exist. Check it with
+// errors.Is.
+var ErrNotExist = errors.New("file does not exist")
+
+// FileType is the kind of a stored file; it decides the directory.
+type FileType uint8
+
+// The file types of a repository, see doc/design.md §3.
+const (
+	Config FileType = iota + 1
+	Key
+	Pack
+	Index
+	Snapshot
+	Lock
+	Record
+)
+
+// FileTypes lists every file type, in layout order.
+var FileTypes = []FileType{Config, Key, Pack, Index, Snapshot, Lock, Record}
+
+var typeDirs = map[FileType]string{
+	Config: "", Key: "keys", Pack: "data", Index: "index",
+	Snapshot: "snapshots", Lock: "locks", Record: "records",
+}
+
+// String returns the directory-like name of the type.
+func (t FileType) String() string {
+	if t == Config {
+		return "config"
+	}
+	if d, ok := typeDirs[t]; ok {
+		return d
+	}
+	return fmt.Sprintf("filetype(%d)", uint8(t))
+}
+
+// Dir returns the type's directory in the layout ("" for Config).
+func (t FileType) Dir() string { return typeDirs[t] }
+
+// Handle names a stored file.
+type Handle struct {
+	Type FileType
+	Name string
+}
+
+// String returns the handle's path in the layout.
+func (h Handle) String() string { return h.Path() }
+
+// Path returns the slash-separated path of the file in the repository layout:
+// "config", "keys/NAME", "data/NA/ME/NAME", ...
+func (h Handle) Path() string {
+	switch h.Type {
+	case Config:
+		return "config"
+	case Pack:
+		if len(h.Name) >= 4 {
+			return path.Join("data", h.Name[0:2], h.Name[2:4], h.Name)
+		}
+	}
+	return path.Join(h.Type.Dir(), h.Name)
+}
+
+// Valid reports whether the handle can name a file: a known type and, except
+// for Config, a plain name without separators or dots at its start.
+func (h Handle) Valid() error {
+	if _, ok := typeDirs[h.Type]; !ok {
+		return fmt.Errorf("invalid file type %d", h.Type)
+	}
+	if h.Type == Config {
+		return nil
+	}
+	if len(h.Name) < 4 || h.Name[0] == '.' {
+		return fmt.Errorf("invalid file name %q", h.Name)
+	}
+	for _, c := range h.Name {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '-' || c == '_') {
+			return fmt.Errorf("invalid file name %q", h.Name)
+		}
+	}
+	return nil
+}
+
+// FileInfo describes a stored file.
+type FileInfo struct {
+	Name string
+	Size int64
+}
+
+// Backend stores whole files. Implementations must guarantee:
+//
+//   - Save is atomic: a concurrent or later reader sees the whole file or
+//     none; a failed or interrupted Save leaves no visible partial file.
+//     Saving an existing name replaces it atomically (cairn names files by
+//     the hash of their bytes, so a name is never reused for other content).
+//   - Read after write: once Save returns nil, Load, Stat and List see it.
+//   - Not found is reported as an error wrapping ErrNotExist.
+//   - All methods are safe for concurrent use.
+type Backend interface {
+	// Save stores data under h.
+	Save(ctx context.Context, h Handle, data []byte) error
+	// Load returns a reader of length bytes of h from offset; length 0
+	// means to the end. The caller closes it. Reading past the end returns
+	// fewer bytes; callers check lengths.
+	Load(ctx context.Context, h Handle, offset, length int64) (io.ReadCloser, error)
+	// Stat returns the size of h.
+	Stat(ctx context.Context, h Handle) (FileInfo, error)
+	// List calls fn for every file of type t, in no particular order. An
+	// error from fn stops the listing and is returned.
+	List(ctx context.Context, t FileType, fn func(FileInfo) error) error
+	// Remove deletes h.
+	Remove(ctx context.Context, h Handle) error
+	// Close releases resources.
+	Close() error
+}
+
+// Unwrapper is implemented by wrappers around a Backend.
+type Unwrapper interface {
+	Unwrap() Backend
+}
+
+// ReadAll loads length bytes of h at offset (length 0: the whole file) and
+// fails unless exactly that many bytes arrive when length > 0.
+func ReadAll(ctx context.Context, be Backend, h Handle, offset, length int64) ([]byte, error) {
+	return ReadInto(ctx, be, h, offset, length, nil)
+}
+
+// ReadInto is ReadAll reusing buf's storage when it is large enough. For a
+// whole file it asks Stat for the size first, so the file is read into one
+// buffer of the right size rather than a growing one.
+func ReadInto(ctx context.Context, be Backend, h Handle, offset, length int64, buf []byte) ([]byte, error) {
+	whole := length == 0
+	if whole {
+		fi, err := be.Stat(ctx, h)
+		if err != nil {
+			return nil, err
+		}
+		if length = fi.Size - offset; length <= 0 {
+			return []byte{}, nil
+		}
+	}
+	rd, err := be.Load(ctx, h, offset, length)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = rd.Close() }()
+	if int64(cap(buf)) < length {
+		buf = make([]byte, length)
+	}
+	buf = buf[:length]
+	if _, err := io.ReadFull(rd, buf); err != nil {
+		return nil, fmt.Errorf("read %v at %d+%d: %w", h, offset, length, err)
+	}
+	if whole {
+		// The file may have grown since Stat; a longer file is an error too.
+		if n, _ := rd.Read(make([]byte, 1)); n > 0 {
+			return nil, fmt.Errorf("read %v: file changed size while being read", h)
+		}
+	}
+	return buf, nil
+}
+
+// Names returns the names of every file of type t.
+func Names(ctx context.Context, be Backend, t FileType) ([]string, error) {
+	var names []string
+	err := be.List(ctx, t, func(fi FileInfo) error {
+		names = append(names, fi.Name)
+		return nil
+	})
+	return names, err
+}
+
+// permanentError marks an error that retrying cannot fix.
+type permanentError struct{ err error }
+
+func (e permanentError) Error() string { return e.err.Error() }
+func (e permanentError) Unwrap() error { return e.err }
+
+// Permanent marks err as not worth retrying (access denied, bad request).
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return permanentError{err}
+}
+
+// IsPermanent reports whether err was marked Permanent, or is a not-found
+// error.
+func IsPermanent(err error) bool {
+	var p permanentError
+	return errors.As(err, &p) || errors.Is(err, ErrNotExist)
+}

@@ -1,0 +1,272 @@
+// Package s3 stores a repository in an S3 bucket (AWS, MinIO or any
+// compatible server) with github.com/minio/minio-go/v7.
+//
+// A PUT is atomic on S3, so Save needs no temporary object; large packs go
+// up as multipart uploads, listings follow every page, and loads are range
+// reads. Credentials come from the environment and are never printed.
+package s3
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path"
+	"strings"
+
+	"github.com/cairn-backup/cairn/backend"
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+)
+
+// Config locates a bucket.
+type Config struct {
+	Endpoint     string // host[:port]
+	Secure       bool   // https
+	Bucket       string
+	Prefix       string // folder inside the bucket, without slashes at the ends
+	Region       string
+	AccessKey    string
+	SecretKey    string
+	SessionToken string
+	// Addressing is "path" (http://host/bucket/key, what MinIO expects),
+	// "virtual" (http://bucket.host/key) or "auto" (virtual for AWS hosts).
+	Addressing string
+	CACert     string // PEM file of a private CA, or ""
+}
+
+// ParseURL parses "s3:http(s)://HOST[:PORT]/BUCKET[/PREFIX]" and takes
+// credentials from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+// AWS_SESSION_TOKEN and the region from AWS_DEFAULT_REGION.
+func ParseURL(s string) (Config, error) {
+	rest, ok := strings.CutPrefix(s, "s3:")
+	if !ok {
+		return Config{}, fmt.Errorf("%q is not an s3: location", s)
+	}
+	var c Config
+	switch {
+	case strings.HasPrefix(rest, "https://"):
+		c.Secure, rest = true, strings.TrimPrefix(rest, "https://")
+	case strings.HasPrefix(rest, "http://"):
+		rest = strings.TrimPrefix(rest, "http://")
+	default:
+		return Config{}, errors.New("s3 location must look like s3:https://HOST[:PORT]/BUCKET[/PREFIX]")
+	}
+	parts := strings.SplitN(rest, "/", 3)
+	if len(parts) < 2 || parts[0] == "" || parts[1] == "" {
+		return Config{}, errors.New("s3 location must name a host and a bucket: s3:https://HOST[:PORT]/BUCKET[/PREFIX]")
+	}
+	c.Endpoint, c.Bucket = parts[0], parts[1]
+	if len(parts) == 3 {
+		c.Prefix = strings.Trim(parts[2], "/")
+	}
+	c.AccessKey = os.Getenv("AWS_ACCESS_KEY_ID")
+	c.SecretKey = os.Getenv("AWS_SECRET_ACCESS_KEY")
+	c.SessionToken = os.Getenv("AWS_SESSION_TOKEN")
+	c.Region = os.Getenv("AWS_DEFAULT_REGION")
+	c.Addressing = "auto"
+	return c, nil
+}
+
+// Backend is an S3 bucket (and prefix).
+type Backend struct {
+	client *minio.Client
+	cfg    Config
+}
+
+func init() {
+	// cairn's retry wrapper retries whole requests with its own bounds;
+	// retrying inside minio-go as well would multiply the waits.
+	minio.MaxRetry = 1
+}
+
+// Open connects to the bucket; it does not create it (see Create).
+func Open(cfg Config) (*Backend, error) {
+	tr, err := minio.DefaultTransport(cfg.Secure)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.CACert != "" {
+		pem, err := os.ReadFile(cfg.CACert)
+		if err != nil {
+			return nil, fmt.Errorf("--cacert: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("--cacert %s holds no PEM certificate", cfg.CACert)
+		}
+		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	var lookup minio.BucketLookupType
+	switch cfg.Addressing {
+	case "path":
+		lookup = minio.BucketLookupPath
+	case "virtual":
+		lookup = minio.BucketLookupDNS
+	case "auto", "":
+		lookup = minio.BucketLookupAuto
+	default:
+		return nil, fmt.Errorf("s3 addressing %q: want path, virtual or auto", cfg.Addressing)
+	}
+	client, err := minio.New(cfg.Endpoint, &minio.Options{
+		Creds:        credentials.NewStaticV4(cfg.AccessKey, cfg.SecretKey, cfg.SessionToken),
+		Secure:       cfg.Secure,
+		Region:       cfg.Region,
+		Transport:    tr,
+		BucketLookup: lookup,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("s3 endpoint %s: %w", cfg.Endpoint, err)
+	}
+	return &Backend{client: client, cfg: cfg}, nil
+}
+
+// Create makes the bucket if it does not exist.
+func (b *Backend) Create(ctx context.Context) error {
+	ok, err := b.client.BucketExists(ctx, b.cfg.Bucket)
+	if err != nil {
+		return b.wrap("bucket "+b.cfg.Bucket, err)
+	}
+	if ok {
+		return nil
+	}
+	if err := b.client.MakeBucket(ctx, b.cfg.Bucket, minio.MakeBucketOptions{Region: b.cfg.Region}); err != nil {
+		return b.wrap("create bucket "+b.cfg.Bucket, err)
+	}
+	return nil
+}
+
+func (b *Backend) key(h backend.Handle) string { return path.Join(b.cfg.Prefix, h.Path()) }
+
+// wrap maps S3 errors: missing objects to backend.ErrNotExist, client
+// errors (4xx but timeouts and throttling) to permanent ones.
+func (b *Backend) wrap(what string, err error) error {
+	resp := minio.ToErrorResponse(err)
+	switch {
+	case resp.Code == "NoSuchBucket":
+		return fmt.Errorf("%s: bucket %s does not exist: %w", what, b.cfg.Bucket, backend.ErrNotExist)
+	case resp.Code == "NoSuchKey" || resp.StatusCode == http.StatusNotFound:
+		return fmt.Errorf("%s: %w", what, backend.ErrNotExist)
+	case resp.StatusCode >= 400 && resp.StatusCode < 500 && resp.StatusCode != http.StatusRequestTimeout && resp.StatusCode != http.StatusTooManyRequests:
+		return backend.Permanent(fmt.Errorf("%s: %s (%s)", what, resp.Message, resp.Code))
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+// Save uploads data in one PUT (multipart above 16 MiB) and checks the
+// size, and for single-part uploads the MD5, that the server reports.
+func (b *Backend) Save(ctx context.Context, h backend.Handle, data []byte) error {
+	if err := h.Valid(); err != nil {
+		return err
+	}
+	info, err := b.client.PutObject(ctx, b.cfg.Bucket, b.key(h), bytes.NewReader(data), int64(len(data)),
+		minio.PutObjectOptions{ContentType: "application/octet-stream", PartSize: 16 << 20, SendContentMd5: true})
+	if err != nil {
+		return b.wrap("save "+h.String(), err)
+	}
+	if info.Size != int64(len(data)) {
+		return fmt.Errorf("save %v: server stored %d bytes, sent %d", h, info.Size, len(data))
+	}
+	if len(data) <= 16<<20 && info.ETag != "" && !strings.Contains(info.ETag, "-") {
+		sum := md5.Sum(data)
+		if !strings.EqualFold(strings.Trim(info.ETag, `"`), hex.EncodeToString(sum[:])) {
+			return fmt.Errorf("save %v: server reports MD5 %s, sent %x", h, info.ETag, sum)
+		}
+	}
+	return nil
+}
+
+// Load range-reads the object.
+func (b *Backend) Load(ctx context.Context, h backend.Handle, offset, length int64) (io.ReadCloser, error) {
+	if err := h.Valid(); err != nil {
+		return nil, err
+	}
+	if offset < 0 || length < 0 {
+		return nil, fmt.Errorf("load %v: invalid range %d+%d", h, offset, length)
+	}
+	opts := minio.GetObjectOptions{}
+	switch {
+	case length > 0:
+		if err := opts.SetRange(offset, offset+length-1); err != nil {
+			return nil, err
+		}
+	case offset > 0:
+		if err := opts.SetRange(offset, 0); err != nil {
+			return nil, err
+		}
+	}
+	// The core API performs the request here, so a missing object is
+	// reported by Load itself, and the body is exactly the range asked for.
+	body, _, _, err := (&minio.Core{Client: b.client}).GetObject(ctx, b.cfg.Bucket, b.key(h), opts)
+	if err != nil {
+		if minio.ToErrorResponse(err).Code == "InvalidRange" {
+			return io.NopCloser(bytes.NewReader(nil)), nil
+		}
+		return nil, b.wrap("load "+h.String(), err)
+	}
+	return body, nil
+}
+
+// Stat returns the object's size.
+func (b *Backend) Stat(ctx context.Context, h backend.Handle) (backend.FileInfo, error) {
+	if err := h.Valid(); err != nil {
+		return backend.FileInfo{}, err
+	}
+	info, err := b.client.StatObject(ctx, b.cfg.Bucket, b.key(h), minio.StatObjectOptions{})
+	if err != nil {
+		return backend.FileInfo{}, b.wrap("stat "+h.String(), err)
+	}
+	return backend.FileInfo{Name: h.Name, Size: info.Size}, nil
+}
+
+// List lists every object of the type's folder, following all pages.
+func (b *Backend) List(ctx context.Context, t backend.FileType, fn func(backend.FileInfo) error) error {
+	if t == backend.Config {
+		fi, err := b.Stat(ctx, backend.Handle{Type: t})
+		if errors.Is(err, backend.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return fn(fi)
+	}
+	prefix := path.Join(b.cfg.Prefix, t.Dir()) + "/"
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for obj := range b.client.ListObjects(ctx, b.cfg.Bucket, minio.ListObjectsOptions{Prefix: prefix, Recursive: true}) {
+		if obj.Err != nil {
+			return b.wrap("list "+t.String(), obj.Err)
+		}
+		name := path.Base(obj.Key)
+		if strings.HasSuffix(obj.Key, "/") || strings.HasPrefix(name, ".") {
+			continue
+		}
+		if err := fn(backend.FileInfo{Name: name, Size: obj.Size}); err != nil {
+			return err
+		}
+	}
+	return ctx.Err()
+}
+
+// Remove deletes the object; S3 does not report missing objects on
+// delete, so it checks first.
+func (b *Backend) Remove(ctx context.Context, h backend.Handle) error {
+	if _, err := b.Stat(ctx, h); err != nil {
+		return err
+	}
+	if err := b.client.RemoveObject(ctx, b.cfg.Bucket, b.key(h), minio.RemoveObjectOptions{}); err != nil {
+		return b.wrap("remove "+h.String(), err)
+	}
+	return nil
+}
+
+// Close does nothing; connections are pooled by the HTTP client.
+func (b *Backend) Close() error { return nil }

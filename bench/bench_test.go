@@ -1,0 +1,133 @@
+package bench
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// digest hashes every file's path and content under dir.
+func digest(t *testing.T, dir string) string {
+	t.Helper()
+	h := sha256.New()
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		rel, _ := filepath.Rel(dir, p)
+		fmt.Fprintf(h, "%s %d\n", rel, len(data))
+		h.Write(data)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("%x", h.Sum(nil))
+}
+
+func TestGenerateDeterministic(t *testing.T) {
+	for _, profile := range Profiles {
+		t.Run(profile, func(t *testing.T) {
+			o := GenOptions{Profile: profile, Size: 2 << 20, Seed: 7}
+			a, b := t.TempDir(), t.TempDir()
+			na, err := Generate(a, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := Generate(b, o); err != nil {
+				t.Fatal(err)
+			}
+			if digest(t, a) != digest(t, b) {
+				t.Error("the same seed gave different data")
+			}
+			bytes, files, _, err := datasetSize(a)
+			if err != nil || files != na || bytes < o.Size*9/10 || bytes > o.Size*11/10+256<<10 {
+				t.Errorf("%d files (reported %d), %d bytes; want about %d", files, na, bytes, o.Size)
+			}
+			o.Seed = 8
+			c := t.TempDir()
+			if _, err := Generate(c, o); err != nil {
+				t.Fatal(err)
+			}
+			if digest(t, a) == digest(t, c) {
+				t.Error("another seed gave the same data")
+			}
+		})
+	}
+}
+
+func TestVMImageVersions(t *testing.T) {
+	dir := t.TempDir()
+	v0 := filepath.Join(dir, "v0")
+	v1 := filepath.Join(dir, "v1")
+	if _, err := Generate(v0, GenOptions{Profile: "vmimage", Size: 4 << 20, Seed: 3}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Generate(v1, GenOptions{Profile: "vmimage", Size: 4 << 20, Seed: 3, Version: 1}); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := os.ReadFile(filepath.Join(v0, "disk.img"))
+	b, _ := os.ReadFile(filepath.Join(v1, "disk.img"))
+	changed := 0
+	for i := 0; i < len(a); i += vmBlock {
+		if string(a[i:i+vmBlock]) != string(b[i:i+vmBlock]) {
+			changed++
+		}
+	}
+	if blocks := len(a) / vmBlock; changed == 0 || changed > blocks/100+1 {
+		t.Errorf("version 1 changed %d of %d blocks, want about 1%%", changed, blocks)
+	}
+}
+
+// TestRunCairn runs the whole benchmark with the cairn binary alone.
+func TestRunCairn(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "cairn")
+	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/cairn").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	data := t.TempDir()
+	if _, err := Generate(data, GenOptions{Profile: "tree", Size: 3 << 20, Seed: 1}); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Run(context.Background(), data, RunOptions{Cairn: bin, Compare: []string{"no-such-tool"}, Work: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Results) != 1 || len(rep.Results[0].Steps) != len(StepNames) || rep.Skipped[0] != "no-such-tool" {
+		t.Fatalf("report: %+v", rep)
+	}
+	for _, s := range rep.Results[0].Steps {
+		if s.Error != "" || s.Seconds <= 0 || s.MBps <= 0 || s.PeakRSSKB <= 0 {
+			t.Errorf("step %+v", s)
+		}
+	}
+	if r := rep.Results[0]; r.StoredBytes <= 0 || r.Reduction <= 1 {
+		t.Errorf("stored %d bytes, reduction %.2f", r.StoredBytes, r.Reduction)
+	}
+}
+
+func TestPlot(t *testing.T) {
+	rep := &Report{Dataset: "x", Bytes: 1e9, Files: 10}
+	for i, tool := range []string{"cairn", "restic"} {
+		r := Result{Tool: tool}
+		for _, n := range StepNames {
+			r.Steps = append(r.Steps, Step{Name: n, MBps: float64(100 * (i + 1))})
+		}
+		rep.Results = append(rep.Results, r)
+	}
+	rep.Results[1].Steps[2].Error = "failed"
+	file := filepath.Join(t.TempDir(), "b.svg")
+	if err := Plot(rep, file); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(file)
+	if err != nil || len(data) < 1000 || string(data[:5]) != "<?xml" {
+		t.Errorf("plot is not an SVG: %d bytes, %v", len(data), err)
+	}
+}

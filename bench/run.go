@@ -1,0 +1,291 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Tool knows how to run one backup program.
+type Tool struct {
+	Name    string
+	Env     []string
+	Init    func(repo string) []string
+	Backup  func(repo, dir string) []string
+	Restore func(repo, target string) []string // run with target as working directory
+	Check   func(repo string) []string
+}
+
+// Tools returns cairn (the given binary) and the peers named in compare
+// that are installed; missing peers are listed in skipped.
+func Tools(cairn string, compare []string) (tools []Tool, skipped []string) {
+	tools = append(tools, Tool{
+		Name: "cairn", Env: []string{"CAIRN_PASSWORD=bench"},
+		Init:    func(r string) []string { return []string{cairn, "-q", "-r", r, "init"} },
+		Backup:  func(r, d string) []string { return []string{cairn, "-q", "-r", r, "backup", d} },
+		Restore: func(r, t string) []string { return []string{cairn, "-q", "-r", r, "restore", "latest", "--target", t} },
+		Check:   func(r string) []string { return []string{cairn, "-q", "-r", r, "check", "--read-data"} },
+	})
+	for _, name := range compare {
+		name = strings.TrimSpace(name)
+		if name == "" || name == "cairn" {
+			continue
+		}
+		bin, err := exec.LookPath(name)
+		if err != nil {
+			skipped = append(skipped, name)
+			continue
+		}
+		switch name {
+		case "restic":
+			tools = append(tools, Tool{
+				Name: "restic", Env: []string{"RESTIC_PASSWORD=bench"},
+				Init:    func(r string) []string { return []string{bin, "-q", "-r", r, "init"} },
+				Backup:  func(r, d string) []string { return []string{bin, "-q", "-r", r, "backup", d} },
+				Restore: func(r, t string) []string { return []string{bin, "-q", "-r", r, "restore", "latest", "--target", t} },
+				Check:   func(r string) []string { return []string{bin, "-q", "-r", r, "check", "--read-data", "--no-cache"} },
+			})
+		case "borg":
+			n := 0
+			tools = append(tools, Tool{
+				Name: "borg", Env: []string{"BORG_PASSPHRASE=bench", "BORG_RELOCATED_REPO_ACCESS_IS_OK=yes", "BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK=yes"},
+				Init: func(r string) []string { return []string{bin, "init", "--encryption=repokey-blake2", r} },
+				Backup: func(r, d string) []string {
+					n++
+					return []string{bin, "create", fmt.Sprintf("%s::b%d", r, n), d}
+				},
+				Restore: func(r, t string) []string { return []string{bin, "extract", fmt.Sprintf("%s::b%d", r, n)} },
+				Check:   func(r string) []string { return []string{bin, "check", "--verify-data", r} },
+			})
+		case "kopia":
+			tools = append(tools, Tool{
+				Name: "kopia", Env: []string{"KOPIA_PASSWORD=bench", "KOPIA_CHECK_FOR_UPDATES=false"},
+				Init: func(r string) []string {
+					return []string{bin, "--config-file", r + ".config", "repository", "create", "filesystem", "--path", r}
+				},
+				Backup: func(r, d string) []string {
+					return []string{bin, "--config-file", r + ".config", "snapshot", "create", d}
+				},
+				Restore: func(r, t string) []string {
+					return []string{bin, "--config-file", r + ".config", "snapshot", "restore", "latest", t}
+				},
+				Check: func(r string) []string {
+					return []string{bin, "--config-file", r + ".config", "snapshot", "verify", "--verify-files-percent=100"}
+				},
+			})
+		default:
+			skipped = append(skipped, name)
+		}
+	}
+	return tools, skipped
+}
+
+// Step is one timed command.
+type Step struct {
+	Name      string  `json:"step"`
+	Seconds   float64 `json:"seconds"`
+	MBps      float64 `json:"mb_per_s"`
+	FilesPerS float64 `json:"files_per_s"`
+	PeakRSSKB int64   `json:"peak_rss_kb"`
+	Error     string  `json:"error,omitempty"`
+}
+
+// Result is one tool's run.
+type Result struct {
+	Tool        string  `json:"tool"`
+	Steps       []Step  `json:"steps"`
+	StoredBytes int64   `json:"stored_bytes"`
+	Reduction   float64 `json:"reduction"` // dataset bytes / stored bytes (dedup and compression together)
+}
+
+// Report is a whole benchmark run.
+type Report struct {
+	Dataset string                        `json:"dataset"`
+	Bytes   int64                         `json:"bytes"`
+	Files   int                           `json:"files"`
+	Results []Result                      `json:"results"`
+	Ratios  map[string]map[string]float64 `json:"ratios,omitempty"` // peer -> step -> cairn speed / peer speed
+	Skipped []string                      `json:"skipped,omitempty"`
+}
+
+// StepNames are the measured steps, in order.
+var StepNames = []string{"backup", "rebackup-unchanged", "backup-1pct-changed", "restore", "check-read-data"}
+
+// RunOptions configure Run.
+type RunOptions struct {
+	Cairn   string   // the cairn binary
+	Compare []string // peers to run too
+	Work    string   // scratch folder for repositories and restores
+	Log     func(format string, args ...any)
+}
+
+// datasetSize counts the regular files and bytes below dir.
+func datasetSize(dir string) (int64, int, []string, error) {
+	var bytes int64
+	var files []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.Type().IsRegular() {
+			fi, err := d.Info()
+			if err != nil {
+				return err
+			}
+			bytes += fi.Size()
+			files = append(files, p)
+		}
+		return nil
+	})
+	sort.Strings(files)
+	return bytes, len(files), files, err
+}
+
+// Run benchmarks every tool on dir. Steps run tool after tool, so every
+// tool sees the same data; before the third backup, 1% of the files in
+// dir are changed (4 KiB appended), which modifies the dataset.
+func Run(ctx context.Context, dir string, o RunOptions) (*Report, error) {
+	if o.Log == nil {
+		o.Log = func(string, ...any) {}
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	bytes, nfiles, files, err := datasetSize(abs)
+	if err != nil {
+		return nil, err
+	}
+	tools, skipped := Tools(o.Cairn, o.Compare)
+	rep := &Report{Dataset: abs, Bytes: bytes, Files: nfiles, Skipped: skipped}
+	results := make([]Result, len(tools))
+	repos := make([]string, len(tools))
+	for i, t := range tools {
+		results[i].Tool = t.Name
+		repos[i] = filepath.Join(o.Work, t.Name+"-repo")
+		if _, err := timed(ctx, t, "", t.Init(repos[i])); err != nil {
+			return nil, fmt.Errorf("%s init: %w", t.Name, err)
+		}
+	}
+	step := func(name string, argv func(i int, t Tool) ([]string, string)) {
+		for i, t := range tools {
+			args, cwd := argv(i, t)
+			o.Log("%s: %s\n", t.Name, name)
+			s, err := timed(ctx, t, cwd, args)
+			s.Name = name
+			if err != nil {
+				s.Error = err.Error()
+			} else if s.Seconds > 0 {
+				s.MBps = float64(bytes) / 1e6 / s.Seconds
+				s.FilesPerS = float64(nfiles) / s.Seconds
+			}
+			results[i].Steps = append(results[i].Steps, s)
+		}
+	}
+	backup := func(i int, t Tool) ([]string, string) { return t.Backup(repos[i], abs), "" }
+	step("backup", backup)
+	step("rebackup-unchanged", backup)
+	if err := changeOnePercent(files); err != nil {
+		return nil, err
+	}
+	step("backup-1pct-changed", backup)
+	step("restore", func(i int, t Tool) ([]string, string) {
+		target := filepath.Join(o.Work, t.Name+"-restore")
+		_ = os.MkdirAll(target, 0o755)
+		return t.Restore(repos[i], target), target
+	})
+	for _, t := range tools {
+		_ = os.RemoveAll(filepath.Join(o.Work, t.Name+"-restore"))
+	}
+	step("check-read-data", func(i int, t Tool) ([]string, string) { return t.Check(repos[i]), "" })
+	for i := range results {
+		results[i].StoredBytes = duBytes(repos[i])
+		if results[i].StoredBytes > 0 {
+			results[i].Reduction = float64(bytes) / float64(results[i].StoredBytes)
+		}
+	}
+	rep.Results = results
+	rep.Ratios = map[string]map[string]float64{}
+	for _, peer := range results[1:] {
+		r := map[string]float64{}
+		for k, s := range peer.Steps {
+			c := results[0].Steps[k]
+			if s.Error == "" && c.Error == "" && c.Seconds > 0 {
+				r[s.Name] = s.Seconds / c.Seconds
+			}
+		}
+		if peer.Steps[0].PeakRSSKB > 0 {
+			r["peak_rss_backup"] = float64(results[0].Steps[0].PeakRSSKB) / float64(peer.Steps[0].PeakRSSKB)
+		}
+		if results[0].StoredBytes > 0 && peer.StoredBytes > 0 {
+			r["stored_size"] = float64(results[0].StoredBytes) / float64(peer.StoredBytes)
+		}
+		rep.Ratios[peer.Tool] = r
+	}
+	return rep, nil
+}
+
+// timed runs argv with the tool's environment and measures wall time and
+// the child's peak RSS.
+func timed(ctx context.Context, t Tool, cwd string, argv []string) (Step, error) {
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(), t.Env...)
+	cmd.Dir = cwd
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	start := time.Now()
+	err := cmd.Run()
+	s := Step{Seconds: time.Since(start).Seconds()}
+	if cmd.ProcessState != nil {
+		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+			s.PeakRSSKB = ru.Maxrss
+		}
+	}
+	if err != nil {
+		msg := strings.TrimSpace(stderr.String())
+		if len(msg) > 300 {
+			msg = msg[len(msg)-300:]
+		}
+		return s, fmt.Errorf("%s: %v: %s", filepath.Base(argv[0]), err, msg)
+	}
+	return s, nil
+}
+
+// changeOnePercent appends 4 KiB to every hundredth file.
+func changeOnePercent(files []string) error {
+	g := newGen(4242)
+	for i := 0; i < len(files); i += 100 {
+		f, err := os.OpenFile(files[i], os.O_WRONLY|os.O_APPEND, 0)
+		if err != nil {
+			return err
+		}
+		err = g.text(f, 4096)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func duBytes(dir string) int64 {
+	var n int64
+	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if fi, err := d.Info(); err == nil {
+				n += fi.Size()
+			}
+		}
+		return nil
+	})
+	return n
+}

@@ -1,0 +1,141 @@
+// Package chunk splits streams into content-defined chunks with Rabin
+// fingerprints (github.com/restic/chunker). The same bytes split at the same
+// places wherever they occur, so shifted or partly changed files still share
+// most chunks. Params, kept in the encrypted repository config, hold the
+// repository's random polynomial and the chunk size bounds. Read and chunk
+// buffers are pooled.
+package chunk
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/restic/chunker"
+)
+
+// Defaults: chunks between 512 KiB and 8 MiB, 1 MiB on average.
+const (
+	DefaultMin     = 512 << 10
+	DefaultMax     = 8 << 20
+	DefaultAvgBits = 20
+	// MaxSize bounds Params.Max, and so every data blob's plaintext.
+	MaxSize = 64 << 20
+)
+
+// Params configure chunking for one repository.
+type Params struct {
+	Pol     chunker.Pol
+	Min     uint32
+	Max     uint32
+	AvgBits uint8
+}
+
+// NewParams returns default bounds with a new random irreducible polynomial.
+func NewParams() (Params, error) {
+	pol, err := chunker.RandomPolynomial()
+	if err != nil {
+		return Params{}, fmt.Errorf("chunker polynomial: %w", err)
+	}
+	return Params{Pol: pol, Min: DefaultMin, Max: DefaultMax, AvgBits: DefaultAvgBits}, nil
+}
+
+// Validate checks bounds read from storage.
+func (p Params) Validate() error {
+	switch {
+	case p.AvgBits < 6 || p.AvgBits > 26:
+		return fmt.Errorf("chunk average bits %d out of range 6..26", p.AvgBits)
+	case p.Min < 64 || p.Min > 1<<p.AvgBits || 1<<p.AvgBits > p.Max || p.Max > MaxSize:
+		return fmt.Errorf("chunk sizes min %d, average %d, max %d are inconsistent", p.Min, 1<<p.AvgBits, p.Max)
+	case p.Pol.Deg() != 53 || !p.Pol.Irreducible():
+		return errors.New("chunker polynomial is not irreducible of degree 53")
+	}
+	return nil
+}
+
+var readBufs = sync.Pool{New: func() any { b := make([]byte, 512<<10); return &b }}
+
+var chunkBufs = map[uint32]*sync.Pool{}
+var chunkBufsMu sync.Mutex
+
+func chunkPool(max uint32) *sync.Pool {
+	chunkBufsMu.Lock()
+	defer chunkBufsMu.Unlock()
+	p := chunkBufs[max]
+	if p == nil {
+		// Start small: most files are far below the maximum chunk size,
+		// and append grows a buffer (kept in the pool) when needed.
+		p = &sync.Pool{New: func() any { b := make([]byte, 0, min(max, 1<<20)); return &b }}
+		chunkBufs[max] = p
+	}
+	return p
+}
+
+// Chunker cuts one stream. It is not safe for concurrent use.
+//
+// It drives chunker.BaseChunker over its own pooled read buffer:
+// chunker.New allocates a fresh 512 KiB buffer per stream, which for a
+// tree of many small files cost more CPU than everything else.
+type Chunker struct {
+	base       *chunker.BaseChunker
+	rd         io.Reader
+	rbuf       *[]byte
+	bpos, bmax int
+	eof        bool
+	data       []byte
+	pool       *sync.Pool
+}
+
+// New returns a chunker reading rd. Call Release when done.
+func (p Params) New(rd io.Reader) *Chunker {
+	pool := chunkPool(p.Max)
+	data := pool.Get().(*[]byte)
+	base := chunker.NewBase(p.Pol, chunker.WithBaseBoundaries(uint(p.Min), uint(p.Max)), chunker.WithBaseAverageBits(int(p.AvgBits)))
+	return &Chunker{base: base, rd: rd, rbuf: readBufs.Get().(*[]byte), data: (*data)[:0], pool: pool}
+}
+
+// Next returns the next chunk, or io.EOF after the last. The returned slice
+// is valid only until the next call to Next or Release.
+func (c *Chunker) Next() ([]byte, error) {
+	c.data = c.data[:0]
+	buf := *c.rbuf
+	for {
+		if c.bpos >= c.bmax {
+			if c.eof {
+				if len(c.data) > 0 {
+					return c.data, nil
+				}
+				return nil, io.EOF
+			}
+			n, err := io.ReadFull(c.rd, buf)
+			switch {
+			case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+				c.eof = true
+			case err != nil:
+				return nil, err
+			}
+			c.bpos, c.bmax = 0, n
+			continue
+		}
+		split := c.base.NextSplitPoint(buf[c.bpos:c.bmax])
+		if split < 0 {
+			c.data = append(c.data, buf[c.bpos:c.bmax]...)
+			c.bpos = c.bmax
+			continue
+		}
+		c.data = append(c.data, buf[c.bpos:c.bpos+split]...)
+		c.bpos += split
+		return c.data, nil
+	}
+}
+
+// Release returns the chunker's buffers to their pools.
+func (c *Chunker) Release() {
+	if c.rbuf != nil {
+		readBufs.Put(c.rbuf)
+		d := c.data[:0]
+		c.pool.Put(&d)
+		c.rbuf, c.data = nil, nil
+	}
+}

@@ -1,0 +1,398 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"os/user"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cairn-backup/cairn/blob"
+	"github.com/cairn-backup/cairn/repo"
+	"github.com/cairn-backup/cairn/snapshot"
+	"github.com/spf13/cobra"
+)
+
+type backupOptions struct {
+	excludes, iexcludes         []string
+	excludeFiles, iexcludeFiles []string
+	excludeCaches               bool
+	excludeIfPresent            []string
+	oneFileSystem               bool
+	tags                        []string
+	host                        string
+	dryRun                      bool
+	parent                      string
+	time                        string
+	stdin                       bool
+	stdinFilename               string
+	stdinFromCommand            bool
+}
+
+func newBackupCmd(g *globals) *cobra.Command {
+	var o backupOptions
+	cmd := &cobra.Command{
+		Use:   "backup [flags] PATH... | --stdin | --stdin-from-command -- CMD [ARGS...]",
+		Short: "Create a new snapshot of files, standard input or a command's output",
+		Long: `Back up the given paths into a new snapshot.
+
+Files unchanged since the parent snapshot (the latest one of the same host
+and paths, or --parent) are taken from it without being read. Files that
+cannot be read are reported one line each; the snapshot is still saved and
+the exit code is 3.
+
+Exclude patterns are gitignore-style and match absolute paths: "*.o" and
+"node_modules" match at any depth, "/home/*/.cache" is anchored at the
+root, a trailing "/" matches directories only, and "!pattern" re-includes.`,
+		Example: `  cairn backup ~/projects
+  cairn backup --exclude node_modules --exclude '*.tmp' --exclude-caches ~/src /etc
+  cairn backup --tag nightly --host web1 /srv/www
+  pg_dump mydb | cairn backup --stdin --stdin-filename mydb.sql
+  cairn backup --stdin-from-command --stdin-filename mydb.sql -- pg_dump mydb`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runBackup(cmd.Context(), g, &o, args)
+		},
+	}
+	f := cmd.Flags()
+	f.StringArrayVarP(&o.excludes, "exclude", "e", nil, "exclude paths matching `pattern` (repeatable)")
+	f.StringArrayVar(&o.iexcludes, "iexclude", nil, "like --exclude, ignoring case")
+	f.StringArrayVar(&o.excludeFiles, "exclude-file", nil, "read exclude patterns from `file` (repeatable)")
+	f.StringArrayVar(&o.iexcludeFiles, "iexclude-file", nil, "like --exclude-file, ignoring case")
+	f.BoolVar(&o.excludeCaches, "exclude-caches", false, "skip directories holding a CACHEDIR.TAG file")
+	f.StringArrayVar(&o.excludeIfPresent, "exclude-if-present", nil, "skip directories holding a file called `name` (repeatable)")
+	f.BoolVarP(&o.oneFileSystem, "one-file-system", "x", false, "do not cross filesystem boundaries")
+	f.StringArrayVar(&o.tags, "tag", nil, "add `tag[,tag...]` to the snapshot (repeatable)")
+	f.StringVarP(&o.host, "host", "H", "", "record `host` as the hostname (default: this machine's)")
+	f.BoolVarP(&o.dryRun, "dry-run", "n", false, "read everything, store nothing, report what would be added")
+	f.StringVar(&o.parent, "parent", "", "use snapshot `ID` as the parent")
+	f.StringVar(&o.time, "time", "", "record `time` (\"2006-01-02 15:04:05\", local) instead of now")
+	f.BoolVar(&o.stdin, "stdin", false, "back up standard input")
+	f.StringVar(&o.stdinFilename, "stdin-filename", "stdin", "file `name` for --stdin and --stdin-from-command")
+	f.BoolVar(&o.stdinFromCommand, "stdin-from-command", false, "back up the standard output of the command after --; no snapshot if it fails")
+	return cmd
+}
+
+func (o *backupOptions) filter() (*snapshot.Filter, error) {
+	f := &snapshot.Filter{}
+	if err := f.Add(o.excludes, false); err != nil {
+		return nil, err
+	}
+	if err := f.Add(o.iexcludes, true); err != nil {
+		return nil, err
+	}
+	for _, name := range o.excludeFiles {
+		if err := f.AddFile(name, false); err != nil {
+			return nil, err
+		}
+	}
+	for _, name := range o.iexcludeFiles {
+		if err := f.AddFile(name, true); err != nil {
+			return nil, err
+		}
+	}
+	return f, nil
+}
+
+func (o *backupOptions) snapshotTime() (time.Time, error) {
+	if o.time == "" {
+		return time.Now(), nil
+	}
+	for _, layout := range []string{"2006-01-02 15:04:05", "2006-01-02T15:04:05Z07:00", "2006-01-02 15:04", "2006-01-02"} {
+		if t, err := time.ParseInLocation(layout, o.time, time.Local); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("--time %q: want \"2006-01-02 15:04:05\"", o.time)
+}
+
+// check validates the arguments and returns the cleaned paths (none when
+// streaming) and the exclusion filter.
+func (o *backupOptions) check(args []string) ([]string, *snapshot.Filter, error) {
+	streaming := o.stdin || o.stdinFromCommand
+	switch {
+	case o.stdin && o.stdinFromCommand:
+		return nil, nil, errors.New("--stdin and --stdin-from-command exclude each other")
+	case o.stdinFromCommand && len(args) == 0:
+		return nil, nil, errors.New("--stdin-from-command needs a command after --")
+	case o.stdin && len(args) > 0:
+		return nil, nil, errors.New("--stdin takes no paths")
+	case !streaming && len(args) == 0:
+		return nil, nil, errors.New("nothing to back up: give at least one path, --stdin or --stdin-from-command")
+	}
+	filter, err := o.filter()
+	if err != nil || streaming {
+		return nil, filter, err
+	}
+	paths, err := snapshot.CleanPaths(args)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, p := range paths {
+		if _, err := os.Lstat(p); err != nil {
+			return nil, nil, fmt.Errorf("cannot back up %s: %w", p, pathErrorCause(err))
+		}
+	}
+	return paths, filter, nil
+}
+
+func runBackup(ctx context.Context, g *globals, o *backupOptions, args []string) error {
+	streaming := o.stdin || o.stdinFromCommand
+	paths, filter, err := o.check(args)
+	if err != nil {
+		return err
+	}
+	when, err := o.snapshotTime()
+	if err != nil {
+		return err
+	}
+	r, unlock, err := g.openLocked(ctx, false)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if !o.dryRun {
+		if err := dropMissingPacks(ctx, g, r); err != nil {
+			return err
+		}
+	}
+	host := o.host
+	if host == "" {
+		host, _ = os.Hostname()
+	}
+	snap := &snapshot.Snapshot{Time: when, Host: host, Paths: paths, Tags: splitTags(o.tags),
+		Program: "cairn " + version, UID: uint32(os.Getuid()), GID: uint32(os.Getgid())}
+	if u, err := user.Current(); err == nil {
+		snap.User = u.Username
+	}
+	var saver snapshot.ArchiveRepo = r
+	if o.dryRun {
+		saver = &dryRunRepo{Repository: r, seen: map[blob.Handle]bool{}}
+	}
+	var errCount int
+	var errMu sync.Mutex
+	a := snapshot.NewArchiver(saver, snapshot.ArchiverOptions{
+		Chunker: r.Config().Chunker, Filter: filter, ExcludeCaches: o.excludeCaches,
+		ExcludeIfPresent: o.excludeIfPresent, OneFileSystem: o.oneFileSystem,
+		OnError: func(p string, err error) {
+			errMu.Lock()
+			defer errMu.Unlock()
+			errCount++
+			g.reportItemError("archival", p, err)
+		},
+	})
+	c := &counters{filesDone: a.Progress.FilesDone.Load, bytesDone: a.Progress.BytesDone.Load, current: a.Progress.Current}
+	if !streaming && (g.json || g.stdoutIsTerminal()) {
+		go scanTotals(ctx, paths, filter, c)
+	}
+	prog := g.startProgress("backup", c)
+	stopCheckpoints := checkpoints(ctx, g, r)
+	var tree blob.ID
+	var sum *snapshot.Summary
+	if streaming {
+		tree, sum, err = backupStream(ctx, a, o, args)
+		snap.Paths = []string{"/" + o.stdinFilename}
+	} else {
+		var parent *snapshot.Snapshot
+		if parent, err = findParent(ctx, g, r, o, host, paths); err == nil {
+			var parentTree blob.ID
+			if parent != nil {
+				parentTree, snap.Parent = parent.Tree, parent.ID
+				g.verbosef(1, "using parent snapshot %s\n", parent.ID.Short())
+			}
+			tree, sum, err = a.Run(ctx, paths, parentTree)
+		}
+	}
+	stopCheckpoints()
+	prog.finish()
+	if err != nil {
+		// Keep what was uploaded: index the finished packs for the next run.
+		_ = r.WriteIndex(context.WithoutCancel(ctx))
+		return err
+	}
+	snap.Tree, snap.Summary = tree, sum
+	if !o.dryRun {
+		if err := r.Flush(ctx); err != nil {
+			return err
+		}
+		if err := r.SaveSnapshot(ctx, snap); err != nil {
+			return err
+		}
+	}
+	g.printBackupSummary(snap, o.dryRun)
+	if errCount > 0 {
+		g.exitCode = exitPartial
+		if !g.json {
+			fmt.Fprintf(g.stderr, "Warning: %d files or directories could not be read; the snapshot leaves them out.\n", errCount)
+		}
+	}
+	return nil
+}
+
+// checkpoints writes an index file every five minutes, so an interrupted
+// backup leaves reusable data; the returned function stops it.
+func checkpoints(ctx context.Context, g *globals, r *repo.Repository) func() {
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(5 * time.Minute)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if err := r.WriteIndex(ctx); err != nil {
+					g.verbosef(1, "checkpoint: %v\n", err)
+				}
+			}
+		}
+	}()
+	return func() { close(stop); <-done }
+}
+
+func findParent(ctx context.Context, g *globals, r *repo.Repository, o *backupOptions, host string, paths []string) (*snapshot.Snapshot, error) {
+	snaps, err := r.Snapshots(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if o.parent != "" {
+		return repo.FindSnapshot(snaps, o.parent)
+	}
+	for i := len(snaps) - 1; i >= 0; i-- {
+		s := snaps[i]
+		if s.Host == host && slices.Equal(s.Paths, paths) {
+			return s, nil
+		}
+	}
+	return nil, nil
+}
+
+func backupStream(ctx context.Context, a *snapshot.Archiver, o *backupOptions, args []string) (blob.ID, *snapshot.Summary, error) {
+	if o.stdin {
+		return a.SaveStream(ctx, o.stdinFilename, contextReader(ctx, os.Stdin))
+	}
+	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return blob.ID{}, nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return blob.ID{}, nil, fmt.Errorf("start %s: %w", args[0], err)
+	}
+	tree, sum, err := a.SaveStream(ctx, o.stdinFilename, out)
+	if err != nil {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		return blob.ID{}, nil, err
+	}
+	_, _ = io.Copy(io.Discard, out)
+	if err := cmd.Wait(); err != nil {
+		return blob.ID{}, nil, fmt.Errorf("command %q failed (%v); no snapshot was made", strings.Join(args, " "), err)
+	}
+	return tree, sum, nil
+}
+
+// reportItemError prints one line for a file that could not be read.
+func (g *globals) reportItemError(during, item string, err error) {
+	if g.json {
+		b, _ := jsonLine(map[string]any{"message_type": "error", "error": map[string]string{"message": err.Error()}, "during": during, "item": item})
+		fmt.Fprint(g.stderr, b)
+		return
+	}
+	fmt.Fprintf(g.stderr, "error: %s: %v\n", item, pathErrorCause(err))
+}
+
+// pathErrorCause strips the path from a *fs.PathError, which the caller
+// already prints.
+func pathErrorCause(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+func (g *globals) printBackupSummary(s *snapshot.Snapshot, dryRun bool) {
+	sum := s.Summary
+	dur := sum.BackupEnd.Sub(sum.BackupStart)
+	if g.json {
+		out := map[string]any{"message_type": "summary", "files_new": sum.FilesNew, "files_changed": sum.FilesChanged,
+			"files_unmodified": sum.FilesUnmodified, "dirs_new": sum.DirsNew, "dirs_changed": sum.DirsChanged,
+			"dirs_unmodified": sum.DirsUnmodified, "data_blobs": sum.DataBlobs, "tree_blobs": sum.TreeBlobs,
+			"data_added": sum.DataAdded, "total_files_processed": sum.TotalFilesProcessed,
+			"total_bytes_processed": sum.TotalBytesProcessed, "bytes_read": sum.BytesRead,
+			"total_duration": dur.Seconds(), "errors": sum.ErrorCount, "dry_run": dryRun}
+		if !dryRun {
+			out["snapshot_id"] = s.ID.String()
+		}
+		_ = g.printJSON(out)
+		return
+	}
+	g.printf("Files:       %5d new, %5d changed, %5d unmodified\n", sum.FilesNew, sum.FilesChanged, sum.FilesUnmodified)
+	g.printf("Dirs:        %5d new, %5d changed, %5d unmodified\n", sum.DirsNew, sum.DirsChanged, sum.DirsUnmodified)
+	verb := "Added to the repository"
+	if dryRun {
+		verb = "Would add to the repository"
+	}
+	g.printf("%s: %s (%s read)\n", verb, ibytes(sum.DataAdded), ibytes(sum.BytesRead))
+	g.printf("processed %d files, %s in %s\n", sum.TotalFilesProcessed, ibytes(sum.TotalBytesProcessed), formatDuration(dur))
+	if !dryRun {
+		g.printf("snapshot %s saved\n", s.ID.Short())
+	}
+}
+
+// dryRunRepo computes IDs and reports what would be new without storing.
+type dryRunRepo struct {
+	*repo.Repository
+	mu   sync.Mutex // guards seen
+	seen map[blob.Handle]bool
+}
+
+// SaveBlob pretends to store a blob.
+func (d *dryRunRepo) SaveBlob(ctx context.Context, t blob.Type, data []byte) (blob.ID, bool, error) {
+	h := blob.Handle{Type: t, ID: d.BlobID(data)}
+	if d.HasBlob(h) {
+		return h.ID, true, nil
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	known := d.seen[h]
+	d.seen[h] = true
+	return h.ID, known, nil
+}
+
+// contextReader returns a reader of rd whose reads fail once ctx is done,
+// even while rd blocks (a pipe whose writer has not closed it).
+func contextReader(ctx context.Context, rd io.Reader) io.Reader {
+	pr, pw := io.Pipe()
+	go func() {
+		_, err := io.Copy(pw, rd)
+		_ = pw.CloseWithError(err)
+	}()
+	context.AfterFunc(ctx, func() { _ = pw.CloseWithError(ctx.Err()) })
+	return pr
+}
+
+// dropMissingPacks makes blobs in packs that vanished from storage count as
+// absent, so they are uploaded again, and says so.
+func dropMissingPacks(ctx context.Context, g *globals, r *repo.Repository) error {
+	missing, err := r.DropMissingPacks(ctx)
+	if err != nil {
+		return err
+	}
+	if len(missing) > 0 {
+		fmt.Fprintf(g.stderr, "warning: %d packs named by the index are missing from storage; their data will be uploaded again if still present on disk (run \"cairn check\" and \"cairn repair index\")\n", len(missing))
+	}
+	return nil
+}

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/cairn-backup/cairn/bench"
+	"github.com/dustin/go-humanize"
+	"github.com/spf13/cobra"
+)
+
+func newBenchCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Generate datasets and measure cairn against restic, borg and kopia",
+		Example: `  cairn bench gen --profile tree --size 2G --seed 1 /tmp/ds
+  cairn bench run /tmp/ds --compare restic,borg
+  cairn bench run /tmp/ds --compare restic --json > result.json
+  cairn bench run /tmp/ds --compare restic,borg --plot bench.svg`,
+	}
+	var o bench.GenOptions
+	var size string
+	gen := &cobra.Command{
+		Use:   "gen --profile PROFILE --size SIZE [--seed N] DIR",
+		Short: "Write a deterministic dataset",
+		Long: `Write a dataset into DIR. Profiles: tree (source-code-like, many small
+files), bigfiles (a few large files), manysmall (files under 4 KiB: a
+million at 2G), vmimage (one disk image; --version N changes 1% of its
+blocks per version). Content mixes text (compressible), random (already
+compressed) and repeated blocks (duplicates); the same seed gives the same
+bytes.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			n, err := humanize.ParseBytes(size)
+			if err != nil || n == 0 {
+				return fmt.Errorf("--size %q: want a size such as 4G", size)
+			}
+			o.Size = int64(n)
+			files, err := bench.Generate(args[0], o)
+			if err != nil {
+				return err
+			}
+			return g.report(map[string]any{"message_type": "summary", "profile": o.Profile, "files": files, "bytes": o.Size},
+				"wrote %d files, about %s, to %s\n", files, humanize.IBytes(uint64(o.Size)), args[0])
+		},
+	}
+	gen.Flags().StringVar(&o.Profile, "profile", "tree", "dataset `profile`: "+strings.Join(bench.Profiles, ", "))
+	gen.Flags().StringVar(&size, "size", "1G", "approximate total `size`")
+	gen.Flags().Uint64Var(&o.Seed, "seed", 1, "random `seed`")
+	gen.Flags().IntVar(&o.Version, "version", 0, "vmimage: write version `n` (1% of blocks changed per version)")
+	var compare, work, plotFile string
+	run := &cobra.Command{
+		Use:   "run DIR [--compare restic,borg,kopia]",
+		Short: "Time backup, re-backup, changed backup, restore and check on DIR",
+		Long: `Run, each timed: a first backup of DIR, an unchanged re-backup, a backup
+after 1% of the files changed (run changes them: it appends 4 KiB to every
+hundredth file of DIR), a full restore, and check --read-data. With
+--compare, every installed peer runs the same steps on the same data in the
+same run, and the ratios cairn/peer are printed (above 1 means cairn is
+faster or smaller). Reports MB/s, files/s, peak RSS and stored size.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			self, err := os.Executable()
+			if err != nil {
+				return err
+			}
+			if work == "" {
+				if work, err = os.MkdirTemp("", "cairn-bench-"); err != nil {
+					return err
+				}
+				defer func() { _ = os.RemoveAll(work) }()
+			} else if entries, _ := os.ReadDir(work); len(entries) > 0 {
+				return errors.New("--work must be an empty folder")
+			}
+			var peers []string
+			if compare != "" {
+				peers = strings.Split(compare, ",")
+			}
+			rep, err := bench.Run(cmd.Context(), args[0], bench.RunOptions{Cairn: self, Compare: peers, Work: work,
+				Log: func(f string, a ...any) { g.verbosef(1, f, a...) }})
+			if err != nil {
+				return err
+			}
+			if plotFile != "" {
+				if err := bench.Plot(rep, plotFile); err != nil {
+					return fmt.Errorf("plot: %w", err)
+				}
+			}
+			if g.json {
+				return g.printJSON(rep)
+			}
+			printBench(g, rep)
+			return nil
+		},
+	}
+	run.Flags().StringVar(&compare, "compare", "", "also run these `tools`: restic, borg, kopia (comma-separated)")
+	run.Flags().StringVar(&plotFile, "plot", "", "also draw the MB/s of every step and tool into `file` (.svg, .png or .pdf)")
+	run.Flags().StringVar(&work, "work", "", "scratch `folder` for repositories and restores (default: a temporary one)")
+	cmd.AddCommand(gen, run)
+	return cmd
+}
+
+func printBench(g *globals, rep *bench.Report) {
+	if g.quiet {
+		return
+	}
+	g.printf("dataset %s: %d files, %s\n\n", rep.Dataset, rep.Files, humanize.IBytes(uint64(rep.Bytes)))
+	tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprint(tw, "tool\tstep\tseconds\tMB/s\tfiles/s\tpeak RSS\t\n")
+	for _, r := range rep.Results {
+		for _, s := range r.Steps {
+			if s.Error != "" {
+				fmt.Fprintf(tw, "%s\t%s\tfailed: %s\t\t\t\t\n", r.Tool, s.Name, s.Error)
+				continue
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%.2f\t%.1f\t%.0f\t%s\t\n", r.Tool, s.Name, s.Seconds, s.MBps, s.FilesPerS,
+				humanize.IBytes(uint64(s.PeakRSSKB)<<10))
+		}
+		fmt.Fprintf(tw, "%s\tstored\t%s\t(%.2fx smaller than the data)\t\t\t\n", r.Tool, humanize.IBytes(uint64(r.StoredBytes)), r.Reduction)
+	}
+	_ = tw.Flush()
+	for _, peer := range rep.Results[1:] {
+		r := rep.Ratios[peer.Tool]
+		g.printf("\ncairn vs %s (speed ratios: above 1, cairn is faster):\n", peer.Tool)
+		for _, k := range bench.StepNames {
+			if v, ok := r[k]; ok {
+				g.printf("  %-22s %.2fx\n", k, v)
+			}
+		}
+		g.printf("  %-22s %.2fx (cairn/%s; below 1, cairn uses less)\n", "peak RSS (backup)", r["peak_rss_backup"], peer.Tool)
+		g.printf("  %-22s %.2fx (cairn/%s; below 1, cairn stores less)\n", "stored size", r["stored_size"], peer.Tool)
+	}
+	if len(rep.Skipped) > 0 {
+		g.printf("\nnot installed, skipped: %s\n", strings.Join(rep.Skipped, ", "))
+	}
+}

@@ -1,0 +1,140 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/cairn-backup/cairn/backend"
+	"github.com/cairn-backup/cairn/blob"
+	"github.com/cairn-backup/cairn/index"
+	"github.com/cairn-backup/cairn/pack"
+	"github.com/cairn-backup/cairn/repo"
+	"github.com/spf13/cobra"
+)
+
+type jsonEntry struct {
+	Type       string `json:"type"`
+	ID         string `json:"id"`
+	Offset     uint32 `json:"offset"`
+	Length     uint32 `json:"length"`
+	RawLength  uint32 `json:"raw_length"`
+	Compressed bool   `json:"compressed"`
+}
+
+func toJSONEntries(es []pack.Entry) []jsonEntry {
+	out := make([]jsonEntry, 0, len(es))
+	for _, e := range es {
+		out = append(out, jsonEntry{e.Type.String(), e.ID.String(), e.Offset, e.Length, e.RawLength, e.Compressed})
+	}
+	return out
+}
+
+func newCatCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "cat config|keys|index ID|pack ID|blob ID",
+		Short: "Print internal objects, for debugging",
+		Long: `Print a decrypted internal object of the repository as JSON (or, for a
+blob, its raw plaintext). IDs of files may be abbreviated to a unique prefix;
+blob IDs must be given in full.`,
+		Example: `  cairn cat config
+  cairn cat index 7ab8738c
+  cairn cat pack fb1c7168
+  cairn cat blob 5e0b...c1 > chunk.bin`,
+		Args: cobra.RangeArgs(1, 2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			what := args[0]
+			needID := map[string]bool{"index": true, "pack": true, "blob": true}
+			switch {
+			case needID[what] && len(args) != 2:
+				return fmt.Errorf("cat %s needs an ID", what)
+			case !needID[what] && len(args) != 1:
+				return fmt.Errorf("cat %s takes no ID", what)
+			case !needID[what] && what != "config" && what != "keys":
+				return fmt.Errorf("unknown object %q: want config, keys, index, pack or blob", what)
+			}
+			r, err := g.openRepo(ctx)
+			if err != nil {
+				return err
+			}
+			switch what {
+			case "config":
+				c := r.Config()
+				return g.printJSON(map[string]any{
+					"version": 1, "id": c.ID.String(), "chunker_polynomial": fmt.Sprintf("%x", uint64(c.Chunker.Pol)),
+					"chunk_min_size": c.Chunker.Min, "chunk_max_size": c.Chunker.Max,
+					"chunk_average_size": 1 << c.Chunker.AvgBits, "pack_size": c.PackSize,
+				})
+			case "keys":
+				keys, err := r.Keys(ctx)
+				if err != nil {
+					return err
+				}
+				out := []map[string]any{}
+				for _, k := range keys {
+					out = append(out, map[string]any{"id": k.Name, "current": k.Current, "user": k.Meta.User, "host": k.Meta.Host,
+						"created": k.Meta.Created, "kdf": "argon2id", "kdf_time": k.Params.Time, "kdf_memory_kib": k.Params.MemoryKiB, "kdf_threads": k.Params.Threads})
+				}
+				return g.printJSON(out)
+			case "index":
+				name, err := r.Find(ctx, backend.Index, args[1])
+				if err != nil {
+					return err
+				}
+				f, err := r.LoadIndexFile(ctx, name)
+				if err != nil {
+					return err
+				}
+				return g.printJSON(indexJSON(name, f))
+			case "pack":
+				name, err := r.Find(ctx, backend.Pack, args[1])
+				if err != nil {
+					return err
+				}
+				data, err := backend.ReadAll(ctx, r.Backend(), backend.Handle{Type: backend.Pack, Name: name}, 0, 0)
+				if err != nil {
+					return err
+				}
+				pr, err := pack.NewReader(bytes.NewReader(data), int64(len(data)), r.Key())
+				if err != nil {
+					return fmt.Errorf("pack %s: %w", name, err)
+				}
+				return g.printJSON(map[string]any{"id": name, "size": len(data), "blobs": toJSONEntries(pr.Entries())})
+			}
+			return catBlob(g, cmd, r, args[1])
+		},
+	}
+}
+
+func indexJSON(name string, f *index.File) map[string]any {
+	sup := []string{}
+	for _, id := range f.Supersedes {
+		sup = append(sup, id.String())
+	}
+	packs := []map[string]any{}
+	for _, p := range f.Packs {
+		packs = append(packs, map[string]any{"id": p.ID.String(), "blobs": toJSONEntries(p.Blobs)})
+	}
+	return map[string]any{"id": name, "supersedes": sup, "packs": packs}
+}
+
+func catBlob(g *globals, cmd *cobra.Command, r *repo.Repository, s string) error {
+	id, err := blob.ParseID(strings.ToLower(s))
+	if err != nil {
+		return err
+	}
+	for _, t := range []blob.Type{blob.Data, blob.Tree} {
+		data, err := r.LoadBlob(cmd.Context(), blob.Handle{Type: t, ID: id})
+		if errors.Is(err, repo.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		_, err = g.stdout.Write(data)
+		return err
+	}
+	return fmt.Errorf("blob %s: %w", id.Short(), repo.ErrNotFound)
+}

@@ -1,0 +1,319 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cairn-backup/cairn/repo"
+	"github.com/cairn-backup/cairn/snapshot"
+	"github.com/spf13/cobra"
+)
+
+// checkFlags are check's options.
+type checkFlags struct {
+	readData      bool
+	subset        string
+	rolling       string
+	snapshotsRefs []string
+}
+
+func newCheckCmd(g *globals) *cobra.Command {
+	var o checkFlags
+	cmd := &cobra.Command{
+		Use:   "check",
+		Short: "Verify the repository's structure and, optionally, its data",
+		Long: `Check the config, keys, index files, pack files, snapshots and trees, and
+that every blob a snapshot uses is indexed. With --read-data, also download
+packs and verify every blob in them (its name hash, authentication tag and
+content ID), many packs at once.
+
+Every damaged or missing blob is reported with the snapshots and file paths
+that use it. Any damage gives exit code 1. Packs that no index references are
+reported as information only.
+
+--rolling P% reads the P% of packs verified longest ago (never-verified
+first) and records, encrypted in the repository, when each pack was
+verified: any ceil(100/P) consecutive runs together read every pack.`,
+		Example: `  cairn check
+  cairn check --read-data
+  cairn check --read-data-subset 1/7        # a different seventh each day of the week
+  cairn check --read-data-subset 10%
+  cairn check --read-data-subset 5G
+  cairn check --rolling 10% --json           # nightly: all data verified every 10 runs
+  cairn check --read-data --snapshot latest`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error { return runCheck(cmd, g, &o) },
+	}
+	f := cmd.Flags()
+	f.BoolVar(&o.readData, "read-data", false, "download and verify every pack")
+	f.StringVar(&o.subset, "read-data-subset", "", "verify only `n/m`, P% or a SIZE (5G) of the packs")
+	f.StringVar(&o.rolling, "rolling", "", "verify the `P%` of packs verified longest ago, and record it")
+	f.StringArrayVar(&o.snapshotsRefs, "snapshot", nil, "check only what snapshot `ID` uses (repeatable)")
+	return cmd
+}
+
+func printCheck(g *globals, rep *repo.CheckReport, dur time.Duration) {
+	if g.json {
+		problems := []map[string]string{}
+		for _, p := range rep.Problems {
+			problems = append(problems, map[string]string{"file": p.File, "error": p.Err})
+		}
+		damage := []map[string]any{}
+		for _, d := range rep.Damage {
+			snaps := []string{}
+			for _, s := range d.Snapshots {
+				snaps = append(snaps, s.String())
+			}
+			pack := ""
+			if !d.Pack.IsZero() {
+				pack = d.Pack.String()
+			}
+			damage = append(damage, map[string]any{"blob": d.Blob.ID.String(), "type": d.Blob.Type.String(), "pack": pack,
+				"reason": d.Reason, "snapshots": snaps, "paths": nonNil(d.Paths)})
+		}
+		out := map[string]any{"message_type": "summary", "ok": rep.OK(), "problems": problems, "damage": damage,
+			"unindexed_packs": len(rep.UnindexedPacks), "packs": rep.Packs, "snapshots": rep.Snapshots, "trees": rep.Trees,
+			"packs_read": rep.PacksRead, "bytes_read": rep.BytesRead, "total_duration": dur.Seconds()}
+		if rl := rep.Rolling; rl != nil {
+			roll := map[string]any{"packs": rl.Packs, "verified": rl.Verified, "coverage": rl.Coverage,
+				"never_verified": rl.NeverVerified, "runs_to_cover": rl.RunsToCover, "oldest_verification": nil}
+			if !rl.Oldest.IsZero() {
+				roll["oldest_verification"] = rl.Oldest
+				roll["oldest_verification_age_seconds"] = int(time.Since(rl.Oldest).Seconds())
+			}
+			out["rolling"] = roll
+		}
+		_ = g.printJSON(out)
+		return
+	}
+	for _, p := range rep.Problems {
+		fmt.Fprintf(g.stderr, "error: %s: %s\n", p.File, p.Err)
+	}
+	files := map[string]bool{}
+	for _, d := range rep.Damage {
+		where := "no index names it"
+		if !d.Pack.IsZero() {
+			where = "pack " + d.Pack.Short()
+		}
+		fmt.Fprintf(g.stderr, "damaged %s (%s): %s\n", d.Blob, where, d.Reason)
+		if len(d.Paths) == 0 {
+			fmt.Fprintf(g.stderr, "  used by no readable path (a directory above it is damaged)\n")
+		}
+		shown := 0
+		for _, p := range d.Paths {
+			files[p] = true
+			if shown < 20 || g.verbose > 0 {
+				fmt.Fprintf(g.stderr, "  %s\n", p)
+				shown++
+			}
+		}
+		if len(d.Paths) > shown {
+			fmt.Fprintf(g.stderr, "  ... and %d more paths (-v shows all)\n", len(d.Paths)-shown)
+		}
+	}
+	if len(rep.UnindexedPacks) > 0 {
+		g.printf("%d packs are not referenced by any index (left by an interrupted command; \"cairn repair index\" adopts them)\n", len(rep.UnindexedPacks))
+	}
+	g.printf("checked %d snapshots, %d trees, %d packs", rep.Snapshots, rep.Trees, rep.Packs)
+	if rep.PacksRead > 0 {
+		g.printf("; read %d packs, %s in %s (%s/s)", rep.PacksRead, ibytes(rep.BytesRead), formatDuration(dur),
+			ibytes(uint64(float64(rep.BytesRead)/max(dur.Seconds(), 0.001))))
+	}
+	g.printf("\n")
+	if rl := rep.Rolling; rl != nil {
+		oldest := "some packs never verified"
+		if !rl.Oldest.IsZero() {
+			oldest = "oldest verification " + rl.Oldest.Local().Format(time.DateTime)
+		}
+		g.printf("rolling verification: %.0f%% of %d packs verified, %s; every %d runs read all\n",
+			100*rl.Coverage, rl.Packs, oldest, rl.RunsToCover)
+	}
+	if rep.OK() {
+		g.printf("no errors were found\n")
+		return
+	}
+	fmt.Fprintf(g.stderr, "%d damaged or missing blobs hurt %d files. To recover: \"cairn repair index --read-data\", then \"cairn repair snapshots\", then run a backup.\n",
+		len(rep.Damage), len(files))
+}
+
+func newRepairCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "repair",
+		Short: "Rebuild the index or rewrite damaged snapshots",
+		Example: `  cairn repair index
+  cairn repair index --read-data     # also drop blobs that fail verification
+  cairn repair snapshots --dry-run
+  cairn repair snapshots --forget`,
+	}
+	var dryRun, readData, forget bool
+	index := &cobra.Command{
+		Use:   "index",
+		Short: "Rebuild the index from the pack files' headers",
+		Long: `Read the header of every pack file and write a new index from them, then
+remove the old index files. Packs left by interrupted commands are adopted;
+packs whose header is unreadable are left out and named. With --read-data,
+whole packs are read and blobs that fail verification are left out, so that
+the next backup uploads them again and "repair snapshots" can drop the
+files they hurt.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, unlock, err := g.openLocked(cmd.Context(), true)
+			if err != nil {
+				return err
+			}
+			defer unlock()
+			rep, err := r.RepairIndex(cmd.Context(), repo.RepairIndexOptions{DryRun: dryRun, ReadData: readData,
+				OnPack: func(name string, err error) { g.reportItemError("repair", "data/"+name, err) }})
+			if err != nil {
+				return err
+			}
+			verb := "wrote"
+			if dryRun {
+				verb = "would write"
+			}
+			return g.report(map[string]any{"message_type": "summary", "dry_run": dryRun, "packs": rep.Packs,
+				"packs_indexed": rep.PacksIndexed, "blobs": rep.Blobs, "bad_blobs": rep.BadBlobs, "bad_packs": rep.BadPacks,
+				"old_index_files": rep.OldIndex},
+				"%s a new index of %d blobs in %d packs, replacing %d index files; %d unreadable packs and %d damaged blobs left out\n",
+				verb, rep.Blobs, rep.PacksIndexed, rep.OldIndex, rep.BadPacks, rep.BadBlobs)
+		},
+	}
+	index.Flags().BoolVarP(&dryRun, "dry-run", "n", false, "only report what would be done")
+	index.Flags().BoolVar(&readData, "read-data", false, "read whole packs and leave out blobs that fail verification")
+	var f snapFilter
+	snaps := &cobra.Command{
+		Use:   "snapshots [SNAPSHOT...]",
+		Short: "Rewrite snapshots without the files whose data is lost",
+		Long: `For each snapshot (default: all, narrowed by --host, --tag, --path) that
+uses blobs the index does not have or directories that cannot be read, write
+a new snapshot without the files they hurt (unreadable directories become
+empty), tagged "repaired". With --forget the originals are removed.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			r, unlock, err := g.openLocked(ctx, true)
+			if err != nil {
+				return err
+			}
+			defer unlock()
+			list, err := f.pick(ctx, r, args)
+			if err != nil {
+				return err
+			}
+			removed := 0
+			repaired, err := r.RepairSnapshots(ctx, list, repo.RepairSnapshotsOptions{DryRun: dryRun, Forget: forget,
+				OnRemoved: func(s *snapshot.Snapshot, p, why string) {
+					removed++
+					if !g.json {
+						g.printf("snapshot %s: %s: %s\n", s.ID.Short(), p, why)
+					}
+				}})
+			if err != nil {
+				return err
+			}
+			var ids []string
+			for _, s := range repaired {
+				if !dryRun {
+					ids = append(ids, s.ID.String())
+				}
+			}
+			verb := "repaired"
+			if dryRun {
+				verb = "would repair"
+			}
+			return g.report(map[string]any{"message_type": "summary", "dry_run": dryRun, "repaired": len(repaired),
+				"entries_removed": removed, "new_snapshots": nonNil(ids)},
+				"%s %d snapshots, leaving out %d entries%s\n", verb, len(repaired), removed, forgetNote(forget, dryRun, len(repaired)))
+		},
+	}
+	f.addFlags(snaps.Flags())
+	snaps.Flags().BoolVarP(&dryRun, "dry-run", "n", false, "only report what would be done")
+	snaps.Flags().BoolVar(&forget, "forget", false, "remove the original snapshots")
+	cmd.AddCommand(index, snaps)
+	return cmd
+}
+
+func forgetNote(forget, dryRun bool, n int) string {
+	if n == 0 || dryRun {
+		return ""
+	}
+	if forget {
+		return "; originals removed"
+	}
+	return "; originals kept (use --forget to remove them)"
+}
+
+// runCheck runs check with the command line's options.
+func runCheck(cmd *cobra.Command, g *globals, o *checkFlags) error {
+	ctx := cmd.Context()
+	opts := repo.CheckOptions{ReadData: o.readData, Progress: &repo.CheckProgress{}}
+	if o.subset != "" {
+		s, err := repo.ParseSubset(o.subset)
+		if err != nil {
+			return err
+		}
+		opts.Subset, opts.ReadData = &s, true
+	}
+	if o.rolling != "" {
+		p, err := repo.ParseSubset(o.rolling)
+		if err != nil || p.Percent == 0 {
+			return fmt.Errorf("--rolling %q: want a percentage such as 10%%", o.rolling)
+		}
+		if opts.Subset != nil {
+			return errors.New("--rolling and --read-data-subset exclude each other")
+		}
+		opts.Rolling = p.Percent
+	}
+	r, unlock, err := g.openLocked(ctx, false)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if len(o.snapshotsRefs) > 0 {
+		all, err := r.Snapshots(ctx)
+		if err != nil {
+			return err
+		}
+		for _, ref := range o.snapshotsRefs {
+			s, err := repo.FindSnapshot(all, ref)
+			if err != nil {
+				return err
+			}
+			opts.Snapshots = append(opts.Snapshots, s)
+		}
+	}
+	c := &counters{filesDone: opts.Progress.PacksDone.Load, bytesDone: opts.Progress.BytesDone.Load}
+	stopTotals := make(chan struct{})
+	go func() {
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-stopTotals:
+				return
+			case <-t.C:
+				c.totalFiles.Store(opts.Progress.PacksTotal.Load())
+				c.totalBytes.Store(opts.Progress.BytesTotal.Load())
+				c.totalsFinal.Store(opts.Progress.PacksTotal.Load() > 0)
+			}
+		}
+	}()
+	var prog *progress
+	if opts.ReadData || opts.Rolling > 0 {
+		prog = g.startProgress("read packs", c)
+	}
+	start := time.Now()
+	rep, err := r.Check(ctx, opts)
+	close(stopTotals)
+	if prog != nil {
+		prog.finish()
+	}
+	if err != nil {
+		return err
+	}
+	printCheck(g, rep, time.Since(start))
+	if !rep.OK() {
+		return fmt.Errorf("the repository is damaged: %d problems, %d damaged or missing blobs", len(rep.Problems), len(rep.Damage))
+	}
+	return nil
+}

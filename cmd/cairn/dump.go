@@ -1,0 +1,118 @@
+package main
+
+import (
+	"archive/tar"
+	"context"
+	"fmt"
+	"io"
+	"path"
+	"strings"
+
+	"github.com/cairn-backup/cairn/blob"
+	"github.com/cairn-backup/cairn/repo"
+	"github.com/cairn-backup/cairn/snapshot"
+	"github.com/spf13/cobra"
+)
+
+func newDumpCmd(g *globals) *cobra.Command {
+	var f snapFilter
+	cmd := &cobra.Command{
+		Use:   "dump SNAPSHOT PATH",
+		Short: "Write a file to stdout, or a directory as a tar stream",
+		Example: `  cairn dump latest /etc/hosts
+  cairn dump latest /home/ann/projects > projects.tar
+  cairn dump --host db1 latest /mydb.sql | psql mydb`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			r, err := g.openRepo(ctx)
+			if err != nil {
+				return err
+			}
+			s, err := f.find(ctx, r, args[0])
+			if err != nil {
+				return err
+			}
+			p := path.Clean("/" + args[1])
+			node, err := findNode(ctx, r, s, p)
+			if err != nil {
+				return err
+			}
+			switch node.Type {
+			case snapshot.TypeFile:
+				return writeContent(ctx, r, g.stdout, node)
+			case snapshot.TypeDir:
+				return dumpTar(ctx, r, g.stdout, node, p)
+			}
+			return fmt.Errorf("%s is a %v; dump takes a file or a directory", p, node.Type)
+		},
+	}
+	f.addFlags(cmd.Flags())
+	return cmd
+}
+
+func writeContent(ctx context.Context, r *repo.Repository, w io.Writer, n *snapshot.Node) error {
+	for _, id := range n.Content {
+		data, err := r.LoadBlob(ctx, blob.Handle{Type: blob.Data, ID: id})
+		if err != nil {
+			return err
+		}
+		if _, err := w.Write(data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// dumpTar writes the tree below dir as a tar stream with paths relative to
+// dir's parent.
+func dumpTar(ctx context.Context, r *repo.Repository, w io.Writer, dir *snapshot.Node, p string) error {
+	tw := tar.NewWriter(w)
+	base := path.Dir(p)
+	write := func(np string, n *snapshot.Node) error {
+		name := strings.TrimPrefix(strings.TrimPrefix(np, base), "/")
+		if name == "" {
+			return nil
+		}
+		h := &tar.Header{Name: name, Mode: int64(n.Mode), Uid: int(n.UID), Gid: int(n.GID), Uname: n.User,
+			Gname: n.Group, ModTime: n.ModTime, Format: tar.FormatPAX}
+		switch n.Type {
+		case snapshot.TypeFile:
+			h.Typeflag, h.Size = tar.TypeReg, int64(n.Size)
+		case snapshot.TypeDir:
+			h.Typeflag, h.Name = tar.TypeDir, name+"/"
+		case snapshot.TypeSymlink:
+			h.Typeflag, h.Linkname = tar.TypeSymlink, n.LinkTarget
+		case snapshot.TypeFIFO:
+			h.Typeflag = tar.TypeFifo
+		case snapshot.TypeCharDev, snapshot.TypeBlockDev:
+			h.Typeflag = tar.TypeChar
+			if n.Type == snapshot.TypeBlockDev {
+				h.Typeflag = tar.TypeBlock
+			}
+			h.Devmajor, h.Devminor = int64((n.Rdev>>8)&0xfff), int64((n.Rdev&0xff)|((n.Rdev>>12)&0xfff00))
+		default:
+			return nil
+		}
+		if len(n.Xattrs) > 0 {
+			h.PAXRecords = map[string]string{}
+			for _, x := range n.Xattrs {
+				h.PAXRecords["SCHILY.xattr."+x.Name] = string(x.Value)
+			}
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			return fmt.Errorf("tar %s: %w", name, err)
+		}
+		if n.Type == snapshot.TypeFile {
+			return writeContent(ctx, r, tw, n)
+		}
+		return nil
+	}
+	if err := write(p, dir); err != nil {
+		return err
+	}
+	if err := snapshot.Walk(ctx, r, dir.Subtree, p, write); err != nil {
+		return err
+	}
+	return tw.Close()
+}

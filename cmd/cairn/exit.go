@@ -1,0 +1,72 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/cairn-backup/cairn/repo"
+)
+
+// Exit codes, the same numbers restic uses so scripts carry over.
+const (
+	exitOK          = 0
+	exitError       = 1
+	exitPartial     = 3 // backup made, but some files could not be read
+	exitNoRepo      = 10
+	exitLockFailed  = 11
+	exitWrongPass   = 12
+	exitInterrupted = 130
+)
+
+// codeError carries an explicit exit code.
+type codeError struct {
+	code int
+	err  error
+}
+
+// Error returns the wrapped message.
+func (e *codeError) Error() string { return e.err.Error() }
+
+// Unwrap returns the wrapped error.
+func (e *codeError) Unwrap() error { return e.err }
+
+func exitCode(ctx context.Context, err error) int {
+	var ce *codeError
+	switch {
+	case errors.As(err, &ce):
+		return ce.code
+	case ctx.Err() != nil && errors.Is(err, context.Canceled):
+		return exitInterrupted
+	case errors.Is(err, repo.ErrNoRepository):
+		return exitNoRepo
+	case errors.Is(err, repo.ErrWrongPassword):
+		return exitWrongPass
+	case errors.Is(err, repo.ErrLocked), errors.Is(err, repo.ErrLockLost):
+		return exitLockFailed
+	}
+	return exitError
+}
+
+// sentence makes an error read as one sentence for the user.
+func sentence(err error) string {
+	var dk *repo.DamagedKeysError
+	switch {
+	case errors.As(err, &dk):
+		return dk.Error() + "; if the password is right, restore the key files from a copy or use another key"
+	case errors.Is(err, repo.ErrWrongPassword):
+		return "wrong password, or no key file matches it"
+	case errors.Is(err, repo.ErrNoRepository):
+		return "there is no repository at that location (run \"cairn init\" to create one)"
+	case errors.Is(err, repo.ErrLocked):
+		return err.Error() + "; if that process is gone, \"cairn unlock\" removes stale locks, or use --retry-lock to wait."
+	}
+	s := err.Error()
+	if !strings.HasSuffix(s, ".") {
+		s += "."
+	}
+	return s
+}
+
+func errInvalidPattern(p string) error { return fmt.Errorf("invalid pattern %q", p) }

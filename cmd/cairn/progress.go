@@ -1,0 +1,146 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"github.com/dustin/go-humanize"
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+)
+
+// counters is what a long operation exposes to its progress display.
+type counters struct {
+	filesDone, bytesDone func() uint64
+	current              func() string
+	totalFiles           atomic.Uint64
+	totalBytes           atomic.Uint64
+	totalsFinal          atomic.Bool // the totals are complete, not still being counted
+}
+
+// progress shows a bar with rate and ETA when stdout is a terminal, JSON
+// status lines with --json, and nothing otherwise.
+type progress struct {
+	g     *globals
+	c     *counters
+	start time.Time
+	bar   *progressbar.ProgressBar
+	stop  chan struct{}
+	done  chan struct{}
+}
+
+func (g *globals) stdoutIsTerminal() bool {
+	f, ok := g.stdout.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// startProgress begins reporting; call finish when the work ends.
+func (g *globals) startProgress(verb string, c *counters) *progress {
+	p := &progress{g: g, c: c, start: time.Now(), stop: make(chan struct{}), done: make(chan struct{})}
+	interval := time.Second
+	switch {
+	case g.quiet:
+		close(p.done)
+		return p
+	case g.json:
+	case g.stdoutIsTerminal():
+		interval = 200 * time.Millisecond
+		p.bar = progressbar.NewOptions64(-1,
+			progressbar.OptionSetWriter(g.stdout),
+			progressbar.OptionShowBytes(true),
+			progressbar.OptionUseIECUnits(true),
+			progressbar.OptionSetPredictTime(true),
+			progressbar.OptionShowElapsedTimeOnFinish(),
+			progressbar.OptionSetDescription(verb),
+			progressbar.OptionSetWidth(24),
+			progressbar.OptionClearOnFinish(),
+			progressbar.OptionThrottle(100*time.Millisecond),
+		)
+	default:
+		close(p.done)
+		return p
+	}
+	go p.loop(verb, interval)
+	return p
+}
+
+func (p *progress) loop(verb string, interval time.Duration) {
+	defer close(p.done)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.stop:
+			return
+		case <-t.C:
+			p.update(verb)
+		}
+	}
+}
+
+func (p *progress) update(verb string) {
+	files, bytes := p.c.filesDone(), p.c.bytesDone()
+	tf, tb := p.c.totalFiles.Load(), p.c.totalBytes.Load()
+	cur := ""
+	if p.c.current != nil {
+		cur = p.c.current()
+	}
+	if p.g.json {
+		pct := 0.0
+		if tb > 0 {
+			pct = min(1, float64(bytes)/float64(tb))
+		}
+		status := map[string]any{"message_type": "status", "seconds_elapsed": int(time.Since(p.start).Seconds()),
+			"percent_done": pct, "total_files": tf, "files_done": files, "total_bytes": tb, "bytes_done": bytes}
+		if cur != "" {
+			status["current_files"] = []string{cur}
+		}
+		_ = p.g.printJSON(status)
+		return
+	}
+	if p.c.totalsFinal.Load() && tb > 0 {
+		p.bar.ChangeMax64(int64(tb))
+	}
+	total := fmt.Sprint(tf)
+	if !p.c.totalsFinal.Load() {
+		total += "+"
+	}
+	p.bar.Describe(fmt.Sprintf("%s %d/%s files %s", verb, files, total, shorten(cur, 40)))
+	_ = p.bar.Set64(int64(bytes))
+}
+
+// shorten keeps the end of a long path.
+func shorten(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return "…" + string(r[len(r)-n+1:])
+}
+
+// finish stops the display and clears the bar.
+func (p *progress) finish() {
+	select {
+	case <-p.done:
+		return
+	default:
+	}
+	close(p.stop)
+	<-p.done
+	if p.bar != nil {
+		_ = p.bar.Clear()
+	}
+}
+
+func formatDuration(d time.Duration) string {
+	d = d.Round(time.Second)
+	h, m, s := int(d.Hours()), int(d.Minutes())%60, int(d.Seconds())%60
+	if h > 0 {
+		return fmt.Sprintf("%d:%02d:%02d", h, m, s)
+	}
+	return fmt.Sprintf("%d:%02d", m, s)
+}
+
+func ibytes(n uint64) string { return humanize.IBytes(n) }

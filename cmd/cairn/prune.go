@@ -1,0 +1,360 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/cairn-backup/cairn/repo"
+	"github.com/cairn-backup/cairn/snapshot"
+	"github.com/dustin/go-humanize"
+	"github.com/spf13/cobra"
+)
+
+type pruneFlags struct {
+	maxUnused     string
+	maxRepackSize string
+}
+
+func (p *pruneFlags) add(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&p.maxUnused, "max-unused", "5%", "repack packs with more than `P%` unused data")
+	cmd.Flags().StringVar(&p.maxRepackSize, "max-repack-size", "", "repack at most `size` of packs in this run (e.g. 10G)")
+}
+
+func (p *pruneFlags) options(dryRun bool) (repo.PruneOptions, error) {
+	opts := repo.PruneOptions{DryRun: dryRun}
+	s, err := repo.ParseSubset(p.maxUnused)
+	if err != nil || s.Percent == 0 {
+		return opts, fmt.Errorf("--max-unused %q: want a percentage such as 5%%", p.maxUnused)
+	}
+	opts.MaxUnused = s.Percent
+	if p.maxRepackSize != "" {
+		if opts.MaxRepackBytes, err = humanize.ParseBytes(p.maxRepackSize); err != nil {
+			return opts, fmt.Errorf("--max-repack-size %q: want a size such as 10G", p.maxRepackSize)
+		}
+	}
+	return opts, nil
+}
+
+func runPrune(ctx context.Context, g *globals, r *repo.Repository, opts repo.PruneOptions) error {
+	start := time.Now()
+	rep, err := r.Prune(ctx, opts)
+	if err != nil {
+		return err
+	}
+	if g.json {
+		return g.printJSON(map[string]any{"message_type": "summary", "dry_run": opts.DryRun, "packs": rep.Packs,
+			"packs_deleted": rep.PacksDeleted, "packs_repacked": rep.PacksRepacked, "unindexed_packs_deleted": rep.UnindexedDeleted,
+			"packs_written": rep.PacksWritten, "blobs_used": rep.BlobsUsed, "blobs_unused": rep.BlobsUnused,
+			"blobs_repacked": rep.BlobsRepacked, "bytes_total": rep.BytesTotal, "bytes_unused": rep.BytesUnused,
+			"bytes_deleted": rep.BytesDeleted, "bytes_written": rep.BytesWritten, "bytes_freed": int64(rep.BytesDeleted) - int64(rep.BytesWritten),
+			"bytes_unused_remaining": rep.BytesUnusedRemain, "total_duration": time.Since(start).Seconds()})
+	}
+	verb := map[bool]string{true: "would", false: "will"}[opts.DryRun]
+	g.printf("used: %d blobs; unused: %d blobs, %s\n", rep.BlobsUsed, rep.BlobsUnused, ibytes(rep.BytesUnused))
+	g.printf("%s delete %d packs and %d unreferenced packs, repack %d packs (%d blobs, %s)\n", verb,
+		rep.PacksDeleted, rep.UnindexedDeleted, rep.PacksRepacked, rep.BlobsRepacked, ibytes(rep.BytesWritten))
+	freed := int64(rep.BytesDeleted) - int64(rep.BytesWritten)
+	g.printf("%s free %s; %s unused remains in kept packs\n", verb, ibytes(uint64(max(freed, 0))), ibytes(rep.BytesUnusedRemain))
+	if !opts.DryRun {
+		g.printf("done in %s\n", formatDuration(time.Since(start)))
+	}
+	return nil
+}
+
+func newPruneCmd(g *globals) *cobra.Command {
+	var pf pruneFlags
+	var dryRun bool
+	cmd := &cobra.Command{
+		Use:   "prune",
+		Short: "Remove data no snapshot uses",
+		Long: `Mark every blob reachable from a snapshot; delete packs holding none;
+repack packs whose unused share exceeds --max-unused, verifying every blob
+copied; write the new index; remove the old index files; and only then
+delete packs. Killing prune at any moment loses nothing a snapshot uses;
+run it again to finish. Prune takes an exclusive lock and refuses to run
+on a damaged repository.`,
+		Example: `  cairn prune --dry-run
+  cairn prune --max-unused 10% --max-repack-size 20G`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts, err := pf.options(dryRun)
+			if err != nil {
+				return err
+			}
+			r, unlock, err := g.openLocked(cmd.Context(), true)
+			if err != nil {
+				return err
+			}
+			defer unlock()
+			return runPrune(cmd.Context(), g, r, opts)
+		},
+	}
+	pf.add(cmd)
+	cmd.Flags().BoolVarP(&dryRun, "dry-run", "n", false, "only report what would be deleted and repacked")
+	return cmd
+}
+
+func newUnlockCmd(g *globals) *cobra.Command {
+	var all bool
+	cmd := &cobra.Command{
+		Use:   "unlock",
+		Short: "Remove stale locks",
+		Long: `Remove locks that are stale: not refreshed for 30 minutes, or held by a
+process of this host that no longer runs. --remove-all removes every lock;
+use it only when you are sure no other cairn is working on the repository.`,
+		Example: `  cairn unlock
+  cairn unlock --remove-all`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, err := g.openRepo(cmd.Context())
+			if err != nil {
+				return err
+			}
+			n, err := r.RemoveLocks(cmd.Context(), all)
+			if err != nil {
+				return err
+			}
+			return g.report(map[string]any{"message_type": "summary", "removed": n}, "removed %d locks\n", n)
+		},
+	}
+	cmd.Flags().BoolVar(&all, "remove-all", false, "remove every lock, stale or not")
+	return cmd
+}
+
+type forgetFlags struct {
+	last, hourly, daily, weekly, monthly, yearly        string
+	within, wHourly, wDaily, wWeekly, wMonthly, wYearly string
+	keepTags                                            []string
+}
+
+func parseCount(flag, s string) (int, error) {
+	if s == "" {
+		return 0, nil
+	}
+	if s == "unlimited" {
+		return snapshot.Unlimited, nil
+	}
+	var n int
+	if _, err := fmt.Sscanf(s, "%d", &n); err != nil || n < 0 || fmt.Sprint(n) != s {
+		return 0, fmt.Errorf("--keep-%s %q: want a number or \"unlimited\"", flag, s)
+	}
+	return n, nil
+}
+
+func (f *forgetFlags) policy() (snapshot.Policy, error) {
+	var p snapshot.Policy
+	counts := []struct {
+		name string
+		s    string
+		dst  *int
+	}{{"last", f.last, &p.Last}, {"hourly", f.hourly, &p.Hourly}, {"daily", f.daily, &p.Daily},
+		{"weekly", f.weekly, &p.Weekly}, {"monthly", f.monthly, &p.Monthly}, {"yearly", f.yearly, &p.Yearly}}
+	for _, c := range counts {
+		n, err := parseCount(c.name, c.s)
+		if err != nil {
+			return p, err
+		}
+		*c.dst = n
+	}
+	durs := []struct {
+		name string
+		s    string
+		dst  *snapshot.Duration
+	}{{"within", f.within, &p.Within}, {"within-hourly", f.wHourly, &p.WithinHourly}, {"within-daily", f.wDaily, &p.WithinDaily},
+		{"within-weekly", f.wWeekly, &p.WithinWeekly}, {"within-monthly", f.wMonthly, &p.WithinMonthly}, {"within-yearly", f.wYearly, &p.WithinYearly}}
+	for _, d := range durs {
+		if d.s == "" {
+			continue
+		}
+		v, err := snapshot.ParseDuration(d.s)
+		if err != nil {
+			return p, fmt.Errorf("--keep-%s: %w", d.name, err)
+		}
+		*d.dst = v
+	}
+	for _, t := range f.keepTags {
+		p.Tags = append(p.Tags, splitTags([]string{t}))
+	}
+	return p, nil
+}
+
+func newForgetCmd(g *globals) *cobra.Command {
+	var (
+		f       snapFilter
+		ff      forgetFlags
+		pf      pruneFlags
+		groupBy string
+		dryRun  bool
+		prune   bool
+	)
+	cmd := &cobra.Command{
+		Use:   "forget [flags] [SNAPSHOT...]",
+		Short: "Remove snapshots by ID or by a retention policy",
+		Long: `Remove the given snapshots, or apply a retention policy to every group of
+snapshots (by default grouped by host and paths) and remove the snapshots no
+rule keeps. The rules and their meaning are restic's; see the README.
+
+A policy that would remove every snapshot of a group is refused; name the
+snapshots explicitly to remove them all. Forget only removes snapshot
+files; "cairn prune" (or --prune) then frees the space.`,
+		Example: `  cairn forget --keep-daily 7 --keep-weekly 4 --keep-monthly 6 --dry-run
+  cairn forget --keep-within 30d --keep-monthly unlimited --prune
+  cairn forget --keep-last 10 --keep-tag release --group-by host
+  cairn forget 3f2a9c1b 8d7e6f5a`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runForget(cmd, g, &f, &ff, &pf, groupBy, dryRun, prune, args)
+		},
+	}
+	f.addFlags(cmd.Flags())
+	fl := cmd.Flags()
+	fl.StringVarP(&ff.last, "keep-last", "l", "", "keep the last `n` snapshots")
+	fl.StringVar(&ff.hourly, "keep-hourly", "", "keep the last `n` hourly snapshots")
+	fl.StringVarP(&ff.daily, "keep-daily", "d", "", "keep the last `n` daily snapshots")
+	fl.StringVarP(&ff.weekly, "keep-weekly", "w", "", "keep the last `n` weekly snapshots")
+	fl.StringVarP(&ff.monthly, "keep-monthly", "m", "", "keep the last `n` monthly snapshots")
+	fl.StringVarP(&ff.yearly, "keep-yearly", "y", "", "keep the last `n` yearly snapshots")
+	fl.StringVar(&ff.within, "keep-within", "", "keep snapshots newer than `duration` (1y2m3d4h) before the latest")
+	fl.StringVar(&ff.wHourly, "keep-within-hourly", "", "keep hourly snapshots within `duration` before the latest")
+	fl.StringVar(&ff.wDaily, "keep-within-daily", "", "keep daily snapshots within `duration` before the latest")
+	fl.StringVar(&ff.wWeekly, "keep-within-weekly", "", "keep weekly snapshots within `duration` before the latest")
+	fl.StringVar(&ff.wMonthly, "keep-within-monthly", "", "keep monthly snapshots within `duration` before the latest")
+	fl.StringVar(&ff.wYearly, "keep-within-yearly", "", "keep yearly snapshots within `duration` before the latest")
+	fl.StringArrayVar(&ff.keepTags, "keep-tag", nil, "keep snapshots with `tag[,tag...]` (repeatable: any of them)")
+	fl.StringVarP(&groupBy, "group-by", "g", "host,paths", "apply the policy per group of `fields` (host, paths, tags)")
+	fl.BoolVarP(&dryRun, "dry-run", "n", false, "only show what would be removed")
+	fl.BoolVar(&prune, "prune", false, "run prune afterwards")
+	pf.add(cmd)
+	return cmd
+}
+
+// applyPolicy decides per group, prints the decisions, refuses to empty a
+// group, and returns the snapshots to remove with the JSON description.
+func applyPolicy(g *globals, snaps []*snapshot.Snapshot, p snapshot.Policy, by []string) ([]*snapshot.Snapshot, []map[string]any, error) {
+	order := groupSnapshots(snaps, by)
+	var remove []*snapshot.Snapshot
+	var out []map[string]any
+	for _, gr := range order {
+		ds := p.Apply(gr.snaps, time.Local)
+		var keepJ, removeJ []map[string]any
+		var reasons []map[string]any
+		kept := 0
+		for _, d := range ds {
+			if d.Keep {
+				kept++
+				keepJ = append(keepJ, snapshotJSON(d.Snapshot))
+				reasons = append(reasons, map[string]any{"snapshot": snapshotJSON(d.Snapshot), "matches": d.Reasons})
+			} else {
+				removeJ = append(removeJ, snapshotJSON(d.Snapshot))
+			}
+		}
+		if kept == 0 {
+			return nil, nil, fmt.Errorf("the policy would remove every snapshot of group (%s); refusing (name the snapshots to remove them all)", gr.label)
+		}
+		if !g.json {
+			if gr.label != "" {
+				g.printf("snapshots for (%s):\n", gr.label)
+			}
+			for _, d := range ds {
+				mark := "remove"
+				if d.Keep {
+					mark = "keep  "
+				}
+				g.printf("  %s  %s  %s  %s\n", d.Snapshot.ID.Short(), d.Snapshot.Time.Local().Format(time.DateTime), mark, strings.Join(d.Reasons, ", "))
+			}
+			g.printf("%d kept, %d to remove\n\n", kept, len(ds)-kept)
+		}
+		for _, d := range ds {
+			if !d.Keep {
+				remove = append(remove, d.Snapshot)
+			}
+		}
+		out = append(out, map[string]any{"group_key": gr.key, "keep": nonNilMaps(keepJ), "remove": nonNilMaps(removeJ), "reasons": nonNilMaps(reasons)})
+	}
+	return remove, out, nil
+}
+
+func nonNilMaps(m []map[string]any) []map[string]any {
+	if m == nil {
+		return []map[string]any{}
+	}
+	return m
+}
+
+// runForget applies a policy, or removes the named snapshots, then prunes
+// if asked.
+func runForget(cmd *cobra.Command, g *globals, f *snapFilter, ff *forgetFlags, pf *pruneFlags, groupBy string, dryRun, prune bool, args []string) error {
+	ctx := cmd.Context()
+	p, err := ff.policy()
+	if err != nil {
+		return err
+	}
+	by, err := parseGroupBy(groupBy)
+	if err != nil {
+		return err
+	}
+	if len(args) > 0 && !p.Empty() {
+		return fmt.Errorf("give either snapshot IDs or a policy, not both")
+	}
+	if len(args) == 0 && p.Empty() {
+		return fmt.Errorf("no policy given: use --keep-* options, or name the snapshots to remove")
+	}
+	popts, err := pf.options(dryRun)
+	if err != nil {
+		return err
+	}
+	r, unlock, err := g.openLocked(ctx, true)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	snaps, err := f.snapshots(ctx, r)
+	if err != nil {
+		return err
+	}
+	var remove []*snapshot.Snapshot
+	var groups []map[string]any
+	if len(args) > 0 {
+		for _, a := range args {
+			s, err := repo.FindSnapshot(snaps, a)
+			if err != nil {
+				return err
+			}
+			remove = append(remove, s)
+		}
+	} else {
+		if remove, groups, err = applyPolicy(g, snaps, p, by); err != nil {
+			return err
+		}
+	}
+	for _, s := range remove {
+		if !dryRun {
+			if err := r.RemoveSnapshot(ctx, s.ID); err != nil {
+				return err
+			}
+		}
+		if len(args) > 0 && !g.json {
+			g.printf("removed snapshot %s\n", s.ID.Short())
+		}
+	}
+	if g.json {
+		if groups == nil {
+			ids := []string{}
+			for _, s := range remove {
+				ids = append(ids, s.ID.String())
+			}
+			groups = []map[string]any{{"remove": ids}}
+		}
+		if err := g.printJSON(groups); err != nil {
+			return err
+		}
+	} else {
+		verb := map[bool]string{true: "would remove", false: "removed"}[dryRun]
+		g.printf("%s %d snapshots\n", verb, len(remove))
+	}
+	if prune && !dryRun {
+		return runPrune(ctx, g, r, popts)
+	}
+	return nil
+}

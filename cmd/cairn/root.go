@@ -1,0 +1,321 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/cairn-backup/cairn/backend"
+	"github.com/cairn-backup/cairn/backend/limit"
+	"github.com/cairn-backup/cairn/backend/local"
+	"github.com/cairn-backup/cairn/backend/retry"
+	"github.com/cairn-backup/cairn/backend/s3"
+	"github.com/cairn-backup/cairn/pack"
+	"github.com/cairn-backup/cairn/repo"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+)
+
+// globals holds the global options and the process's streams.
+type globals struct {
+	repo            string
+	passwordFile    string
+	passwordCommand string
+	compression     string
+	json            bool
+	quiet           bool
+	verbose         int
+	retryLock       time.Duration
+	cacert          string
+	s3Addressing    string
+	connections     int
+	retryTimeout    time.Duration
+
+	stdout, stderr io.Writer
+	stdin          io.Reader
+	exitCode       int
+}
+
+func newRootCmd(g *globals) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "cairn",
+		Short: "Deduplicating, encrypted backups",
+		Long: `cairn backs up files into a content-addressed, deduplicating, encrypted
+repository on local disk.
+
+The repository and password come from flags or the environment:
+  CAIRN_REPOSITORY        repository location (-r/--repo)
+  CAIRN_PASSWORD          the password itself
+  CAIRN_PASSWORD_FILE     a file holding the password (--password-file)
+  CAIRN_PASSWORD_COMMAND  a command printing the password (--password-command)
+
+Exit codes: 0 success, 1 error, 3 backup made but some files unreadable,
+10 no repository, 11 lock failed, 12 wrong password, 130 interrupted.`,
+		Version:       version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	f := root.PersistentFlags()
+	f.StringVarP(&g.repo, "repo", "r", os.Getenv("CAIRN_REPOSITORY"), "repository `location`: a path or local:PATH (env CAIRN_REPOSITORY)")
+	f.StringVar(&g.passwordFile, "password-file", os.Getenv("CAIRN_PASSWORD_FILE"), "read the password from `file` (env CAIRN_PASSWORD_FILE)")
+	f.StringVar(&g.passwordCommand, "password-command", os.Getenv("CAIRN_PASSWORD_COMMAND"), "run `command` and read the password from its output (env CAIRN_PASSWORD_COMMAND)")
+	f.StringVar(&g.compression, "compression", "auto", "compression `mode`: auto, off or max")
+	f.BoolVar(&g.json, "json", false, "print machine-readable JSON")
+	f.BoolVarP(&g.quiet, "quiet", "q", false, "print only errors")
+	f.CountVarP(&g.verbose, "verbose", "v", "print more (repeat for more)")
+	f.DurationVar(&g.retryLock, "retry-lock", 0, "wait up to `duration` (e.g. 10m) for a conflicting lock to go away")
+	f.StringVar(&g.cacert, "cacert", "", "trust the private CA in PEM `file` for https S3 endpoints")
+	f.StringVar(&g.s3Addressing, "s3-addressing", "auto", "S3 bucket `style`: path, virtual or auto")
+	f.DurationVar(&g.retryTimeout, "retry-timeout", 2*time.Minute, "give up on a failing storage request after `duration` of retries")
+	f.IntVar(&g.connections, "connections", 0, "concurrent requests to the storage (default: 16 for S3, 2×CPUs locally)")
+	root.SetOut(g.stdout)
+	root.SetErr(g.stderr)
+	root.AddCommand(newInitCmd(g), newKeyCmd(g), newCatCmd(g), newVersionCmd(g), newBackupCmd(g), newRestoreCmd(g),
+		newSnapshotsCmd(g), newLsCmd(g), newFindCmd(g), newDiffCmd(g), newDumpCmd(g), newStatsCmd(g), newTagCmd(g),
+		newCheckCmd(g), newRepairCmd(g), newForgetCmd(g), newPruneCmd(g), newUnlockCmd(g),
+		newCopyCmd(g), newBenchCmd(g))
+	return root
+}
+
+var schemeRE = regexp.MustCompile(`^([a-zA-Z][a-zA-Z0-9+.-]*):`)
+
+// openBackend parses the repository location given by -r.
+func (g *globals) openBackend() (backend.Backend, error) {
+	if g.repo == "" {
+		return nil, errors.New("no repository given: use -r/--repo or set CAIRN_REPOSITORY")
+	}
+	return g.openLocation(g.repo)
+}
+
+// openLocation opens a path, local:PATH or s3:URL. Network backends are
+// wrapped to retry transient errors and to bound concurrent requests.
+func (g *globals) openLocation(loc string) (backend.Backend, error) {
+	if m := schemeRE.FindStringSubmatch(loc); m != nil {
+		switch m[1] {
+		case "local":
+			loc = strings.TrimPrefix(loc, "local:")
+		case "s3":
+			cfg, err := s3.ParseURL(loc)
+			if err != nil {
+				return nil, err
+			}
+			cfg.CACert, cfg.Addressing = g.cacert, g.s3Addressing
+			be, err := s3.Open(cfg)
+			if err != nil {
+				return nil, err
+			}
+			n := g.connections
+			if n <= 0 {
+				n = 16
+			}
+			return retry.New(limit.New(be, n), retry.Config{MaxTotal: g.retryTimeout, Attempts: 10, OnRetry: func(op string, h backend.Handle, err error, wait time.Duration) {
+				g.verbosef(1, "retrying %s %v in %v: %v\n", op, h, wait.Round(time.Millisecond), err)
+			}}), nil
+		default:
+			return nil, fmt.Errorf("unknown repository scheme %q (supported: a path, local:PATH, s3:https://HOST/BUCKET/PREFIX)", m[1])
+		}
+	}
+	return local.Open(loc)
+}
+
+// creator is implemented by backends that can create their container.
+type creator interface {
+	Create(ctx context.Context) error
+}
+
+// createStorage creates the bucket of an S3 location, if any.
+func createStorage(ctx context.Context, be backend.Backend) error {
+	for be != nil {
+		if c, ok := be.(creator); ok {
+			return c.Create(ctx)
+		}
+		u, ok := be.(backend.Unwrapper)
+		if !ok {
+			return nil
+		}
+		be = u.Unwrap()
+	}
+	return nil
+}
+
+func (g *globals) options() (repo.Options, error) {
+	c, err := pack.ParseCompression(g.compression)
+	return repo.Options{Compression: c, Connections: g.connections}, err
+}
+
+// password returns the repository password from, in order: the password
+// command, the password file, CAIRN_PASSWORD, or a prompt on a terminal.
+func (g *globals) password(ctx context.Context, prompt string) ([]byte, error) {
+	switch {
+	case g.passwordCommand != "":
+		return passwordFromCommand(ctx, g.passwordCommand)
+	case g.passwordFile != "":
+		return readPasswordFile(g.passwordFile)
+	}
+	if pw, ok := os.LookupEnv("CAIRN_PASSWORD"); ok {
+		if pw == "" {
+			return nil, errors.New("CAIRN_PASSWORD is set but empty")
+		}
+		return []byte(pw), nil
+	}
+	return g.promptPassword(prompt)
+}
+
+func readPasswordFile(name string) ([]byte, error) {
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return nil, fmt.Errorf("read password file: %w", err)
+	}
+	return checkPassword(trimNewline(b), "password file "+name)
+}
+
+func passwordFromCommand(ctx context.Context, command string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, "sh", "-c", command)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("password command failed: %w", err)
+	}
+	return checkPassword(trimNewline(out), "the password command's output")
+}
+
+func checkPassword(pw []byte, source string) ([]byte, error) {
+	if len(pw) == 0 {
+		return nil, fmt.Errorf("%s is empty", source)
+	}
+	return pw, nil
+}
+
+func trimNewline(b []byte) []byte {
+	b = bytes.TrimSuffix(b, []byte("\n"))
+	return bytes.TrimSuffix(b, []byte("\r"))
+}
+
+func (g *globals) promptPassword(prompt string) ([]byte, error) {
+	f, ok := g.stdin.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return nil, errors.New("no password given: set CAIRN_PASSWORD, CAIRN_PASSWORD_FILE or --password-file")
+	}
+	fmt.Fprint(g.stderr, prompt)
+	pw, err := term.ReadPassword(int(f.Fd()))
+	fmt.Fprintln(g.stderr)
+	if err != nil {
+		return nil, fmt.Errorf("read password: %w", err)
+	}
+	return checkPassword(pw, "the password")
+}
+
+// newPassword asks for a new password: from newFile if given, else twice on
+// the terminal.
+func (g *globals) newPassword(newFile string) ([]byte, error) {
+	if newFile != "" {
+		return readPasswordFile(newFile)
+	}
+	pw, err := g.promptPassword("enter new password: ")
+	if err != nil {
+		return nil, fmt.Errorf("%w (or give --new-password-file)", err)
+	}
+	again, err := g.promptPassword("enter new password again: ")
+	if err != nil {
+		return nil, err
+	}
+	if !bytes.Equal(pw, again) {
+		return nil, errors.New("the passwords do not match")
+	}
+	return pw, nil
+}
+
+// openRepo opens the repository named by the global options.
+func (g *globals) openRepo(ctx context.Context) (*repo.Repository, error) {
+	be, err := g.openBackend()
+	if err != nil {
+		return nil, err
+	}
+	opts, err := g.options()
+	if err != nil {
+		return nil, err
+	}
+	// Fail with exit 10 before asking for a password.
+	if _, err := be.Stat(ctx, backend.Handle{Type: backend.Config}); errors.Is(err, backend.ErrNotExist) {
+		return nil, repo.ErrNoRepository
+	}
+	pw, err := g.password(ctx, "enter password for repository: ")
+	if err != nil {
+		return nil, err
+	}
+	opts.Warn = func(err error) { fmt.Fprintf(g.stderr, "warning: %v\n", err) }
+	r, err := repo.Open(ctx, be, pw, opts)
+	if err != nil {
+		return nil, err
+	}
+	for _, err := range r.IndexErrors() {
+		fmt.Fprintf(g.stderr, "warning: %v (run \"cairn check\", then \"cairn repair index\")\n", err)
+	}
+	g.verbosef(1, "repository %s opened with key %s\n", r.Config().ID.Short(), r.KeyName()[:8])
+	return r, nil
+}
+
+// lock takes a shared or exclusive lock on r and returns the function
+// that releases it.
+func (g *globals) lock(ctx context.Context, r *repo.Repository, exclusive bool) (func(), error) {
+	l, err := r.Lock(ctx, repo.LockOptions{Exclusive: exclusive, Retry: g.retryLock})
+	if err != nil {
+		return nil, err
+	}
+	return func() {
+		if err := l.Unlock(); err != nil {
+			fmt.Fprintf(g.stderr, "warning: could not remove lock %s: %v\n", l.Info().Name[:8], err)
+		}
+	}, nil
+}
+
+// openLocked opens the repository and locks it.
+func (g *globals) openLocked(ctx context.Context, exclusive bool) (*repo.Repository, func(), error) {
+	r, err := g.openRepo(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	unlock, err := g.lock(ctx, r, exclusive)
+	if err != nil {
+		return nil, nil, err
+	}
+	return r, unlock, nil
+}
+
+// printf prints unless --quiet.
+func (g *globals) printf(format string, args ...any) {
+	if !g.quiet {
+		fmt.Fprintf(g.stdout, format, args...)
+	}
+}
+
+// verbosef prints at verbosity level or above, to stderr.
+func (g *globals) verbosef(level int, format string, args ...any) {
+	if g.verbose >= level && !g.quiet {
+		fmt.Fprintf(g.stderr, format, args...)
+	}
+}
+
+// printJSON writes v as one line of JSON.
+func (g *globals) printJSON(v any) error {
+	enc := json.NewEncoder(g.stdout)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+// jsonLine encodes v as one line of JSON.
+func jsonLine(v any) (string, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	err := enc.Encode(v)
+	return b.String(), err
+}

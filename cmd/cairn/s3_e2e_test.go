@@ -1,0 +1,252 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cairn-backup/cairn/backend/s3/s3test"
+)
+
+// s3Env returns the environment for a new repository on the test MinIO.
+func s3Env(t *testing.T, location string) []string {
+	t.Helper()
+	return append(s3test.Env(t), "CAIRN_PASSWORD=s3 password", "CAIRN_REPOSITORY="+location)
+}
+
+func writeTree(t *testing.T, dir string, files int, size int, seed uint64) {
+	t.Helper()
+	r := rand.New(rand.NewPCG(seed, 1))
+	for i := 0; i < files; i++ {
+		data := make([]byte, size+r.IntN(size))
+		for j := range data {
+			if j%4 == 0 {
+				data[j] = byte(r.Uint32())
+			} else {
+				data[j] = "abcdefgh"[j%8]
+			}
+		}
+		put(t, filepath.Join(dir, fmt.Sprintf("d%d", i%4), fmt.Sprintf("f%03d", i)), string(data))
+	}
+}
+
+func TestS3EndToEnd(t *testing.T) {
+	env := s3Env(t, s3test.URL(t))
+	mustRun(t, env, "init")
+	src := t.TempDir()
+	writeTree(t, src, 40, 60<<10, 1)
+	mustRun(t, env, "backup", src)
+	writeTree(t, src, 10, 60<<10, 2)
+	mustRun(t, env, "backup", src)
+	if n := snapshotCount(t, env); n != 2 {
+		t.Fatalf("%d snapshots", n)
+	}
+	target := t.TempDir()
+	mustRun(t, env, "restore", "latest:"+src, "--target", target, "--verify")
+	sameTrees(t, src, target)
+	mustRun(t, env, "check", "--read-data")
+	mustRun(t, env, "forget", "--keep-last", "1", "--prune")
+	if n := snapshotCount(t, env); n != 1 {
+		t.Errorf("%d snapshots after forget", n)
+	}
+	mustRun(t, env, "check", "--read-data")
+	if r := cairn(t, env, "init"); r.code != 1 || !strings.Contains(r.stderr, "already exists") {
+		t.Errorf("second init on S3: %d %q", r.code, r.stderr)
+	}
+	if r := cairn(t, append(s3test.Env(t), "CAIRN_PASSWORD=x"), "-r", s3test.URL(t), "snapshots"); r.code != 10 {
+		t.Errorf("missing bucket: exit %d (%s), want 10", r.code, r.stderr)
+	}
+	for _, o := range []string{mustRun(t, env, "-v", "snapshots"), mustRun(t, env, "cat", "config")} {
+		if strings.Contains(o, os.Getenv("CAIRN_TEST_S3_SECRET_KEY")) {
+			t.Error("the S3 secret key was printed")
+		}
+	}
+}
+
+// The 3-2-1 picture: back up locally, copy offsite to MinIO, keep both
+// pruned and verified, and restore from the offsite copy alone.
+func Test321(t *testing.T) {
+	localEnv := []string{"CAIRN_PASSWORD=local password", "CAIRN_REPOSITORY=" + filepath.Join(t.TempDir(), "local")}
+	offsite := s3test.URL(t)
+	s3env := append(s3Env(t, offsite), "CAIRN_FROM_REPOSITORY="+strings.TrimPrefix(localEnv[1], "CAIRN_REPOSITORY="),
+		"CAIRN_FROM_PASSWORD=local password")
+	mustRun(t, localEnv, "init")
+	mustRun(t, s3env, "init", "--copy-chunker-params")
+	src := t.TempDir()
+	for gen := 0; gen < 3; gen++ {
+		writeTree(t, src, 20, 40<<10, uint64(10+gen))
+		mustRun(t, localEnv, "backup", src)
+		out := lastJSON(t, mustRun(t, s3env, "copy", "--json"))
+		if out["snapshots_copied"] != 1.0 {
+			t.Errorf("generation %d: copy %v", gen, out)
+		}
+	}
+	if out := lastJSON(t, mustRun(t, s3env, "copy", "--json")); out["snapshots_copied"] != 0.0 || out["blobs_copied"] != 0.0 {
+		t.Errorf("repeated copy did work: %v", out)
+	}
+	for _, env := range [][]string{localEnv, s3env} {
+		mustRun(t, env, "forget", "--keep-last", "2", "--prune")
+		mustRun(t, env, "check", "--read-data")
+	}
+	// The local repository is gone: restore from the offsite copy alone.
+	if err := os.RemoveAll(strings.TrimPrefix(localEnv[1], "CAIRN_REPOSITORY=")); err != nil {
+		t.Fatal(err)
+	}
+	target := t.TempDir()
+	mustRun(t, s3env, "restore", "latest:"+src, "--target", target, "--verify")
+	sameTrees(t, src, target)
+}
+
+// faultProxy sits between cairn and MinIO and injects failures.
+type faultProxy struct {
+	t        *testing.T
+	requests int // all requests seen; every tenth gets a 503
+	puts     int // large uploads seen; every fifth is cut off
+	rp       *httputil.ReverseProxy
+	mu       sync.Mutex // guards rng, counts
+	rng      *rand.Rand
+	rate5xx  float64
+	rateRST  float64
+	rateSlow float64
+	failPut  func(r *http.Request) bool
+	counts   map[string]int
+}
+
+func startProxy(t *testing.T, p *faultProxy) string {
+	t.Helper()
+	endpoint, _, _ := s3test.Server(t)
+	target, _ := url.Parse("http://" + endpoint)
+	p.t, p.rp, p.counts = t, httputil.NewSingleHostReverseProxy(target), map[string]int{}
+	p.rng = rand.New(rand.NewPCG(42, 42))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return ln.Addr().String()
+}
+
+// roll decides a fault: with rate r, every round(1/r)-th call of the given
+// counter, so a run always injects its share whatever the request order.
+func (p *faultProxy) roll(rate float64, counter *int) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if rate <= 0 {
+		return false
+	}
+	*counter++
+	return *counter%int(1/rate+0.5) == 0
+}
+
+func (p *faultProxy) count(what string) {
+	p.mu.Lock()
+	p.counts[what]++
+	p.mu.Unlock()
+}
+
+func (p *faultProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch {
+	case p.failPut != nil && p.failPut(r):
+		p.count("failed put")
+		p.serviceUnavailable(w)
+	case p.roll(p.rate5xx, &p.requests):
+		p.count("5xx")
+		p.serviceUnavailable(w)
+	case r.Method == http.MethodPut && r.ContentLength > 4096 && p.roll(p.rateRST, &p.puts):
+		p.count("reset")
+		_, _ = io.CopyN(io.Discard, r.Body, r.ContentLength/2)
+		hj, ok := w.(http.Hijacker)
+		if !ok {
+			p.serviceUnavailable(w)
+			return
+		}
+		conn, _, err := hj.Hijack()
+		if err == nil {
+			if tc, ok := conn.(*net.TCPConn); ok {
+				_ = tc.SetLinger(0) // close with RST
+			}
+			_ = conn.Close()
+		}
+	default:
+		p.mu.Lock()
+		slow := float64(p.rng.IntN(1000)) < p.rateSlow*1000 || p.counts["slow"] == 0
+		p.mu.Unlock()
+		if slow {
+			p.count("slow")
+			time.Sleep(150 * time.Millisecond)
+		}
+		p.rp.ServeHTTP(w, r)
+	}
+}
+
+func (p *faultProxy) serviceUnavailable(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "application/xml")
+	w.WriteHeader(http.StatusServiceUnavailable)
+	_, _ = io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code><Message>injected by the test proxy</Message></Error>`)
+}
+
+func TestS3Faults(t *testing.T) {
+	p := &faultProxy{rate5xx: 0.10, rateRST: 0.20, rateSlow: 0.05}
+	addr := startProxy(t, p)
+	bucket := s3test.BucketName()
+	env := s3Env(t, "s3:http://"+addr+"/"+bucket+"/repo")
+	mustRun(t, env, "init", "--pack-size", "64KiB")
+	src := t.TempDir()
+	writeTree(t, src, 30, 100<<10, 7)
+	mustRun(t, env, "backup", "--retry-timeout", "60s", src)
+	// Verify through MinIO directly, without faults.
+	endpoint, _, _ := s3test.Server(t)
+	direct := s3Env(t, "s3:http://"+endpoint+"/"+bucket+"/repo")
+	mustRun(t, direct, "check", "--read-data")
+	target := t.TempDir()
+	mustRun(t, direct, "restore", "latest:"+src, "--target", target, "--verify")
+	sameTrees(t, src, target)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.counts["5xx"] == 0 || p.counts["reset"] == 0 || p.counts["slow"] == 0 {
+		t.Errorf("the proxy injected too little: %v", p.counts)
+	}
+	t.Logf("injected: %v", p.counts)
+}
+
+func TestS3RetriesExhausted(t *testing.T) {
+	var failing sync.Map
+	p := &faultProxy{failPut: func(r *http.Request) bool {
+		_, on := failing.Load("on")
+		return on && r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/data/")
+	}}
+	addr := startProxy(t, p)
+	env := s3Env(t, "s3:http://"+addr+"/"+s3test.BucketName()+"/repo")
+	mustRun(t, env, "init")
+	src := t.TempDir()
+	writeTree(t, src, 5, 20<<10, 9)
+	mustRun(t, env, "backup", src)
+	writeTree(t, src, 5, 20<<10, 10)
+	failing.Store("on", true)
+	r := cairn(t, env, "backup", "--retry-timeout", "3s", src)
+	if r.code == 0 || !strings.Contains(r.stderr, "giving up") {
+		t.Errorf("backup with every upload failing: exit %d, %q", r.code, r.stderr)
+	}
+	failing.Delete("on")
+	if n := snapshotCount(t, env); n != 1 {
+		t.Errorf("%d snapshots; the failed backup must not add one", n)
+	}
+	if r := cairn(t, env, "check", "--json"); r.code != 0 {
+		var rep map[string]any
+		_ = json.Unmarshal([]byte(r.stdout), &rep)
+		t.Errorf("check after a failed backup: %v %s", rep, r.stderr)
+	}
+}

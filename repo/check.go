@@ -1,0 +1,553 @@
+package repo
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"path"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cairn-backup/cairn/backend"
+	"github.com/cairn-backup/cairn/blob"
+	"github.com/cairn-backup/cairn/crypto"
+	"github.com/cairn-backup/cairn/index"
+	"github.com/cairn-backup/cairn/pack"
+	"github.com/cairn-backup/cairn/snapshot"
+	"golang.org/x/sync/errgroup"
+)
+
+// CheckOptions choose what check verifies.
+type CheckOptions struct {
+	ReadData bool    // read and verify packs
+	Subset   *Subset // with ReadData: only these packs (nil: all)
+	Rolling  float64 // percent: read the packs verified longest ago (0: off)
+	// Snapshots limits the check to what these snapshots use (nil: all).
+	Snapshots []*snapshot.Snapshot
+	Progress  *CheckProgress
+}
+
+// CheckProgress is updated while check reads packs.
+type CheckProgress struct {
+	PacksDone, BytesDone   atomic.Uint64
+	PacksTotal, BytesTotal atomic.Uint64
+}
+
+// Problem is damage to a repository file that is not a blob: the config, a
+// key, an index, a snapshot, or a pack as a whole.
+type Problem struct {
+	File string // e.g. "index/3f2a9c1b"
+	Err  string
+}
+
+// Damage is a blob that is missing or unreadable, with what it hurts.
+type Damage struct {
+	Blob      blob.Handle
+	Pack      blob.ID // zero if no index names the blob
+	Reason    string
+	Snapshots []blob.ID
+	Paths     []string
+}
+
+// RollingReport describes rolling verification after a check.
+type RollingReport struct {
+	Packs         int       // packs in the repository
+	Verified      int       // packs with a recorded verification
+	Coverage      float64   // Verified / Packs
+	Oldest        time.Time // oldest recorded verification among current packs (zero: some never verified)
+	NeverVerified int
+	RunsToCover   int // ceil(100/P): consecutive runs that together read every pack
+}
+
+// CheckReport is the outcome of Check.
+type CheckReport struct {
+	Problems       []Problem
+	Damage         []Damage
+	UnindexedPacks []string
+	Packs          int
+	Snapshots      int
+	Trees          int
+	PacksRead      int
+	BytesRead      uint64
+	Rolling        *RollingReport
+}
+
+// OK reports whether the check found nothing wrong.
+func (c *CheckReport) OK() bool { return len(c.Problems) == 0 && len(c.Damage) == 0 }
+
+type checker struct {
+	r      *Repository
+	opts   CheckOptions
+	report CheckReport
+
+	mu      sync.Mutex // guards damaged, problems
+	damaged map[blob.Handle]*Damage
+	packs   map[blob.ID]*index.Pack // every pack named by a readable index file
+	files   map[blob.ID]int64       // pack files in storage and their sizes
+	used    map[blob.ID]bool        // packs holding blobs the checked snapshots use (nil: all)
+}
+
+// Check verifies the repository's structure and, with ReadData, its data.
+// It never modifies data; with Rolling it records which packs it verified.
+func (r *Repository) Check(ctx context.Context, opts CheckOptions) (*CheckReport, error) {
+	c := &checker{r: r, opts: opts, damaged: map[blob.Handle]*Damage{}, packs: map[blob.ID]*index.Pack{}, files: map[blob.ID]int64{}}
+	steps := []func(context.Context) error{c.checkConfig, c.checkKeys, c.checkIndex, c.checkPacks, c.checkSnapshots}
+	if opts.ReadData || opts.Rolling > 0 {
+		steps = append(steps, c.readData)
+	}
+	steps = append(steps, c.mapDamage)
+	for _, step := range steps {
+		if err := step(ctx); err != nil {
+			return nil, err
+		}
+	}
+	for _, d := range c.damaged {
+		c.report.Damage = append(c.report.Damage, *d)
+	}
+	sort.Slice(c.report.Damage, func(i, j int) bool {
+		return c.report.Damage[i].Blob.ID.String() < c.report.Damage[j].Blob.ID.String()
+	})
+	sort.Strings(c.report.UnindexedPacks)
+	return &c.report, nil
+}
+
+func (c *checker) problem(file string, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.report.Problems = append(c.report.Problems, Problem{File: file, Err: err.Error()})
+}
+
+func (c *checker) damage(h blob.Handle, packID blob.ID, reason string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.damaged[h]; !ok {
+		c.damaged[h] = &Damage{Blob: h, Pack: packID, Reason: reason}
+	}
+}
+
+func (c *checker) checkConfig(ctx context.Context) error {
+	data, err := backend.ReadAll(ctx, c.r.be, backend.Handle{Type: backend.Config}, 0, 0)
+	if err == nil {
+		_, err = openConfig(c.r.key, data)
+	}
+	if err != nil {
+		c.problem("config", err)
+	}
+	return ctx.Err()
+}
+
+func (c *checker) checkKeys(ctx context.Context) error {
+	names, err := backend.Names(ctx, c.r.be, backend.Key)
+	if err != nil {
+		return err
+	}
+	for _, name := range names {
+		data, err := loadVerified(ctx, c.r.be, backend.Handle{Type: backend.Key, Name: name})
+		if err == nil {
+			var kf *crypto.KeyFile
+			if kf, err = crypto.ParseKeyFile(data); err == nil {
+				_, err = kf.Meta(c.r.key)
+			}
+		}
+		if err != nil {
+			c.problem("keys/"+shortName(name), err)
+		}
+	}
+	return ctx.Err()
+}
+
+func (c *checker) checkIndex(ctx context.Context) error {
+	names, err := backend.Names(ctx, c.r.be, backend.Index)
+	if err != nil {
+		return err
+	}
+	for _, name := range names {
+		f, err := c.r.LoadIndexFile(ctx, name)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			c.problem("index/"+shortName(name), err)
+			continue
+		}
+		for i := range f.Packs {
+			p := &f.Packs[i]
+			if _, ok := c.packs[p.ID]; !ok {
+				c.packs[p.ID] = p
+			}
+		}
+	}
+	return nil
+}
+
+// expectedSize is the size of a pack holding exactly these blobs.
+func expectedSize(blobs []pack.Entry) int64 {
+	var end int64
+	for _, e := range blobs {
+		end = max(end, int64(e.Offset)+int64(e.Length))
+	}
+	return end + 5 + int64(len(blobs))*pack.EntrySize + crypto.Overhead + pack.TrailerSize
+}
+
+func (c *checker) checkPacks(ctx context.Context) error {
+	err := c.r.be.List(ctx, backend.Pack, func(fi backend.FileInfo) error {
+		id, err := blob.ParseID(fi.Name)
+		if err != nil {
+			c.problem("data/"+fi.Name, errors.New("pack file name is not a hash"))
+			return nil
+		}
+		c.files[id] = fi.Size
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	c.report.Packs = len(c.files)
+	missing := map[blob.ID]bool{}
+	for id := range c.packs {
+		if _, ok := c.files[id]; !ok {
+			missing[id] = true
+		}
+	}
+	// A blob of a missing pack is lost only if no other pack holds it.
+	c.r.idx.RemovePacks(missing)
+	for id := range missing {
+		c.problem("data/"+shortName(id.String()), errors.New("pack named by the index is missing"))
+		for _, e := range c.packs[id].Blobs {
+			if !c.r.idx.Has(e.Handle()) {
+				c.damage(e.Handle(), id, "pack is missing")
+			}
+		}
+	}
+	for id, p := range c.packs {
+		size, ok := c.files[id]
+		if !ok {
+			continue
+		}
+		if want := expectedSize(p.Blobs); size != want {
+			c.problem("data/"+shortName(id.String()), fmt.Errorf("pack has %d bytes, the index expects %d", size, want))
+			for _, e := range p.Blobs {
+				if int64(e.Offset)+int64(e.Length) > size {
+					c.damage(e.Handle(), id, "pack is truncated")
+				}
+			}
+		}
+	}
+	for id := range c.files {
+		if _, ok := c.packs[id]; !ok {
+			c.report.UnindexedPacks = append(c.report.UnindexedPacks, id.String())
+		}
+	}
+	return nil
+}
+
+func (c *checker) checkSnapshots(ctx context.Context) error {
+	snaps := c.opts.Snapshots
+	if snaps == nil {
+		var bad []error
+		var err error
+		if snaps, bad, err = c.r.LoadSnapshots(ctx); err != nil {
+			return err
+		}
+		for _, e := range bad {
+			c.problem("snapshots", e)
+		}
+	} else {
+		c.used = map[blob.ID]bool{}
+	}
+	c.report.Snapshots = len(snaps)
+	roots := make([]blob.ID, 0, len(snaps))
+	for _, s := range snaps {
+		roots = append(roots, s.Tree)
+	}
+	var trees atomic.Int64
+	use := func(h blob.Handle) bool {
+		loc, ok := c.r.idx.Lookup(h)
+		if ok && c.used != nil {
+			c.mu.Lock()
+			c.used[loc.Pack] = true
+			c.mu.Unlock()
+		}
+		return ok
+	}
+	err := c.r.walkTrees(ctx, roots, func(id blob.ID, t *snapshot.Tree, err error) {
+		trees.Add(1)
+		h := blob.Handle{Type: blob.Tree, ID: id}
+		if !use(h) {
+			c.damage(h, blob.ID{}, "tree is not in the index")
+			return
+		}
+		if err != nil {
+			loc, _ := c.r.idx.Lookup(h)
+			c.damage(h, loc.Pack, "tree cannot be read: "+err.Error())
+			return
+		}
+		for i := range t.Nodes {
+			for _, cid := range t.Nodes[i].Content {
+				if h := (blob.Handle{Type: blob.Data, ID: cid}); !use(h) {
+					c.damage(h, blob.ID{}, "data blob is not in the index")
+				}
+			}
+		}
+	})
+	c.report.Trees = int(trees.Load())
+	return err
+}
+
+// readData downloads the selected packs and verifies every blob in them.
+func (c *checker) readData(ctx context.Context) error {
+	var all []PackFile
+	for id, size := range c.files {
+		if _, indexed := c.packs[id]; indexed && (c.used == nil || c.used[id]) {
+			all = append(all, PackFile{Name: id.String(), Size: size})
+		}
+	}
+	all = sortPacks(all)
+	selected := all
+	var state VerifyState
+	var oldRecords []string
+	var err error
+	switch {
+	case c.opts.Rolling > 0:
+		if state, oldRecords, err = c.r.LoadVerifyState(ctx); err != nil {
+			return err
+		}
+		selected = rollingSelect(all, state, c.opts.Rolling)
+	case c.opts.Subset != nil:
+		if selected, err = c.opts.Subset.Select(all); err != nil {
+			return err
+		}
+	}
+	prog := c.opts.Progress
+	if prog == nil {
+		prog = &CheckProgress{}
+	}
+	prog.PacksTotal.Store(uint64(len(selected)))
+	var total uint64
+	for _, p := range selected {
+		total += uint64(p.Size)
+	}
+	prog.BytesTotal.Store(total)
+	var verified sync.Map
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(c.r.opts.Connections)
+	for _, p := range selected {
+		g.Go(func() error {
+			id, _ := blob.ParseID(p.Name)
+			if err := c.readPack(gctx, id); err != nil {
+				return err
+			}
+			verified.Store(id, true)
+			prog.PacksDone.Add(1)
+			prog.BytesDone.Add(uint64(p.Size))
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	c.report.PacksRead = len(selected)
+	c.report.BytesRead = total
+	if c.opts.Rolling > 0 {
+		now := c.r.opts.Now().UTC()
+		next := VerifyState{}
+		for _, p := range all {
+			id, _ := blob.ParseID(p.Name)
+			if _, ok := verified.Load(id); ok {
+				next[id] = now
+			} else if t, ok := state[id]; ok {
+				next[id] = t // packs gone from the repository are dropped
+			}
+		}
+		if err := c.r.SaveVerifyState(ctx, next, oldRecords); err != nil {
+			return fmt.Errorf("save verification state: %w", err)
+		}
+		c.report.Rolling = rollingReport(all, next, c.opts.Rolling)
+	}
+	return nil
+}
+
+// rollingSelect picks ceil(P% of all) packs, never-verified first, then
+// those verified longest ago.
+func rollingSelect(all []PackFile, state VerifyState, percent float64) []PackFile {
+	sorted := append([]PackFile(nil), all...)
+	sort.SliceStable(sorted, func(i, j int) bool {
+		a, _ := blob.ParseID(sorted[i].Name)
+		b, _ := blob.ParseID(sorted[j].Name)
+		return state[a].Before(state[b])
+	})
+	n := int(math.Ceil(float64(len(all)) * percent / 100))
+	return sortPacks(sorted[:min(n, len(sorted))])
+}
+
+func rollingReport(all []PackFile, state VerifyState, percent float64) *RollingReport {
+	rep := &RollingReport{Packs: len(all), RunsToCover: int(math.Ceil(100 / percent))}
+	for _, p := range all {
+		id, _ := blob.ParseID(p.Name)
+		t, ok := state[id]
+		if !ok {
+			rep.NeverVerified++
+			continue
+		}
+		rep.Verified++
+		if rep.Oldest.IsZero() || t.Before(rep.Oldest) {
+			rep.Oldest = t
+		}
+	}
+	if rep.NeverVerified > 0 {
+		rep.Oldest = time.Time{}
+	}
+	if rep.Packs > 0 {
+		rep.Coverage = float64(rep.Verified) / float64(rep.Packs)
+	}
+	return rep
+}
+
+// readPack downloads one pack, checks its name hash, and opens every blob
+// the index places in it.
+func (c *checker) readPack(ctx context.Context, id blob.ID) error {
+	h := backend.Handle{Type: backend.Pack, Name: id.String()}
+	bufp := packBufs.Get().(*[]byte)
+	defer packBufs.Put(bufp)
+	data, err := backend.ReadInto(ctx, c.r.be, h, 0, 0, *bufp)
+	*bufp = data[:0]
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		c.problem("data/"+shortName(id.String()), err)
+		for _, e := range c.packs[id].Blobs {
+			c.damage(e.Handle(), id, "pack cannot be read")
+		}
+		return nil
+	}
+	if crypto.Hash(data) != id {
+		c.problem("data/"+shortName(id.String()), errors.New("pack content does not match its name (the file is damaged)"))
+	}
+	ip := c.packs[id]
+	if pr, err := pack.NewReader(bytes.NewReader(data), int64(len(data)), c.r.key); err != nil {
+		c.problem("data/"+shortName(id.String()), fmt.Errorf("pack header: %w", err))
+	} else if pr.Salt() != ip.Salt || !sameEntries(pr.Entries(), ip.Blobs) {
+		c.problem("data/"+shortName(id.String()), errors.New("pack header and index disagree"))
+	}
+	// Each blob is checked with the index's view, so one damaged blob or
+	// header does not hide the others.
+	for _, e := range ip.Blobs {
+		end := int64(e.Offset) + int64(e.Length)
+		if end > int64(len(data)) {
+			c.damage(e.Handle(), id, "pack is truncated")
+			continue
+		}
+		// Opened in place: the pack's bytes are not needed afterwards.
+		if _, err := pack.OpenBlob(c.r.key, ip.Salt, e, data[e.Offset:end]); err != nil {
+			c.damage(e.Handle(), id, "blob is damaged: "+err.Error())
+		}
+	}
+	return nil
+}
+
+// packBufs recycles pack-sized buffers between packs.
+var packBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+func sameEntries(a, b []pack.Entry) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	byOffset := map[uint32]pack.Entry{}
+	for _, e := range a {
+		byOffset[e.Offset] = e
+	}
+	for _, e := range b {
+		if byOffset[e.Offset] != e {
+			return false
+		}
+	}
+	return true
+}
+
+// mapDamage finds, for every damaged blob, the snapshots and paths using it.
+func (c *checker) mapDamage(ctx context.Context) error {
+	if len(c.damaged) == 0 {
+		return nil
+	}
+	snaps := c.opts.Snapshots
+	if snaps == nil {
+		var err error
+		if snaps, _, err = c.r.LoadSnapshots(ctx); err != nil {
+			return err
+		}
+	}
+	m := &damageMapper{c: c, hurt: map[blob.ID]bool{}}
+	for _, s := range snaps {
+		if err := m.walk(ctx, s, s.Tree, "/"); err != nil {
+			return err
+		}
+	}
+	for _, d := range c.damaged {
+		sort.Strings(d.Paths)
+		d.Paths = compactStrings(d.Paths)
+	}
+	return nil
+}
+
+type damageMapper struct {
+	c    *checker
+	hurt map[blob.ID]bool // trees known to contain no damage: false
+}
+
+// walk records damaged blobs below tree id; it returns quickly for trees
+// already known to be whole.
+func (m *damageMapper) walk(ctx context.Context, s *snapshot.Snapshot, id blob.ID, dir string) error {
+	if hurt, known := m.hurt[id]; known && !hurt {
+		return nil
+	}
+	if d, ok := m.c.damaged[blob.Handle{Type: blob.Tree, ID: id}]; ok {
+		m.note(d, s, dir)
+		m.hurt[id] = true
+		return nil
+	}
+	t, err := m.c.r.LoadTree(ctx, id)
+	if err != nil {
+		return nil // reported as damage already
+	}
+	hurt := false
+	for i := range t.Nodes {
+		n := &t.Nodes[i]
+		p := path.Join(dir, n.Name)
+		for _, cid := range n.Content {
+			if d, ok := m.c.damaged[blob.Handle{Type: blob.Data, ID: cid}]; ok {
+				m.note(d, s, p)
+				hurt = true
+			}
+		}
+		if n.Type == snapshot.TypeDir {
+			if err := m.walk(ctx, s, n.Subtree, p); err != nil {
+				return err
+			}
+			hurt = hurt || m.hurt[n.Subtree]
+		}
+	}
+	m.hurt[id] = hurt
+	return ctx.Err()
+}
+
+func (m *damageMapper) note(d *Damage, s *snapshot.Snapshot, p string) {
+	if len(d.Snapshots) == 0 || d.Snapshots[len(d.Snapshots)-1] != s.ID {
+		d.Snapshots = append(d.Snapshots, s.ID)
+	}
+	d.Paths = append(d.Paths, p)
+}
+
+func compactStrings(s []string) []string {
+	out := s[:0]
+	for i, v := range s {
+		if i == 0 || v != s[i-1] {
+			out = append(out, v)
+		}
+	}
+	return out
+}

@@ -1,0 +1,170 @@
+package repo
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/cairn-backup/cairn/blob"
+	"github.com/cairn-backup/cairn/chunk"
+	"github.com/cairn-backup/cairn/crypto"
+	"github.com/cairn-backup/cairn/pack"
+	"github.com/restic/chunker"
+)
+
+// Config is the repository's configuration (doc/design.md §5).
+type Config struct {
+	ID       blob.ID
+	Chunker  chunk.Params
+	PackSize uint32
+}
+
+// Pack size bounds and default.
+const (
+	DefaultPackSize = 16 << 20
+	MinPackSize     = 64 << 10
+	MaxPackSize     = 2 << 30
+	configVersion   = 1
+	configSize      = 1 + 32 + 8 + 4 + 4 + 1 + 4
+)
+
+// ErrConfig is returned (wrapped) for an invalid config payload.
+var ErrConfig = errors.New("invalid repository config")
+
+func newConfig(packSize uint32) (Config, error) {
+	var c Config
+	if _, err := rand.Read(c.ID[:]); err != nil {
+		return c, err
+	}
+	p, err := chunk.NewParams()
+	if err != nil {
+		return c, err
+	}
+	c.Chunker, c.PackSize = p, packSize
+	if c.PackSize == 0 {
+		c.PackSize = DefaultPackSize
+	}
+	return c, c.Validate()
+}
+
+// Validate checks the config's values.
+func (c Config) Validate() error {
+	if c.PackSize < MinPackSize || c.PackSize > MaxPackSize {
+		return fmt.Errorf("pack size %d out of range %d..%d: %w", c.PackSize, MinPackSize, MaxPackSize, ErrConfig)
+	}
+	if err := c.Chunker.Validate(); err != nil {
+		return fmt.Errorf("%v: %w", err, ErrConfig)
+	}
+	return nil
+}
+
+// Encode returns the config payload.
+func (c Config) Encode() []byte {
+	b := make([]byte, 0, configSize)
+	b = append(b, configVersion)
+	b = append(b, c.ID[:]...)
+	b = binary.LittleEndian.AppendUint64(b, uint64(c.Chunker.Pol))
+	b = binary.LittleEndian.AppendUint32(b, c.Chunker.Min)
+	b = binary.LittleEndian.AppendUint32(b, c.Chunker.Max)
+	b = append(b, c.Chunker.AvgBits)
+	return binary.LittleEndian.AppendUint32(b, c.PackSize)
+}
+
+// DecodeConfig parses and validates a config payload.
+func DecodeConfig(b []byte) (Config, error) {
+	var c Config
+	if len(b) != configSize || b[0] != configVersion {
+		return c, fmt.Errorf("config of %d bytes, version %d: %w", len(b), firstByte(b), ErrConfig)
+	}
+	copy(c.ID[:], b[1:33])
+	c.Chunker = chunk.Params{
+		Pol:     chunker.Pol(binary.LittleEndian.Uint64(b[33:])),
+		Min:     binary.LittleEndian.Uint32(b[41:]),
+		Max:     binary.LittleEndian.Uint32(b[45:]),
+		AvgBits: b[49],
+	}
+	c.PackSize = binary.LittleEndian.Uint32(b[50:])
+	return c, c.Validate()
+}
+
+func firstByte(b []byte) int {
+	if len(b) == 0 {
+		return -1
+	}
+	return int(b[0])
+}
+
+// sealConfig returns the stored bytes of the config file: an envelope
+// followed by its own hash.
+func sealConfig(key *crypto.Key, c Config) ([]byte, error) {
+	env, err := sealFile(key, crypto.KindConfig, c.Encode())
+	if err != nil {
+		return nil, err
+	}
+	sum := crypto.Hash(env)
+	return append(env, sum[:]...), nil
+}
+
+// openConfig checks the config file's hash, then opens it.
+func openConfig(key *crypto.Key, data []byte) (Config, error) {
+	if len(data) < blob.IDSize {
+		return Config{}, fmt.Errorf("config file of %d bytes: %w", len(data), crypto.ErrCorrupt)
+	}
+	env, sum := data[:len(data)-blob.IDSize], data[len(data)-blob.IDSize:]
+	if h := crypto.Hash(env); !bytes.Equal(h[:], sum) {
+		return Config{}, fmt.Errorf("config file hash mismatch: %w", crypto.ErrCorrupt)
+	}
+	payload, err := openFile(key, crypto.KindConfig, env)
+	if err != nil {
+		return Config{}, fmt.Errorf("config: %w", err)
+	}
+	return DecodeConfig(payload)
+}
+
+// sealFile frames payload (compressing it when worthwhile) and seals it.
+func sealFile(key *crypto.Key, kind byte, payload []byte) ([]byte, error) {
+	var framed []byte
+	if len(payload) >= 512 {
+		framed = binary.AppendUvarint([]byte{1}, uint64(len(payload)))
+		var ok bool
+		if framed, ok = pack.Compress(pack.CompressionAuto, framed, payload); !ok {
+			framed = nil
+		}
+	}
+	if framed == nil {
+		framed = append([]byte{0}, payload...)
+	}
+	return key.Seal(kind, framed)
+}
+
+// openFile opens an envelope and undoes its framing.
+func openFile(key *crypto.Key, kind byte, data []byte) ([]byte, error) {
+	framed, err := key.Open(kind, data)
+	if err != nil {
+		return nil, err
+	}
+	return unframe(framed)
+}
+
+func unframe(framed []byte) ([]byte, error) {
+	if len(framed) == 0 {
+		return nil, fmt.Errorf("empty envelope payload: %w", crypto.ErrCorrupt)
+	}
+	switch framed[0] {
+	case 0:
+		return framed[1:], nil
+	case 1:
+		n, k := binary.Uvarint(framed[1:])
+		if k <= 0 || n > pack.MaxPlaintext {
+			return nil, fmt.Errorf("envelope length: %w", crypto.ErrCorrupt)
+		}
+		out, err := pack.Decompress(framed[1+k:], int(n))
+		if err != nil {
+			return nil, fmt.Errorf("envelope: %v: %w", err, crypto.ErrCorrupt)
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("envelope compression %d: %w", framed[0], crypto.ErrCorrupt)
+}

@@ -1,0 +1,416 @@
+package repo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/cairn-backup/cairn/backend"
+	"github.com/cairn-backup/cairn/crypto"
+	"google.golang.org/protobuf/encoding/protowire"
+)
+
+// Lock timing (design §10): a lock is refreshed every RefreshInterval and
+// is stale once StaleAfter has passed since it was written.
+const (
+	RefreshInterval = 5 * time.Minute
+	StaleAfter      = 30 * time.Minute
+)
+
+// ErrLocked is returned (wrapped in a *LockedError) when a conflicting lock
+// is held.
+var ErrLocked = errors.New("repository is locked")
+
+// ErrLockLost is returned when a command's lock could not be kept fresh: it
+// may have been considered stale and removed, so the command must not
+// write a snapshot or delete anything.
+var ErrLockLost = errors.New("the repository lock went stale (was the machine suspended?); stopping before writing anything that depends on it")
+
+// LockInfo is the content of a lock file.
+type LockInfo struct {
+	Name      string // file name
+	Time      time.Time
+	Exclusive bool
+	Host      string
+	User      string
+	PID       int
+	UID, GID  uint32
+}
+
+// LockedError says who holds the lock that stopped us.
+type LockedError struct{ Holder LockInfo }
+
+// Error describes the holder.
+func (e *LockedError) Error() string {
+	kind := "a shared"
+	if e.Holder.Exclusive {
+		kind = "an exclusive"
+	}
+	return fmt.Sprintf("repository is locked: %s lock is held by PID %d on host %s (user %s) since %s (lock %s)",
+		kind, e.Holder.PID, e.Holder.Host, e.Holder.User, e.Holder.Time.Local().Format(time.DateTime), shortName(e.Holder.Name))
+}
+
+// Unwrap makes it match ErrLocked.
+func (e *LockedError) Unwrap() error { return ErrLocked }
+
+func (l *LockInfo) encode() []byte {
+	var b []byte
+	u := func(n protowire.Number, v uint64) {
+		if v != 0 {
+			b = protowire.AppendTag(b, n, protowire.VarintType)
+			b = protowire.AppendVarint(b, v)
+		}
+	}
+	s := func(n protowire.Number, v string) {
+		if v != "" {
+			b = protowire.AppendTag(b, n, protowire.BytesType)
+			b = protowire.AppendString(b, v)
+		}
+	}
+	u(1, 1)
+	u(2, protowire.EncodeZigZag(l.Time.UnixNano()))
+	if l.Exclusive {
+		u(3, 1)
+	}
+	s(4, l.Host)
+	s(5, l.User)
+	u(6, uint64(l.PID))
+	u(7, uint64(l.UID))
+	u(8, uint64(l.GID))
+	return b
+}
+
+// DecodeLock parses a lock payload.
+func DecodeLock(b []byte) (LockInfo, error) {
+	var l LockInfo
+	version := uint64(0)
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return l, fmt.Errorf("lock: %w", crypto.ErrCorrupt)
+		}
+		b = b[n:]
+		var v uint64
+		var s []byte
+		switch typ {
+		case protowire.VarintType:
+			v, n = protowire.ConsumeVarint(b)
+		case protowire.BytesType:
+			s, n = protowire.ConsumeBytes(b)
+		default:
+			return l, fmt.Errorf("lock field %d: %w", num, crypto.ErrCorrupt)
+		}
+		if n < 0 {
+			return l, fmt.Errorf("lock field %d: %w", num, crypto.ErrCorrupt)
+		}
+		b = b[n:]
+		switch num {
+		case 1:
+			version = v
+		case 2:
+			l.Time = time.Unix(0, protowire.DecodeZigZag(v)).UTC()
+		case 3:
+			l.Exclusive = v == 1
+		case 4:
+			l.Host = string(s)
+		case 5:
+			l.User = string(s)
+		case 6:
+			l.PID = int(v)
+		case 7:
+			l.UID = uint32(v)
+		case 8:
+			l.GID = uint32(v)
+		}
+	}
+	if version != 1 {
+		return l, fmt.Errorf("lock version %d: %w", version, crypto.ErrCorrupt)
+	}
+	return l, nil
+}
+
+// Stale reports whether a lock may be ignored and removed: written more
+// than StaleAfter ago, or held by a process of this host that is gone.
+func (r *Repository) Stale(l LockInfo) bool {
+	if r.opts.Now().Sub(l.Time) > StaleAfter {
+		return true
+	}
+	host, _ := os.Hostname()
+	return l.Host == host && l.PID > 0 && !processAlive(l.PID)
+}
+
+func processAlive(pid int) bool {
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
+}
+
+// Locks lists the lock files; damaged ones are returned with an error each.
+func (r *Repository) Locks(ctx context.Context) ([]LockInfo, []error, error) {
+	names, err := backend.Names(ctx, r.be, backend.Lock)
+	if err != nil {
+		return nil, nil, err
+	}
+	var locks []LockInfo
+	var bad []error
+	for _, name := range names {
+		payload, err := r.LoadFile(ctx, backend.Handle{Type: backend.Lock, Name: name}, crypto.KindLock)
+		if errors.Is(err, backend.ErrNotExist) {
+			continue // removed meanwhile
+		}
+		var l LockInfo
+		if err == nil {
+			l, err = DecodeLock(payload)
+		}
+		if err != nil {
+			bad = append(bad, fmt.Errorf("lock %s: %w", shortName(name), err))
+			continue
+		}
+		l.Name = name
+		locks = append(locks, l)
+	}
+	return locks, bad, nil
+}
+
+// Lock is a held repository lock.
+type Lock struct {
+	r         *Repository
+	mu        sync.Mutex // guards info, lost
+	info      LockInfo
+	lost      error
+	stop      chan struct{}
+	done      chan struct{}
+	released  bool
+	refreshed time.Time
+}
+
+// LockOptions configure Lock.
+type LockOptions struct {
+	Exclusive bool
+	// Retry keeps trying for this long while another lock conflicts.
+	Retry time.Duration
+	// NoRefresh disables the background refresh (tests call Refresh).
+	NoRefresh bool
+	// Sleep waits between retries; nil means time.Sleep. Tests inject it.
+	Sleep func(time.Duration)
+}
+
+// Lock takes a shared or exclusive lock: it writes its lock file, then
+// checks for conflicting locks that are not stale (removing its own file
+// and failing, or retrying, if there are). While held, the lock is
+// refreshed in the background and every write of an index file or a
+// snapshot, and every deletion, first checks that the lock is still fresh.
+func (r *Repository) Lock(ctx context.Context, opts LockOptions) (*Lock, error) {
+	if opts.Sleep == nil {
+		opts.Sleep = time.Sleep
+	}
+	deadline := r.opts.Now().Add(opts.Retry)
+	for {
+		l, err := r.tryLock(ctx, opts.Exclusive)
+		var le *LockedError
+		if err == nil || !errors.As(err, &le) || !r.opts.Now().Before(deadline) {
+			if err != nil {
+				return nil, err
+			}
+			if !opts.NoRefresh {
+				go l.refreshLoop()
+			} else {
+				close(l.done)
+			}
+			r.mu.Lock()
+			r.lock = l
+			r.mu.Unlock()
+			return l, nil
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		opts.Sleep(min(5*time.Second, deadline.Sub(r.opts.Now())+time.Millisecond))
+	}
+}
+
+func (r *Repository) tryLock(ctx context.Context, exclusive bool) (*Lock, error) {
+	host, user := hostUser()
+	info := LockInfo{Time: r.opts.Now().UTC(), Exclusive: exclusive, Host: host, User: user, PID: os.Getpid(),
+		UID: uint32(os.Getuid()), GID: uint32(os.Getgid())}
+	if err := r.conflict(ctx, exclusive, ""); err != nil {
+		return nil, err
+	}
+	name, err := r.SaveFile(ctx, backend.Lock, crypto.KindLock, info.encode())
+	if err != nil {
+		return nil, fmt.Errorf("write lock: %w", err)
+	}
+	info.Name = name
+	// Another command may have locked at the same moment: check again now
+	// that our file is visible, and back off if there is a conflict.
+	if err := r.conflict(ctx, exclusive, name); err != nil {
+		_ = r.be.Remove(context.WithoutCancel(ctx), backend.Handle{Type: backend.Lock, Name: name})
+		return nil, err
+	}
+	return &Lock{r: r, info: info, stop: make(chan struct{}), done: make(chan struct{}), refreshed: r.opts.Now()}, nil
+}
+
+// conflict returns a *LockedError for a fresh lock that conflicts.
+func (r *Repository) conflict(ctx context.Context, exclusive bool, own string) error {
+	locks, _, err := r.Locks(ctx)
+	if err != nil {
+		return err
+	}
+	for _, l := range locks {
+		if l.Name == own || r.Stale(l) {
+			continue
+		}
+		if exclusive || l.Exclusive {
+			return &LockedError{Holder: l}
+		}
+	}
+	return nil
+}
+
+func (l *Lock) refreshLoop() {
+	defer close(l.done)
+	t := time.NewTicker(RefreshInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-l.stop:
+			return
+		case <-t.C:
+			_ = l.Refresh(context.Background())
+		}
+	}
+}
+
+// Refresh writes a new lock file with the current time and removes the
+// old one. If the previous refresh is already older than StaleAfter (the
+// process was suspended), or the lock file is gone, the lock is lost for
+// good.
+func (l *Lock) Refresh(ctx context.Context) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.lost != nil {
+		return l.lost
+	}
+	now := l.r.opts.Now()
+	if now.Sub(l.refreshed) >= StaleAfter {
+		l.lost = ErrLockLost
+		return l.lost
+	}
+	old := l.info.Name
+	if _, err := l.r.be.Stat(ctx, backend.Handle{Type: backend.Lock, Name: old}); errors.Is(err, backend.ErrNotExist) {
+		l.lost = ErrLockLost
+		return l.lost
+	}
+	info := l.info
+	info.Time = now.UTC()
+	name, err := l.r.SaveFile(ctx, backend.Lock, crypto.KindLock, info.encode())
+	if err != nil {
+		return fmt.Errorf("refresh lock: %w", err)
+	}
+	info.Name = name
+	l.info, l.refreshed = info, now
+	_ = l.r.be.Remove(ctx, backend.Handle{Type: backend.Lock, Name: old})
+	return nil
+}
+
+// Valid reports ErrLockLost when the lock can no longer be trusted: its
+// last refresh is StaleAfter old, minus a safety margin, or it was lost.
+func (l *Lock) Valid() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.lost != nil {
+		return l.lost
+	}
+	if l.r.opts.Now().Sub(l.refreshed) >= StaleAfter-RefreshInterval {
+		l.lost = ErrLockLost
+	}
+	return l.lost
+}
+
+// Info returns the current lock file's content.
+func (l *Lock) Info() LockInfo {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.info
+}
+
+// Unlock stops refreshing and removes the lock file.
+func (l *Lock) Unlock() error {
+	l.mu.Lock()
+	if l.released {
+		l.mu.Unlock()
+		return nil
+	}
+	l.released = true
+	l.mu.Unlock()
+	close(l.stop)
+	<-l.done
+	l.r.mu.Lock()
+	if l.r.lock == l {
+		l.r.lock = nil
+	}
+	l.r.mu.Unlock()
+	err := l.r.be.Remove(context.Background(), backend.Handle{Type: backend.Lock, Name: l.Info().Name})
+	if errors.Is(err, backend.ErrNotExist) {
+		return nil
+	}
+	return err
+}
+
+// checkLock is called before every write of an index file or snapshot and
+// before every deletion: without a fresh lock, nothing is written.
+func (r *Repository) checkLock() error {
+	r.mu.Lock()
+	l := r.lock
+	r.mu.Unlock()
+	if l == nil {
+		return nil
+	}
+	return l.Valid()
+}
+
+// RemoveLocks removes stale locks, or every lock file (damaged ones too)
+// with all, and returns how many it removed.
+func (r *Repository) RemoveLocks(ctx context.Context, all bool) (int, error) {
+	var names []string
+	if all {
+		var err error
+		if names, err = backend.Names(ctx, r.be, backend.Lock); err != nil {
+			return 0, err
+		}
+	} else {
+		locks, _, err := r.Locks(ctx)
+		if err != nil {
+			return 0, err
+		}
+		for _, l := range locks {
+			if r.Stale(l) {
+				names = append(names, l.Name)
+			}
+		}
+	}
+	n := 0
+	for _, name := range names {
+		err := r.be.Remove(ctx, backend.Handle{Type: backend.Lock, Name: name})
+		if err != nil && !errors.Is(err, backend.ErrNotExist) {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+// remove deletes a file after checking that the lock is still fresh.
+func (r *Repository) remove(ctx context.Context, h backend.Handle) error {
+	if err := r.checkLock(); err != nil {
+		return err
+	}
+	err := r.be.Remove(ctx, h)
+	if errors.Is(err, backend.ErrNotExist) {
+		return nil
+	}
+	return err
+}

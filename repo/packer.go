@@ -1,0 +1,283 @@
+package repo
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"math/big"
+	"sync"
+
+	"github.com/cairn-backup/cairn/backend"
+	"github.com/cairn-backup/cairn/blob"
+	"github.com/cairn-backup/cairn/crypto"
+	"github.com/cairn-backup/cairn/index"
+	"github.com/cairn-backup/cairn/pack"
+)
+
+// pendingBlob is a compressed blob waiting for its pack.
+type pendingBlob struct {
+	id         blob.ID
+	payload    []byte
+	rawLen     int
+	compressed bool
+}
+
+// packer gathers the blobs of one type until a pack is full.
+type packer struct {
+	t     blob.Type
+	blobs []pendingBlob
+	size  int
+}
+
+// SaveBlob stores data as a blob of type t unless the repository already
+// has it, and returns its ID and whether it was already known. The blob is
+// durable only after Flush.
+func (r *Repository) SaveBlob(ctx context.Context, t blob.Type, data []byte) (blob.ID, bool, error) {
+	return r.saveBlob(ctx, t, data, true)
+}
+
+// saveBlob stores a blob; with dedup false it stores it even when the index
+// has it already (prune copies blobs out of packs it will delete).
+func (r *Repository) saveBlob(ctx context.Context, t blob.Type, data []byte, dedup bool) (blob.ID, bool, error) {
+	if !t.Valid() {
+		return blob.ID{}, false, fmt.Errorf("save blob: invalid type %d", t)
+	}
+	if len(data) > pack.MaxPlaintext {
+		return blob.ID{}, false, fmt.Errorf("save blob: %d bytes exceed the limit of %d", len(data), pack.MaxPlaintext)
+	}
+	id := r.key.ID(data)
+	h := blob.Handle{Type: t, ID: id}
+	if dedup && r.idx.Has(h) {
+		return id, true, nil
+	}
+	r.mu.Lock()
+	if r.failed != nil {
+		r.mu.Unlock()
+		return id, false, r.failed
+	}
+	if _, ok := r.inflight[h]; ok || (dedup && r.idx.Has(h)) {
+		r.mu.Unlock()
+		return id, true, nil
+	}
+	r.inflight[h] = struct{}{}
+	r.mu.Unlock()
+
+	payload, compressed := compressExact(r.opts.Compression, data)
+
+	r.mu.Lock()
+	p := r.packers[t]
+	if p == nil {
+		p = &packer{t: t}
+		r.packers[t] = p
+	}
+	p.blobs = append(p.blobs, pendingBlob{id: id, payload: payload, rawLen: len(data), compressed: compressed})
+	p.size += len(payload) + crypto.Overhead
+	var full *packer
+	if p.size >= int(r.cfg.PackSize) {
+		full, r.packers[t] = p, nil
+	}
+	r.mu.Unlock()
+	if full != nil {
+		if err := r.writePack(ctx, full); err != nil {
+			return id, false, err
+		}
+	}
+	return id, false, nil
+}
+
+// scratchBufs recycles compression output buffers.
+var scratchBufs sync.Pool
+
+// compressExact compresses data into a pooled scratch buffer sized for the
+// worst case, then keeps an exact-size copy: the payload may wait in a
+// packer for a while, and should not hold more memory than it needs.
+func compressExact(c pack.Compression, data []byte) ([]byte, bool) {
+	bp, _ := scratchBufs.Get().(*[]byte)
+	need := len(data) + len(data)/128 + 1024
+	if bp == nil || cap(*bp) < need {
+		b := make([]byte, 0, need)
+		bp = &b
+	}
+	out, compressed := pack.Compress(c, (*bp)[:0], data)
+	payload := bytes.Clone(out)
+	*bp = out[:0]
+	scratchBufs.Put(bp)
+	return payload, compressed
+}
+
+// writePack shuffles, seals and verifies the packer's blobs into a pack,
+// then uploads it in the background (at most uploadSlots at once, so
+// workers keep chunking and compressing meanwhile). Flush waits for every
+// upload. A failure is remembered and returned by later calls.
+func (r *Repository) writePack(ctx context.Context, p *packer) error {
+	// Take the upload slot before building, so that no more than
+	// uploadSlots built packs exist at once: memory stays bounded.
+	select {
+	case r.uploadSem <- struct{}{}:
+	case <-ctx.Done():
+		r.finishPack(p, ctx.Err())
+		return ctx.Err()
+	}
+	data, ip, err := r.buildPack(p)
+	if err != nil {
+		<-r.uploadSem
+		r.finishPack(p, err)
+		return err
+	}
+	r.uploads.Add(1)
+	// The upload outlives the call that filled the pack (a worker's
+	// context may end first); an abandoned upload is harmless because a
+	// pack is stored atomically and indexed only afterwards.
+	uctx := context.WithoutCancel(ctx)
+	go func() {
+		defer r.uploads.Done()
+		defer func() { <-r.uploadSem }()
+		r.finishPack(p, r.uploadPack(uctx, data, ip))
+	}()
+	return nil
+}
+
+// waitUploads waits for background pack uploads and returns the first
+// failure, if any.
+func (r *Repository) waitUploads() error {
+	r.uploads.Wait()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.failed
+}
+
+func (r *Repository) buildPack(p *packer) ([]byte, index.Pack, error) {
+	if err := shuffle(p.blobs); err != nil {
+		return nil, index.Pack{}, err
+	}
+	var buf bytes.Buffer
+	buf.Grow(p.size + len(p.blobs)*pack.EntrySize + 1024)
+	w, err := pack.NewWriter(&buf, r.key)
+	if err != nil {
+		return nil, index.Pack{}, err
+	}
+	for _, b := range p.blobs {
+		if err := w.Add(p.t, b.id, b.payload, b.rawLen, b.compressed); err != nil {
+			return nil, index.Pack{}, fmt.Errorf("write pack: %w", err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		return nil, index.Pack{}, err
+	}
+	for i := range p.blobs {
+		p.blobs[i].payload = nil // sealed into the pack; free it during the upload
+	}
+	return buf.Bytes(), index.Pack{Salt: w.Salt(), Blobs: w.Entries()}, nil
+}
+
+// uploadPack stores a built pack, checks its size, and only then indexes
+// its blobs.
+func (r *Repository) uploadPack(ctx context.Context, data []byte, ip index.Pack) error {
+	name, err := r.saveVerified(ctx, backend.Pack, data)
+	if err != nil {
+		return err
+	}
+	ip.ID, _ = blob.ParseID(name)
+	r.idx.Add(ip)
+	r.mu.Lock()
+	r.written = append(r.written, ip)
+	checkpoint := len(r.written) >= r.opts.CheckpointPacks
+	r.mu.Unlock()
+	if checkpoint {
+		return r.WriteIndex(ctx)
+	}
+	return nil
+}
+
+// finishPack releases the pack's blobs from the in-flight set and records
+// a failure.
+func (r *Repository) finishPack(p *packer, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, b := range p.blobs {
+		delete(r.inflight, blob.Handle{Type: p.t, ID: b.id})
+	}
+	if err != nil && r.failed == nil {
+		r.failed = err
+	}
+}
+
+// shuffle puts blobs in a random order (Fisher-Yates with crypto/rand).
+func shuffle(blobs []pendingBlob) error {
+	for i := len(blobs) - 1; i > 0; i-- {
+		j, err := rand.Int(rand.Reader, big.NewInt(int64(i+1)))
+		if err != nil {
+			return err
+		}
+		k := int(j.Int64())
+		blobs[i], blobs[k] = blobs[k], blobs[i]
+	}
+	return nil
+}
+
+// Flush writes every partly filled pack and then an index file naming all
+// packs stored since the last index file.
+func (r *Repository) Flush(ctx context.Context) error {
+	r.mu.Lock()
+	var partial []*packer
+	for t, p := range r.packers {
+		if p != nil && len(p.blobs) > 0 {
+			partial = append(partial, p)
+		}
+		r.packers[t] = nil
+	}
+	r.mu.Unlock()
+	for _, p := range partial {
+		if err := r.writePack(ctx, p); err != nil {
+			return err
+		}
+	}
+	if err := r.waitUploads(); err != nil {
+		return err
+	}
+	return r.WriteIndex(ctx)
+}
+
+// WriteIndex stores an index file for the packs stored since the last one
+// (a checkpoint). Blobs still waiting in packers are not included.
+func (r *Repository) WriteIndex(ctx context.Context) error {
+	r.mu.Lock()
+	if r.failed != nil {
+		r.mu.Unlock()
+		return r.failed
+	}
+	packs := r.written
+	r.written = nil
+	r.mu.Unlock()
+	if len(packs) == 0 {
+		return nil
+	}
+	f := &index.File{Packs: packs}
+	if _, err := r.SaveFile(ctx, backend.Index, crypto.KindIndex, f.Encode()); err != nil {
+		r.mu.Lock()
+		r.written = append(packs, r.written...)
+		r.mu.Unlock()
+		return fmt.Errorf("write index: %w", err)
+	}
+	return nil
+}
+
+// LoadBlob reads a blob with one range request, decrypts, decompresses and
+// verifies it against its ID. Damage yields a *pack.BlobError.
+func (r *Repository) LoadBlob(ctx context.Context, h blob.Handle) ([]byte, error) {
+	loc, ok := r.idx.Lookup(h)
+	if !ok {
+		return nil, fmt.Errorf("blob %v: %w", h, ErrNotFound)
+	}
+	ph := backend.Handle{Type: backend.Pack, Name: loc.Pack.String()}
+	sealed, err := backend.ReadAll(ctx, r.be, ph, int64(loc.Entry.Offset), int64(loc.Entry.Length))
+	if err != nil {
+		if errors.Is(err, backend.ErrNotExist) {
+			return nil, &pack.BlobError{Handle: h, Err: err}
+		}
+		return nil, fmt.Errorf("load blob %v from pack %v: %w", h, loc.Pack.Short(), err)
+	}
+	return pack.OpenBlob(r.key, loc.Salt, loc.Entry, sealed)
+}

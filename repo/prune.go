@@ -1,0 +1,368 @@
+package repo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/cairn-backup/cairn/backend"
+	"github.com/cairn-backup/cairn/blob"
+	"github.com/cairn-backup/cairn/index"
+	"github.com/cairn-backup/cairn/pack"
+	"github.com/cairn-backup/cairn/snapshot"
+)
+
+// PruneOptions configure Prune.
+type PruneOptions struct {
+	// MaxUnused is the share of a pack (percent) that may be unused before
+	// the pack is repacked. Zero means 5.
+	MaxUnused float64
+	// MaxRepackBytes bounds the size of packs repacked in one run; 0 means
+	// no bound.
+	MaxRepackBytes uint64
+	DryRun         bool
+}
+
+// PruneReport says what Prune did, or would do.
+type PruneReport struct {
+	Packs             int    // indexed packs before
+	PacksDeleted      int    // packs holding nothing used
+	PacksRepacked     int    // packs whose used blobs were copied, then deleted
+	UnindexedDeleted  int    // pack files no index named (left by interrupted commands)
+	PacksWritten      int    // new packs holding repacked blobs
+	BlobsUsed         int    // blobs reachable from snapshots
+	BlobsUnused       int    // blobs (or extra copies) no snapshot reaches
+	BlobsRepacked     int    // used blobs copied into new packs
+	BytesTotal        uint64 // pack bytes before
+	BytesUnused       uint64 // sealed bytes of blobs no snapshot uses
+	BytesDeleted      uint64 // pack bytes deleted
+	BytesWritten      uint64 // pack bytes written by repacking
+	BytesUnusedRemain uint64 // unused bytes left in kept packs
+	IndexFilesOld     int
+}
+
+// ErrNeedsRepair is returned when prune finds the repository damaged.
+var ErrNeedsRepair = errors.New("the repository is damaged; prune will not run")
+
+type prunePack struct {
+	ip          *index.Pack
+	size        int64
+	usedBytes   uint64
+	unusedBytes uint64 // sealed bytes of blobs no snapshot needs from this pack
+	usedBlobs   int
+	keep        []pack.Entry // blobs this pack holds the chosen copy of
+}
+
+// unusedShare is the share of the pack's blob bytes that is unused; header
+// and trailer do not count, so a small pack is not repacked for its size.
+func (p *prunePack) unusedShare() float64 {
+	total := p.usedBytes + p.unusedBytes
+	if total == 0 {
+		return 1
+	}
+	return float64(p.unusedBytes) / float64(total)
+}
+
+// prunePlan is what Prune decided before changing anything.
+type prunePlan struct {
+	oldNames  []string               // index files to replace
+	packs     map[blob.ID]*prunePack // every indexed pack
+	ids       []blob.ID              // the packs' names, sorted
+	del       []*prunePack           // packs holding nothing used
+	repack    []*prunePack           // packs to copy used blobs out of
+	unindexed []string               // pack files no index names
+	rep       *PruneReport
+}
+
+// Prune deletes what no snapshot uses: mark every blob reachable from a
+// snapshot, delete packs holding none, repack packs whose unused share
+// exceeds MaxUnused, write the new index, remove the old index files, and
+// only then delete packs (design §12). Killed at any instant, it loses
+// nothing a snapshot references. It needs an exclusive lock.
+func (r *Repository) Prune(ctx context.Context, opts PruneOptions) (*PruneReport, error) {
+	if opts.MaxUnused <= 0 {
+		opts.MaxUnused = 5
+	}
+	r.mu.Lock()
+	l := r.lock
+	r.mu.Unlock()
+	if l == nil || !l.Info().Exclusive {
+		return nil, errors.New("prune needs an exclusive lock")
+	}
+	plan, err := r.planPrune(ctx, opts)
+	if err != nil || opts.DryRun {
+		return planReport(plan), err
+	}
+	return plan.rep, r.executePrune(ctx, plan)
+}
+
+func planReport(p *prunePlan) *PruneReport {
+	if p == nil {
+		return nil
+	}
+	return p.rep
+}
+
+// listPackSizes returns the size of every pack file in storage.
+func (r *Repository) listPackSizes(ctx context.Context) (map[blob.ID]int64, error) {
+	files := map[blob.ID]int64{}
+	err := r.be.List(ctx, backend.Pack, func(fi backend.FileInfo) error {
+		if id, err := blob.ParseID(fi.Name); err == nil {
+			files[id] = fi.Size
+		}
+		return nil
+	})
+	return files, err
+}
+
+// planPrune marks used blobs and decides which packs to delete and repack.
+func (r *Repository) planPrune(ctx context.Context, opts PruneOptions) (*prunePlan, error) {
+	oldNames, packs, err := r.pruneLoadIndex(ctx)
+	if err != nil {
+		return nil, err
+	}
+	files, err := r.listPackSizes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	plan := &prunePlan{oldNames: oldNames, packs: packs, rep: &PruneReport{Packs: len(packs), IndexFilesOld: len(oldNames)}}
+	rep := plan.rep
+	for id, p := range packs {
+		size, ok := files[id]
+		if !ok {
+			return nil, fmt.Errorf("%w: pack %s named by the index is missing; run \"cairn check\" and \"cairn repair index\"", ErrNeedsRepair, shortName(id.String()))
+		}
+		p.size = size
+		rep.BytesTotal += uint64(size)
+		plan.ids = append(plan.ids, id)
+	}
+	sort.Slice(plan.ids, func(i, j int) bool { return plan.ids[i].String() < plan.ids[j].String() })
+	used, err := r.markUsed(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rep.BlobsUsed = len(used)
+	if err := plan.chooseCopies(used); err != nil {
+		return nil, err
+	}
+	plan.classify(opts)
+	for id, size := range files {
+		if _, ok := packs[id]; !ok {
+			plan.unindexed = append(plan.unindexed, id.String())
+			rep.BytesDeleted += uint64(size)
+		}
+	}
+	sort.Strings(plan.unindexed)
+	rep.UnindexedDeleted, rep.PacksDeleted, rep.PacksRepacked = len(plan.unindexed), len(plan.del), len(plan.repack)
+	for _, p := range plan.gone() {
+		rep.BytesDeleted += uint64(p.size)
+	}
+	for _, p := range plan.repack {
+		rep.BlobsRepacked += len(p.keep)
+		rep.BytesWritten += p.usedBytes
+	}
+	return plan, nil
+}
+
+// chooseCopies keeps one copy of every used blob: the first pack, in name
+// order, that holds it. used[h] turns false once a copy is chosen.
+func (plan *prunePlan) chooseCopies(used map[blob.Handle]bool) error {
+	for _, id := range plan.ids {
+		p := plan.packs[id]
+		for _, e := range p.ip.Blobs {
+			h := e.Handle()
+			if used[h] {
+				used[h] = false
+				p.keep = append(p.keep, e)
+				p.usedBlobs++
+				p.usedBytes += uint64(e.Length)
+			} else {
+				plan.rep.BlobsUnused++
+				p.unusedBytes += uint64(e.Length)
+			}
+		}
+	}
+	for h, unchosen := range used {
+		if unchosen {
+			return fmt.Errorf("%w: blob %v is used by a snapshot but not indexed; run \"cairn check\"", ErrNeedsRepair, h)
+		}
+	}
+	return nil
+}
+
+// classify sorts packs into deleted, repacked (most unused first, within
+// the size budget) and kept.
+func (plan *prunePlan) classify(opts PruneOptions) {
+	rep := plan.rep
+	var candidates []*prunePack
+	for _, id := range plan.ids {
+		p := plan.packs[id]
+		rep.BytesUnused += p.unusedBytes
+		switch {
+		case p.usedBlobs == 0:
+			plan.del = append(plan.del, p)
+		case 100*p.unusedShare() > opts.MaxUnused:
+			candidates = append(candidates, p)
+		default:
+			rep.BytesUnusedRemain += p.unusedBytes
+		}
+	}
+	sort.SliceStable(candidates, func(i, j int) bool { return candidates[i].unusedShare() > candidates[j].unusedShare() })
+	var budget uint64
+	for _, p := range candidates {
+		if opts.MaxRepackBytes > 0 && budget+uint64(p.size) > opts.MaxRepackBytes {
+			rep.BytesUnusedRemain += p.unusedBytes
+			continue
+		}
+		budget += uint64(p.size)
+		plan.repack = append(plan.repack, p)
+	}
+}
+
+// gone returns the packs to delete: unused and repacked ones.
+func (plan *prunePlan) gone() []*prunePack {
+	return append(append([]*prunePack(nil), plan.del...), plan.repack...)
+}
+
+// executePrune repacks, replaces the index, then deletes packs.
+func (r *Repository) executePrune(ctx context.Context, plan *prunePlan) error {
+	if err := r.repack(ctx, plan.repack, plan.rep); err != nil {
+		return err
+	}
+	gone := map[blob.ID]bool{}
+	for _, p := range plan.gone() {
+		gone[p.ip.ID] = true
+	}
+	var kept []index.Pack
+	for _, id := range plan.ids {
+		if !gone[id] {
+			kept = append(kept, *plan.packs[id].ip)
+		}
+	}
+	// The new index names the kept packs; the packs written by repacking
+	// are named by the index file Flush wrote. Only after the old index
+	// files are gone are packs deleted.
+	if err := r.replaceIndex(ctx, kept, plan.oldNames); err != nil {
+		return err
+	}
+	names := append([]string(nil), plan.unindexed...)
+	for id := range gone {
+		names = append(names, id.String())
+	}
+	for _, name := range names {
+		if err := r.remove(ctx, backend.Handle{Type: backend.Pack, Name: name}); err != nil {
+			return fmt.Errorf("delete pack: %w", err)
+		}
+	}
+	r.idx, r.indexErrors = index.New(), nil
+	return r.LoadIndex(ctx)
+}
+
+// pruneLoadIndex reads every index file; a damaged one stops prune.
+func (r *Repository) pruneLoadIndex(ctx context.Context) ([]string, map[blob.ID]*prunePack, error) {
+	names, err := backend.Names(ctx, r.be, backend.Index)
+	if err != nil {
+		return nil, nil, err
+	}
+	packs := map[blob.ID]*prunePack{}
+	for _, name := range names {
+		f, err := r.LoadIndexFile(ctx, name)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%w: index file %s: %w; run \"cairn repair index\"", ErrNeedsRepair, shortName(name), err)
+		}
+		for i := range f.Packs {
+			p := &f.Packs[i]
+			if _, ok := packs[p.ID]; !ok {
+				packs[p.ID] = &prunePack{ip: p}
+			}
+		}
+	}
+	return names, packs, nil
+}
+
+// markUsed returns every blob reachable from any snapshot.
+func (r *Repository) markUsed(ctx context.Context) (map[blob.Handle]bool, error) {
+	snaps, bad, err := r.LoadSnapshots(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(bad) > 0 {
+		return nil, fmt.Errorf("%w: %w; run \"cairn check\"", ErrNeedsRepair, bad[0])
+	}
+	roots := make([]blob.ID, 0, len(snaps))
+	for _, s := range snaps {
+		roots = append(roots, s.Tree)
+	}
+	var mu sync.Mutex
+	used := map[blob.Handle]bool{}
+	var treeErr error
+	err = r.walkTrees(ctx, roots, func(id blob.ID, t *snapshot.Tree, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			if treeErr == nil {
+				treeErr = fmt.Errorf("%w: tree %s cannot be read (%w); run \"cairn check\"", ErrNeedsRepair, id.Short(), err)
+			}
+			return
+		}
+		used[blob.Handle{Type: blob.Tree, ID: id}] = true
+		for i := range t.Nodes {
+			for _, c := range t.Nodes[i].Content {
+				used[blob.Handle{Type: blob.Data, ID: c}] = true
+			}
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	return used, treeErr
+}
+
+// repack copies the used blobs of packs into new packs, verifying each
+// blob on the way out and again after upload, before anything is deleted.
+func (r *Repository) repack(ctx context.Context, packs []*prunePack, rep *PruneReport) error {
+	if len(packs) == 0 {
+		return nil
+	}
+	before := r.idx.Packs()
+	for _, p := range packs {
+		h := backend.Handle{Type: backend.Pack, Name: p.ip.ID.String()}
+		data, err := backend.ReadAll(ctx, r.be, h, 0, 0)
+		if err != nil {
+			return fmt.Errorf("repack %s: %w", shortName(h.Name), err)
+		}
+		for _, e := range p.keep {
+			end := int64(e.Offset) + int64(e.Length)
+			if end > int64(len(data)) {
+				return fmt.Errorf("%w: pack %s is truncated; run \"cairn check --read-data\"", ErrNeedsRepair, shortName(h.Name))
+			}
+			plain, err := pack.OpenBlob(r.key, p.ip.Salt, e, data[e.Offset:end])
+			if err != nil {
+				return fmt.Errorf("%w: %w; run \"cairn check --read-data\"", ErrNeedsRepair, err)
+			}
+			if _, _, err := r.saveBlob(ctx, e.Type, plain, false); err != nil {
+				return err
+			}
+		}
+	}
+	if err := r.Flush(ctx); err != nil {
+		return err
+	}
+	rep.PacksWritten = r.idx.Packs() - before
+	// Read every repacked blob back from its new pack.
+	old := map[blob.ID]bool{}
+	for _, p := range packs {
+		old[p.ip.ID] = true
+	}
+	r.idx.RemovePacks(old)
+	for _, p := range packs {
+		for _, e := range p.keep {
+			if _, err := r.LoadBlob(ctx, e.Handle()); err != nil {
+				return fmt.Errorf("verify repacked blob %v: %w", e.Handle(), err)
+			}
+		}
+	}
+	return nil
+}

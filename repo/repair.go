@@ -1,0 +1,454 @@
+package repo
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/cairn-backup/cairn/backend"
+	"github.com/cairn-backup/cairn/blob"
+	"github.com/cairn-backup/cairn/crypto"
+	"github.com/cairn-backup/cairn/index"
+	"github.com/cairn-backup/cairn/pack"
+	"github.com/cairn-backup/cairn/snapshot"
+	"golang.org/x/sync/errgroup"
+)
+
+// RepairIndexOptions configure RepairIndex.
+type RepairIndexOptions struct {
+	DryRun bool
+	// ReadData downloads whole packs and leaves blobs that fail
+	// verification out of the new index, so that a following backup
+	// uploads them again and repair snapshots can drop what they hurt.
+	ReadData bool
+	// OnPack is told about each pack that cannot be used; calls never
+	// overlap.
+	OnPack func(name string, err error)
+}
+
+// RepairIndexReport says what RepairIndex did or would do.
+type RepairIndexReport struct {
+	Packs         int // pack files found
+	PacksIndexed  int // intact packs in the new index
+	Blobs         int // blobs in the new index
+	BadBlobs      int // blobs that failed verification: lost
+	BadPacks      int // packs with no usable header or index entry, left alone
+	SalvagedPacks int // damaged packs whose intact blobs were copied to new packs, then removed
+	Salvaged      int // blobs copied out of damaged packs
+	OldIndex      int // index files replaced
+}
+
+// packScan is what one pack file yields.
+type packScan struct {
+	entry    index.Pack // for an intact pack
+	intact   bool
+	salvage  []salvaged // good blobs of a damaged pack (with ReadData)
+	bad      int
+	unusable error
+}
+
+type salvaged struct {
+	t    blob.Type
+	data []byte
+}
+
+// RepairIndex rebuilds the index from the pack files themselves.
+//
+// Without ReadData it reads each pack's header. With ReadData it reads
+// whole packs and verifies every blob: a damaged pack's intact blobs are
+// copied into new packs (using the old index where the header itself is
+// damaged), its damaged blobs are left out, and the damaged pack file is
+// removed once nothing refers to it. Order (design §12): new packs and
+// their index, then the new index superseding the old files, then removal
+// of the old index files, then removal of the salvaged pack files.
+func (r *Repository) RepairIndex(ctx context.Context, opts RepairIndexOptions) (*RepairIndexReport, error) {
+	if opts.OnPack == nil {
+		opts.OnPack = func(string, error) {}
+	}
+	var onPackMu sync.Mutex
+	onPack := opts.OnPack
+	opts.OnPack = func(name string, err error) {
+		onPackMu.Lock()
+		defer onPackMu.Unlock()
+		onPack(name, err)
+	}
+	oldNames, err := backend.Names(ctx, r.be, backend.Index)
+	if err != nil {
+		return nil, err
+	}
+	oldPacks := r.readablePacks(ctx, oldNames)
+	var packFiles []backend.FileInfo
+	if err := r.be.List(ctx, backend.Pack, func(fi backend.FileInfo) error {
+		packFiles = append(packFiles, fi)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	rep := &RepairIndexReport{Packs: len(packFiles), OldIndex: len(oldNames)}
+	if !opts.DryRun {
+		// Salvaged blobs must not be deduplicated against the old index.
+		r.idx, r.indexErrors = index.New(), nil
+	}
+	var mu sync.Mutex // guards intact, salvagedPacks, rep
+	var intact []index.Pack
+	var salvagedPacks []string
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(r.opts.Connections)
+	for _, fi := range packFiles {
+		g.Go(func() error {
+			sc := r.scanPack(gctx, fi, opts.ReadData, oldPacks)
+			if gctx.Err() != nil {
+				return gctx.Err()
+			}
+			mu.Lock()
+			rep.BadBlobs += sc.bad
+			switch {
+			case sc.unusable != nil:
+				rep.BadPacks++
+				mu.Unlock()
+				opts.OnPack(fi.Name, sc.unusable)
+				return nil
+			case sc.intact:
+				if len(sc.entry.Blobs) > 0 {
+					intact = append(intact, sc.entry)
+					rep.PacksIndexed++
+					rep.Blobs += len(sc.entry.Blobs)
+				}
+				mu.Unlock()
+				if !opts.DryRun {
+					r.idx.Add(sc.entry)
+				}
+				return nil
+			}
+			rep.SalvagedPacks++
+			rep.Salvaged += len(sc.salvage)
+			rep.Blobs += len(sc.salvage)
+			salvagedPacks = append(salvagedPacks, fi.Name)
+			mu.Unlock()
+			opts.OnPack(fi.Name, fmt.Errorf("damaged: %d blobs lost, %d intact blobs copied to new packs", sc.bad, len(sc.salvage)))
+			if opts.DryRun {
+				return nil
+			}
+			for _, b := range sc.salvage {
+				if _, _, err := r.SaveBlob(gctx, b.t, b.data); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	if opts.DryRun {
+		return rep, nil
+	}
+	if err := r.Flush(ctx); err != nil {
+		return nil, err
+	}
+	if err := r.replaceIndex(ctx, intact, oldNames); err != nil {
+		return nil, err
+	}
+	for _, name := range salvagedPacks {
+		if err := r.remove(ctx, backend.Handle{Type: backend.Pack, Name: name}); err != nil {
+			return nil, fmt.Errorf("remove damaged pack %s: %w", shortName(name), err)
+		}
+	}
+	r.idx, r.indexErrors = index.New(), nil
+	return rep, r.LoadIndex(ctx)
+}
+
+// readablePacks returns the packs named by those of the index files that
+// can still be read.
+func (r *Repository) readablePacks(ctx context.Context, names []string) map[blob.ID]*index.Pack {
+	packs := map[blob.ID]*index.Pack{}
+	for _, n := range names {
+		if f, err := r.LoadIndexFile(ctx, n); err == nil {
+			for i := range f.Packs {
+				packs[f.Packs[i].ID] = &f.Packs[i]
+			}
+		}
+	}
+	return packs
+}
+
+// replaceIndex writes index files for packs that supersede oldNames, then
+// removes oldNames.
+func (r *Repository) replaceIndex(ctx context.Context, packs []index.Pack, oldNames []string) error {
+	supersedes := make([]blob.ID, 0, len(oldNames))
+	for _, n := range oldNames {
+		if id, err := blob.ParseID(n); err == nil {
+			supersedes = append(supersedes, id)
+		}
+	}
+	// One index file per 10,000 packs keeps files a manageable size.
+	for start := 0; start < len(packs) || start == 0; start += 10000 {
+		f := &index.File{Supersedes: supersedes, Packs: packs[start:min(start+10000, len(packs))]}
+		if _, err := r.SaveFile(ctx, backend.Index, crypto.KindIndex, f.Encode()); err != nil {
+			return fmt.Errorf("write new index: %w", err)
+		}
+		if len(packs) == 0 {
+			break
+		}
+	}
+	for _, n := range oldNames {
+		if err := r.remove(ctx, backend.Handle{Type: backend.Index, Name: n}); err != nil {
+			return fmt.Errorf("remove old index %s: %w", shortName(n), err)
+		}
+	}
+	return nil
+}
+
+// scanPack reads a pack's header (with readData, the whole pack) and says
+// whether it is intact, or what can be salvaged from it.
+func (r *Repository) scanPack(ctx context.Context, fi backend.FileInfo, readData bool, old map[blob.ID]*index.Pack) packScan {
+	id, err := blob.ParseID(fi.Name)
+	if err != nil {
+		return packScan{unusable: errors.New("pack file name is not a hash")}
+	}
+	h := backend.Handle{Type: backend.Pack, Name: fi.Name}
+	if !readData {
+		p, err := r.readPackHeader(ctx, h, fi.Size)
+		if err != nil {
+			return packScan{unusable: err}
+		}
+		p.ID = id
+		return packScan{entry: p, intact: true}
+	}
+	data, err := backend.ReadAll(ctx, r.be, h, 0, 0)
+	if err != nil {
+		return packScan{unusable: err}
+	}
+	var entries []pack.Entry
+	var salt [crypto.PackSaltSize]byte
+	pr, herr := pack.NewReader(bytes.NewReader(data), int64(len(data)), r.key)
+	switch {
+	case herr == nil:
+		entries, salt = pr.Entries(), pr.Salt()
+	case old[id] != nil:
+		entries, salt = old[id].Blobs, old[id].Salt
+	default:
+		return packScan{unusable: fmt.Errorf("header unreadable and no index names the pack: %w", herr)}
+	}
+	sc := packScan{entry: index.Pack{ID: id, Salt: salt}}
+	for _, e := range entries {
+		end := int64(e.Offset) + int64(e.Length)
+		if end > int64(len(data)) {
+			sc.bad++
+			continue
+		}
+		plain, err := pack.OpenBlob(r.key, salt, e, bytes.Clone(data[e.Offset:end]))
+		if err != nil {
+			sc.bad++
+			continue
+		}
+		sc.entry.Blobs = append(sc.entry.Blobs, e)
+		sc.salvage = append(sc.salvage, salvaged{e.Type, plain})
+	}
+	sc.intact = herr == nil && sc.bad == 0 && crypto.Hash(data) == id
+	if sc.intact {
+		sc.salvage = nil
+	}
+	return sc
+}
+
+// readPackHeader reads only a pack's trailer and header.
+func (r *Repository) readPackHeader(ctx context.Context, h backend.Handle, size int64) (index.Pack, error) {
+	if size < pack.TrailerSize {
+		return index.Pack{}, fmt.Errorf("pack of %d bytes: %w", size, pack.ErrFormat)
+	}
+	tr, err := backend.ReadAll(ctx, r.be, h, size-pack.TrailerSize, pack.TrailerSize)
+	if err != nil {
+		return index.Pack{}, err
+	}
+	_, hdrLen, err := pack.ParseTrailer(tr)
+	if err != nil {
+		return index.Pack{}, err
+	}
+	if int64(hdrLen) > size-pack.TrailerSize {
+		return index.Pack{}, fmt.Errorf("header length %d: %w", hdrLen, pack.ErrFormat)
+	}
+	tail, err := backend.ReadAll(ctx, r.be, h, size-pack.TrailerSize-int64(hdrLen), int64(hdrLen)+pack.TrailerSize)
+	if err != nil {
+		return index.Pack{}, err
+	}
+	// Present the tail at its real offset; blob bytes are never read.
+	pr, err := pack.NewReader(&tailReader{tail: tail, off: size - int64(len(tail))}, size, r.key)
+	if err != nil {
+		return index.Pack{}, err
+	}
+	return index.Pack{Salt: pr.Salt(), Blobs: pr.Entries()}, nil
+}
+
+// tailReader serves reads from the end of a file it holds only the tail of.
+type tailReader struct {
+	tail []byte
+	off  int64
+}
+
+// ReadAt reads from the tail; reads before it fail.
+func (t *tailReader) ReadAt(p []byte, off int64) (int, error) {
+	if off < t.off {
+		return 0, errors.New("read before the pack tail")
+	}
+	n := copy(p, t.tail[off-t.off:])
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// RepairSnapshotsOptions configure RepairSnapshots.
+type RepairSnapshotsOptions struct {
+	DryRun bool
+	Forget bool // remove the original of every repaired snapshot
+	// OnRemoved is told about each file or directory left out.
+	OnRemoved func(s *snapshot.Snapshot, path, why string)
+}
+
+// RepairSnapshots writes, for every snapshot that uses blobs the index no
+// longer has (or trees that cannot be read), a new snapshot without the
+// files and directories they hurt, tagged "repaired". It returns the
+// repaired snapshots (new IDs; with DryRun, unsaved).
+func (r *Repository) RepairSnapshots(ctx context.Context, snaps []*snapshot.Snapshot, opts RepairSnapshotsOptions) ([]*snapshot.Snapshot, error) {
+	if opts.OnRemoved == nil {
+		opts.OnRemoved = func(*snapshot.Snapshot, string, string) {}
+	}
+	rw := &rewriter{r: r, opts: opts, dryRun: opts.DryRun, done: map[blob.ID]rewritten{}}
+	var out []*snapshot.Snapshot
+	for _, s := range snaps {
+		rw.snap = s
+		tree, changed, err := rw.tree(ctx, s.Tree, "/")
+		if err != nil {
+			return nil, err
+		}
+		if !changed {
+			continue
+		}
+		ns := *s
+		ns.Tree = tree
+		ns.Original = s.ID
+		if !ns.HasTag("repaired") {
+			ns.Tags = append(append([]string(nil), s.Tags...), "repaired")
+		}
+		out = append(out, &ns)
+		if opts.DryRun {
+			continue
+		}
+		if err := r.Flush(ctx); err != nil {
+			return nil, err
+		}
+		if err := r.SaveSnapshot(ctx, &ns); err != nil {
+			return nil, err
+		}
+		if opts.Forget {
+			if err := r.RemoveSnapshot(ctx, s.ID); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return out, nil
+}
+
+type rewritten struct {
+	id      blob.ID
+	changed bool
+}
+
+type rewriter struct {
+	r      *Repository
+	opts   RepairSnapshotsOptions
+	dryRun bool
+	snap   *snapshot.Snapshot
+	done   map[blob.ID]rewritten // trees already rewritten (paths differ, results do not)
+}
+
+// tree returns the repaired version of tree id, and whether it changed. A
+// tree that cannot be read becomes an empty directory.
+func (rw *rewriter) tree(ctx context.Context, id blob.ID, dir string) (blob.ID, bool, error) {
+	if d, ok := rw.done[id]; ok && !d.changed {
+		return d.id, false, nil
+	}
+	t, err := rw.r.LoadTree(ctx, id)
+	if err != nil {
+		if ctx.Err() != nil {
+			return blob.ID{}, false, ctx.Err()
+		}
+		rw.opts.OnRemoved(rw.snap, dir, "directory cannot be read; replaced by an empty one")
+		nid, err := rw.save(ctx, &snapshot.Tree{})
+		return nid, true, err
+	}
+	out := &snapshot.Tree{}
+	changed := false
+	for _, n := range t.Nodes {
+		p := dir + n.Name
+		if dir != "/" {
+			p = dir + "/" + n.Name
+		}
+		switch n.Type {
+		case snapshot.TypeFile:
+			if missing := rw.missing(n.Content); missing {
+				rw.opts.OnRemoved(rw.snap, p, "file data is lost")
+				changed = true
+				continue
+			}
+		case snapshot.TypeDir:
+			sub, ch, err := rw.tree(ctx, n.Subtree, p)
+			if err != nil {
+				return blob.ID{}, false, err
+			}
+			if ch {
+				n.Subtree, changed = sub, true
+			}
+		}
+		out.Nodes = append(out.Nodes, n)
+	}
+	if !changed {
+		rw.done[id] = rewritten{id, false}
+		return id, false, nil
+	}
+	nid, err := rw.save(ctx, out)
+	rw.done[id] = rewritten{nid, true}
+	return nid, true, err
+}
+
+func (rw *rewriter) missing(content []blob.ID) bool {
+	for _, id := range content {
+		if !rw.r.HasBlob(blob.Handle{Type: blob.Data, ID: id}) {
+			return true
+		}
+	}
+	return false
+}
+
+func (rw *rewriter) save(ctx context.Context, t *snapshot.Tree) (blob.ID, error) {
+	data := t.Encode()
+	if rw.dryRun {
+		return rw.r.BlobID(data), nil
+	}
+	id, _, err := rw.r.SaveBlob(ctx, blob.Tree, data)
+	return id, err
+}
+
+// DropMissingPacks removes from the in-memory index every pack that the
+// storage no longer has, so that a backup uploads their blobs again. It
+// returns the names of the missing packs.
+func (r *Repository) DropMissingPacks(ctx context.Context) ([]string, error) {
+	present, err := r.listPackSizes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	missing := map[blob.ID]bool{}
+	var names []string
+	for id := range r.idx.PackIDs() {
+		if _, ok := present[id]; !ok {
+			missing[id] = true
+			names = append(names, id.String())
+		}
+	}
+	r.idx.RemovePacks(missing)
+	return names, nil
+}

@@ -1,0 +1,370 @@
+package repo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/user"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cairn-backup/cairn/backend"
+	"github.com/cairn-backup/cairn/blob"
+	"github.com/cairn-backup/cairn/crypto"
+	"github.com/cairn-backup/cairn/index"
+	"github.com/cairn-backup/cairn/pack"
+	"golang.org/x/sync/errgroup"
+)
+
+// Errors callers branch on.
+var (
+	// ErrNoRepository: there is no config file at the location.
+	ErrNoRepository = errors.New("repository does not exist")
+	// ErrExists: Init found an existing repository.
+	ErrExists = errors.New("repository already exists")
+	// ErrWrongPassword: no key file opens with the password.
+	ErrWrongPassword = crypto.ErrWrongPassword
+	// ErrNotFound: a named object (key, blob, file prefix) does not exist.
+	ErrNotFound = errors.New("not found")
+)
+
+// Options tune a repository handle.
+type Options struct {
+	Compression pack.Compression
+	// KDF is used for key files this handle writes; zero means DefaultKDF.
+	KDF crypto.KDFParams
+	// PackSize is the pack target size for Init; zero means 16 MiB.
+	PackSize uint32
+	// Connections bounds concurrent backend requests; zero means 2×GOMAXPROCS.
+	Connections int
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Warn is told about damage that does not stop the command (a
+	// snapshot file that cannot be read, say). Nil discards.
+	Warn func(error)
+	// From, for Init: take the chunker parameters and the blob-ID key of
+	// this repository, so that copies between the two deduplicate against
+	// direct backups and copy can skip blobs without reading them.
+	From *Repository
+	// CheckpointPacks: after this many new packs an index file is written,
+	// so an interrupted run leaves reusable data. Zero means 64.
+	CheckpointPacks int
+}
+
+func (o *Options) fill() {
+	if o.KDF == (crypto.KDFParams{}) {
+		o.KDF = crypto.DefaultKDF
+	}
+	if o.Connections <= 0 {
+		o.Connections = 2 * runtime.GOMAXPROCS(0)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Warn == nil {
+		o.Warn = func(error) {}
+	}
+	if o.CheckpointPacks <= 0 {
+		o.CheckpointPacks = 64
+	}
+}
+
+// Repository is an open repository. Its methods are safe for concurrent use.
+type Repository struct {
+	be      backend.Backend
+	key     *crypto.Key
+	keyName string
+	cfg     Config
+	opts    Options
+	idx     *index.Index
+
+	mu       sync.Mutex // guards packers, inflight, written and failed
+	packers  [blob.NumTypes]*packer
+	inflight map[blob.Handle]struct{}
+	written  []index.Pack // packs stored since the last index file
+	failed   error
+
+	uploadSem chan struct{}  // bounds background pack uploads
+	uploads   sync.WaitGroup // background pack uploads in flight
+
+	indexErrors []error // damaged index files skipped by LoadIndex
+	lock        *Lock   // guarded by mu; nil when the command holds no lock
+}
+
+// Init creates a repository on be, protected by password, and returns it
+// open. It writes a key file first and the config last (design §12).
+func Init(ctx context.Context, be backend.Backend, password []byte, opts Options) (*Repository, error) {
+	opts.fill()
+	if _, err := be.Stat(ctx, backend.Handle{Type: backend.Config}); err == nil {
+		return nil, ErrExists
+	} else if !errors.Is(err, backend.ErrNotExist) {
+		return nil, fmt.Errorf("init: %w", err)
+	}
+	cfg, err := newConfig(opts.PackSize)
+	if err != nil {
+		return nil, fmt.Errorf("init: %w", err)
+	}
+	var key *crypto.Key
+	if opts.From != nil {
+		cfg.Chunker = opts.From.cfg.Chunker
+		key, err = crypto.NewRandomKeySharingID(opts.From.key)
+	} else {
+		key, err = crypto.NewRandomKey()
+	}
+	if err != nil {
+		return nil, err
+	}
+	r := newRepository(be, key, cfg, opts)
+	if r.keyName, err = r.writeKey(ctx, password); err != nil {
+		return nil, err
+	}
+	data, err := sealConfig(key, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := be.Save(ctx, backend.Handle{Type: backend.Config}, data); err != nil {
+		return nil, fmt.Errorf("init: save config: %w", err)
+	}
+	return r, nil
+}
+
+func newRepository(be backend.Backend, key *crypto.Key, cfg Config, opts Options) *Repository {
+	return &Repository{be: be, key: key, cfg: cfg, opts: opts, idx: index.New(), inflight: map[blob.Handle]struct{}{},
+		uploadSem: make(chan struct{}, max(2, opts.Connections/2))}
+}
+
+// Open opens the repository on be with password and loads its index. It
+// writes nothing.
+func Open(ctx context.Context, be backend.Backend, password []byte, opts Options) (*Repository, error) {
+	opts.fill()
+	cfgData, err := backend.ReadAll(ctx, be, backend.Handle{Type: backend.Config}, 0, 0)
+	if errors.Is(err, backend.ErrNotExist) {
+		return nil, ErrNoRepository
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open: read config: %w", err)
+	}
+	key, keyName, err := unlock(ctx, be, password)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := openConfig(key, cfgData)
+	if err != nil {
+		return nil, fmt.Errorf("open: %w", err)
+	}
+	r := newRepository(be, key, cfg, opts)
+	r.keyName = keyName
+	if err := r.LoadIndex(ctx); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// unlock tries the password on every key file.
+func unlock(ctx context.Context, be backend.Backend, password []byte) (*crypto.Key, string, error) {
+	names, err := backend.Names(ctx, be, backend.Key)
+	if err != nil {
+		return nil, "", fmt.Errorf("open: list keys: %w", err)
+	}
+	if len(names) == 0 {
+		return nil, "", errors.New("open: the repository has no key files")
+	}
+	var damaged []string
+	for _, name := range names {
+		data, err := loadVerified(ctx, be, backend.Handle{Type: backend.Key, Name: name})
+		if err != nil {
+			// A damaged key file must not lock the user out of the others.
+			damaged = append(damaged, shortName(name))
+			continue
+		}
+		kf, err := crypto.ParseKeyFile(data)
+		if err != nil {
+			damaged = append(damaged, shortName(name))
+			continue
+		}
+		if key, err := kf.Unlock(password); err == nil {
+			return key, name, nil
+		}
+	}
+	if len(damaged) > 0 {
+		return nil, "", &DamagedKeysError{Names: damaged}
+	}
+	return nil, "", ErrWrongPassword
+}
+
+// DamagedKeysError is returned by Open when no key opened and some key
+// files could not even be read; it matches ErrWrongPassword.
+type DamagedKeysError struct{ Names []string }
+
+// Error names the damaged key files.
+func (e *DamagedKeysError) Error() string {
+	return fmt.Sprintf("no key file opened with this password, and %d key files are damaged (%s)",
+		len(e.Names), strings.Join(e.Names, ", "))
+}
+
+// Unwrap makes the error match ErrWrongPassword.
+func (e *DamagedKeysError) Unwrap() error { return ErrWrongPassword }
+
+func shortName(name string) string {
+	if len(name) > 8 {
+		return name[:8]
+	}
+	return name
+}
+
+// loadVerified reads a whole file and checks that its name is the hash of
+// its bytes.
+func loadVerified(ctx context.Context, be backend.Backend, h backend.Handle) ([]byte, error) {
+	data, err := backend.ReadAll(ctx, be, h, 0, 0)
+	if err != nil {
+		return nil, err
+	}
+	if crypto.Hash(data).String() != h.Name {
+		return nil, fmt.Errorf("%v: content does not match its name: %w", h, crypto.ErrCorrupt)
+	}
+	return data, nil
+}
+
+// LoadIndex reads every index file in parallel into the in-memory index.
+// A damaged index file does not stop it: it is skipped and listed by
+// IndexErrors, so that check can report it and repair can replace it.
+func (r *Repository) LoadIndex(ctx context.Context) error {
+	names, err := backend.Names(ctx, r.be, backend.Index)
+	if err != nil {
+		return fmt.Errorf("list index files: %w", err)
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(r.opts.Connections)
+	var mu sync.Mutex
+	for _, name := range names {
+		g.Go(func() error {
+			f, err := r.LoadIndexFile(gctx, name)
+			if err != nil {
+				if gctx.Err() != nil {
+					return gctx.Err()
+				}
+				mu.Lock()
+				r.indexErrors = append(r.indexErrors, err)
+				mu.Unlock()
+				return nil
+			}
+			r.idx.AddFile(f)
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	r.idx.Compact()
+	return nil
+}
+
+// IndexErrors lists the index files that could not be loaded.
+func (r *Repository) IndexErrors() []error { return r.indexErrors }
+
+// LoadIndexFile reads, verifies and decodes one index file.
+func (r *Repository) LoadIndexFile(ctx context.Context, name string) (*index.File, error) {
+	payload, err := r.LoadFile(ctx, backend.Handle{Type: backend.Index, Name: name}, crypto.KindIndex)
+	if err != nil {
+		return nil, err
+	}
+	f, err := index.Decode(payload)
+	if err != nil {
+		return nil, fmt.Errorf("index %s: %w", name, err)
+	}
+	return f, nil
+}
+
+// LoadFile reads an envelope file, checks its name hash and opens it.
+func (r *Repository) LoadFile(ctx context.Context, h backend.Handle, kind byte) ([]byte, error) {
+	data, err := loadVerified(ctx, r.be, h)
+	if err != nil {
+		return nil, err
+	}
+	payload, err := openFile(r.key, kind, data)
+	if err != nil {
+		return nil, fmt.Errorf("%v: %w", h, err)
+	}
+	return payload, nil
+}
+
+// SaveFile seals payload as an envelope of the given kind and stores it
+// under the hash of its bytes, returning that name.
+func (r *Repository) SaveFile(ctx context.Context, t backend.FileType, kind byte, payload []byte) (string, error) {
+	if t == backend.Index || t == backend.Snapshot {
+		if err := r.checkLock(); err != nil {
+			return "", err
+		}
+	}
+	data, err := sealFile(r.key, kind, payload)
+	if err != nil {
+		return "", err
+	}
+	return r.saveVerified(ctx, t, data)
+}
+
+// saveVerified stores data under its hash and checks the stored size.
+func (r *Repository) saveVerified(ctx context.Context, t backend.FileType, data []byte) (string, error) {
+	h := backend.Handle{Type: t, Name: crypto.Hash(data).String()}
+	if err := r.be.Save(ctx, h, data); err != nil {
+		return "", fmt.Errorf("save %v: %w", h, err)
+	}
+	fi, err := r.be.Stat(ctx, h)
+	if err != nil {
+		return "", fmt.Errorf("save %v: %w", h, err)
+	}
+	if fi.Size != int64(len(data)) {
+		return "", fmt.Errorf("save %v: stored %d bytes, want %d: %w", h, fi.Size, len(data), crypto.ErrCorrupt)
+	}
+	return h.Name, nil
+}
+
+// Find resolves a unique name prefix of a file of type t.
+func (r *Repository) Find(ctx context.Context, t backend.FileType, prefix string) (string, error) {
+	var found []string
+	err := r.be.List(ctx, t, func(fi backend.FileInfo) error {
+		if strings.HasPrefix(fi.Name, prefix) {
+			found = append(found, fi.Name)
+		}
+		return nil
+	})
+	switch {
+	case err != nil:
+		return "", err
+	case len(found) == 0:
+		return "", fmt.Errorf("no %v file matches %q: %w", t, prefix, ErrNotFound)
+	case len(found) > 1:
+		return "", fmt.Errorf("prefix %q matches %d %v files; give more digits", prefix, len(found), t)
+	}
+	return found[0], nil
+}
+
+// Backend returns the storage backend.
+func (r *Repository) Backend() backend.Backend { return r.be }
+
+// Config returns the repository config.
+func (r *Repository) Config() Config { return r.cfg }
+
+// Key returns the master key, for packages that seal and open data.
+func (r *Repository) Key() *crypto.Key { return r.key }
+
+// Index returns the in-memory index.
+func (r *Repository) Index() *index.Index { return r.idx }
+
+// KeyName returns the name of the key file that opened the repository.
+func (r *Repository) KeyName() string { return r.keyName }
+
+// Close releases the backend. It does not flush; call Flush first.
+func (r *Repository) Close() error { return r.be.Close() }
+
+func hostUser() (string, string) {
+	host, _ := os.Hostname()
+	name := ""
+	if u, err := user.Current(); err == nil {
+		name = u.Username
+	}
+	return host, name
+}

@@ -1,0 +1,112 @@
+package snapshot
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/bmatcuk/doublestar/v4"
+)
+
+// Filter decides which paths are excluded, with gitignore-style patterns
+// matched against absolute, slash-separated paths:
+//
+//   - a pattern that starts with "/" is anchored at the filesystem root
+//     ("/home/*/.cache");
+//   - any other pattern matches at any depth ("*.o", "node_modules",
+//     "build/tmp");
+//   - "*" and "?" match within one path component, "**" across components;
+//   - a trailing "/" matches directories only ("logs/");
+//   - a leading "!" re-includes what earlier patterns excluded; the last
+//     matching pattern wins;
+//   - a directory that is excluded is not entered.
+type Filter struct {
+	patterns []pattern
+}
+
+type pattern struct {
+	glob    string
+	negate  bool
+	dirOnly bool
+	fold    bool
+}
+
+// Add parses patterns; fold makes them case-insensitive (--iexclude).
+// Empty lines and lines starting with "#" are ignored.
+func (f *Filter) Add(lines []string, fold bool) error {
+	for _, line := range lines {
+		line = strings.TrimRight(line, " \t\r")
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		p := pattern{fold: fold}
+		if strings.HasPrefix(line, "!") {
+			p.negate, line = true, line[1:]
+		}
+		if strings.HasSuffix(line, "/") && len(line) > 1 {
+			p.dirOnly, line = true, strings.TrimRight(line, "/")
+		}
+		if strings.HasPrefix(line, "/") {
+			p.glob = strings.TrimPrefix(line, "/")
+		} else {
+			p.glob = "**/" + line
+		}
+		if fold {
+			p.glob = strings.ToLower(p.glob)
+		}
+		if !doublestar.ValidatePattern(p.glob) {
+			return fmt.Errorf("invalid pattern %q", line)
+		}
+		f.patterns = append(f.patterns, p)
+	}
+	return nil
+}
+
+// AddFile reads patterns from a file, one per line.
+func (f *Filter) AddFile(name string, fold bool) error {
+	fh, err := os.Open(name)
+	if err != nil {
+		return fmt.Errorf("exclude file: %w", err)
+	}
+	defer func() { _ = fh.Close() }()
+	var lines []string
+	sc := bufio.NewScanner(fh)
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("exclude file %s: %w", name, err)
+	}
+	return f.Add(lines, fold)
+}
+
+// Empty reports whether the filter has no patterns.
+func (f *Filter) Empty() bool { return f == nil || len(f.patterns) == 0 }
+
+// Match reports whether path (absolute, slash-separated) is matched by the
+// patterns: the last matching pattern decides, and a negated one un-matches.
+func (f *Filter) Match(path string, isDir bool) bool {
+	if f.Empty() {
+		return false
+	}
+	rel := strings.TrimPrefix(path, "/")
+	lower := ""
+	matched := false
+	for _, p := range f.patterns {
+		if p.dirOnly && !isDir {
+			continue
+		}
+		name := rel
+		if p.fold {
+			if lower == "" {
+				lower = strings.ToLower(rel)
+			}
+			name = lower
+		}
+		if ok, _ := doublestar.Match(p.glob, name); ok {
+			matched = !p.negate
+		}
+	}
+	return matched
+}

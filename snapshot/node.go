@@ -1,0 +1,320 @@
+package snapshot
+
+import (
+	"bytes"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/cairn-backup/cairn/blob"
+	"google.golang.org/protobuf/encoding/protowire"
+)
+
+// NodeType is the kind of a directory entry.
+type NodeType uint8
+
+// Node types.
+const (
+	TypeFile NodeType = iota + 1
+	TypeDir
+	TypeSymlink
+	TypeFIFO
+	TypeSocket
+	TypeCharDev
+	TypeBlockDev
+)
+
+var typeNames = map[NodeType]string{
+	TypeFile: "file", TypeDir: "dir", TypeSymlink: "symlink", TypeFIFO: "fifo",
+	TypeSocket: "socket", TypeCharDev: "chardev", TypeBlockDev: "blockdev",
+}
+
+// String returns the type's name, as ls shows it.
+func (t NodeType) String() string {
+	if s, ok := typeNames[t]; ok {
+		return s
+	}
+	return fmt.Sprintf("type(%d)", uint8(t))
+}
+
+// Xattr is one extended attribute.
+type Xattr struct {
+	Name  string
+	Value []byte
+}
+
+// Node describes one directory entry. Name may hold any bytes but "/" and
+// NUL; Go strings carry non-UTF-8 names unchanged.
+type Node struct {
+	Name       string
+	Type       NodeType
+	Mode       uint32 // permission bits with setuid, setgid and sticky (07777)
+	UID, GID   uint32
+	User       string
+	Group      string
+	ModTime    time.Time
+	ChangeTime time.Time
+	AccessTime time.Time
+	Size       uint64
+	Inode      uint64
+	Device     uint64 // st_dev, for change detection and hardlinks
+	Links      uint64
+	Rdev       uint64 // device number of a char or block device
+	LinkTarget string
+	Content    []blob.ID // data blobs of a file, in order
+	Subtree    blob.ID   // tree blob of a directory
+	Xattrs     []Xattr
+}
+
+// FileMode returns the node's mode as an fs.FileMode.
+func (n *Node) FileMode() fs.FileMode {
+	m := fs.FileMode(n.Mode & 0o777)
+	if n.Mode&0o4000 != 0 {
+		m |= fs.ModeSetuid
+	}
+	if n.Mode&0o2000 != 0 {
+		m |= fs.ModeSetgid
+	}
+	if n.Mode&0o1000 != 0 {
+		m |= fs.ModeSticky
+	}
+	switch n.Type {
+	case TypeDir:
+		m |= fs.ModeDir
+	case TypeSymlink:
+		m |= fs.ModeSymlink
+	case TypeFIFO:
+		m |= fs.ModeNamedPipe
+	case TypeSocket:
+		m |= fs.ModeSocket
+	case TypeCharDev:
+		m |= fs.ModeDevice | fs.ModeCharDevice
+	case TypeBlockDev:
+		m |= fs.ModeDevice
+	}
+	return m
+}
+
+// ValidName reports why name cannot be restored safely, or "" if it can:
+// empty, ".", "..", or containing "/" or NUL.
+func ValidName(name string) string {
+	switch {
+	case name == "":
+		return "empty name"
+	case name == "." || name == "..":
+		return fmt.Sprintf("name %q", name)
+	case strings.ContainsRune(name, '/'):
+		return "name contains \"/\""
+	case strings.ContainsRune(name, 0):
+		return "name contains NUL"
+	}
+	return ""
+}
+
+// Tree is one directory's entries, sorted by name.
+type Tree struct {
+	Nodes []Node
+}
+
+// Sort orders the nodes by name, bytewise.
+func (t *Tree) Sort() {
+	sort.Slice(t.Nodes, func(i, j int) bool { return t.Nodes[i].Name < t.Nodes[j].Name })
+}
+
+// Find returns the node with the given name, or nil.
+func (t *Tree) Find(name string) *Node {
+	i := sort.Search(len(t.Nodes), func(i int) bool { return t.Nodes[i].Name >= name })
+	if i < len(t.Nodes) && t.Nodes[i].Name == name {
+		return &t.Nodes[i]
+	}
+	return nil
+}
+
+const treeVersion = 1
+
+// Node fields (doc/design.md §9).
+const (
+	fName = iota + 1
+	fType
+	fMode
+	fUID
+	fGID
+	fUser
+	fGroup
+	fModTime
+	fChangeTime
+	fAccessTime
+	fSize
+	fInode
+	fDevice
+	fLinks
+	fRdev
+	fLinkTarget
+	fContent
+	fSubtree
+	fXattr
+)
+
+func nanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromNanos(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
+
+// Encode returns the tree blob's bytes. Nodes must be sorted.
+func (t *Tree) Encode() []byte {
+	out := []byte{treeVersion}
+	var e encoder
+	for i := range t.Nodes {
+		e.b = e.b[:0]
+		encodeNode(&e, &t.Nodes[i])
+		out = protowire.AppendTag(out, 1, protowire.BytesType)
+		out = protowire.AppendBytes(out, e.b)
+	}
+	return out
+}
+
+func encodeNode(e *encoder, n *Node) {
+	e.str(fName, n.Name)
+	e.uint(fType, uint64(n.Type))
+	e.uint(fMode, uint64(n.Mode))
+	e.uint(fUID, uint64(n.UID))
+	e.uint(fGID, uint64(n.GID))
+	e.str(fUser, n.User)
+	e.str(fGroup, n.Group)
+	e.int(fModTime, nanos(n.ModTime))
+	e.int(fChangeTime, nanos(n.ChangeTime))
+	e.int(fAccessTime, nanos(n.AccessTime))
+	e.uint(fSize, n.Size)
+	e.uint(fInode, n.Inode)
+	e.uint(fDevice, n.Device)
+	e.uint(fLinks, n.Links)
+	e.uint(fRdev, n.Rdev)
+	e.str(fLinkTarget, n.LinkTarget)
+	if len(n.Content) > 0 {
+		ids := make([]byte, 0, len(n.Content)*blob.IDSize)
+		for _, id := range n.Content {
+			ids = append(ids, id[:]...)
+		}
+		e.bytes(fContent, ids)
+	}
+	e.id(fSubtree, n.Subtree)
+	for _, x := range n.Xattrs {
+		var xe encoder
+		xe.str(1, x.Name)
+		xe.bytes(2, x.Value)
+		e.bytes(fXattr, xe.b)
+	}
+}
+
+// DecodeTree parses a tree blob. It rejects unsorted or duplicate names,
+// unknown node types and malformed fields; it does not judge whether names
+// are safe to restore (see ValidName).
+func DecodeTree(b []byte) (*Tree, error) {
+	if len(b) == 0 || b[0] != treeVersion {
+		return nil, fmt.Errorf("tree version: %w", ErrFormat)
+	}
+	t := &Tree{}
+	err := decode(b[1:], func(f field) error {
+		if f.num != 1 || f.b == nil {
+			return nil
+		}
+		n, err := decodeNode(f.b)
+		if err != nil {
+			return err
+		}
+		if k := len(t.Nodes); k > 0 && t.Nodes[k-1].Name >= n.Name {
+			return fmt.Errorf("tree entries unsorted or duplicated at %q: %w", n.Name, ErrFormat)
+		}
+		t.Nodes = append(t.Nodes, n)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+func decodeNode(b []byte) (Node, error) {
+	var n Node
+	err := decode(b, func(f field) error {
+		var err error
+		switch f.num {
+		case fName:
+			n.Name = string(f.b)
+		case fType:
+			n.Type = NodeType(f.u)
+		case fMode:
+			n.Mode = uint32(f.u & 0o7777)
+		case fUID:
+			n.UID = uint32(f.u)
+		case fGID:
+			n.GID = uint32(f.u)
+		case fUser:
+			n.User = string(f.b)
+		case fGroup:
+			n.Group = string(f.b)
+		case fModTime:
+			n.ModTime = fromNanos(f.int())
+		case fChangeTime:
+			n.ChangeTime = fromNanos(f.int())
+		case fAccessTime:
+			n.AccessTime = fromNanos(f.int())
+		case fSize:
+			n.Size = f.u
+		case fInode:
+			n.Inode = f.u
+		case fDevice:
+			n.Device = f.u
+		case fLinks:
+			n.Links = f.u
+		case fRdev:
+			n.Rdev = f.u
+		case fLinkTarget:
+			n.LinkTarget = string(f.b)
+		case fContent:
+			if len(f.b)%blob.IDSize != 0 {
+				return fmt.Errorf("content of %d bytes: %w", len(f.b), ErrFormat)
+			}
+			n.Content = make([]blob.ID, len(f.b)/blob.IDSize)
+			for i := range n.Content {
+				copy(n.Content[i][:], f.b[i*blob.IDSize:])
+			}
+		case fSubtree:
+			n.Subtree, err = f.id()
+		case fXattr:
+			var x Xattr
+			err = decode(f.b, func(xf field) error {
+				switch xf.num {
+				case 1:
+					x.Name = string(xf.b)
+				case 2:
+					x.Value = bytes.Clone(xf.b)
+				}
+				return nil
+			})
+			n.Xattrs = append(n.Xattrs, x)
+		}
+		return err
+	})
+	if err != nil {
+		return n, err
+	}
+	if _, ok := typeNames[n.Type]; !ok {
+		return n, fmt.Errorf("node %q has unknown type %d: %w", n.Name, n.Type, ErrFormat)
+	}
+	if n.Type == TypeDir && n.Subtree.IsZero() {
+		return n, fmt.Errorf("directory %q has no subtree: %w", n.Name, ErrFormat)
+	}
+	return n, nil
+}

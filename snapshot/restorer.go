@@ -1,0 +1,544 @@
+package snapshot
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"github.com/cairn-backup/cairn/blob"
+	"golang.org/x/sync/errgroup"
+)
+
+// RestoreRepo is what the Restorer needs from a repository.
+type RestoreRepo interface {
+	BlobLoader
+	// BlobSize returns a blob's plaintext length.
+	BlobSize(h blob.Handle) (uint32, bool)
+	// BlobID computes the ID that data would have, for --verify.
+	BlobID(data []byte) blob.ID
+}
+
+// Overwrite says what to do with files that exist in the target.
+type Overwrite uint8
+
+// Overwrite modes, as --overwrite takes them.
+const (
+	OverwriteAlways    Overwrite = iota // rewrite every file
+	OverwriteIfChanged                  // skip files whose size and mtime match
+	OverwriteNever                      // never touch an existing file
+)
+
+// ParseOverwrite parses "always", "if-changed" or "never".
+func ParseOverwrite(s string) (Overwrite, error) {
+	switch s {
+	case "always", "":
+		return OverwriteAlways, nil
+	case "if-changed":
+		return OverwriteIfChanged, nil
+	case "never":
+		return OverwriteNever, nil
+	}
+	return 0, fmt.Errorf("unknown overwrite mode %q (want always, if-changed or never)", s)
+}
+
+// RestoreOptions configure a restore.
+type RestoreOptions struct {
+	Include   *Filter // restore only matching paths (and what is below them)
+	Exclude   *Filter // do not restore matching paths
+	Overwrite Overwrite
+	Verify    bool // re-read every restored file and check it against the snapshot
+	Owner     bool // restore ownership (needs root)
+	Workers   int  // files written concurrently; 0 means 2×GOMAXPROCS
+	// OnWarning is told about entries that were refused or whose metadata
+	// could not be restored. Calls never overlap.
+	OnWarning func(path string, err error)
+}
+
+// RestoreSummary counts what a restore did.
+type RestoreSummary struct {
+	FilesRestored uint64
+	FilesSkipped  uint64
+	DirsRestored  uint64
+	BytesWritten  uint64
+	TotalFiles    uint64
+	TotalBytes    uint64
+	Refused       uint64 // entries refused as unsafe
+	Failed        []string
+	Verified      uint64
+}
+
+// ErrUnsafeName is reported for tree entries that could escape the target.
+var ErrUnsafeName = errors.New("refusing to restore an unsafe name")
+
+// Restorer writes a tree back to disk.
+type Restorer struct {
+	repo     RestoreRepo
+	opts     RestoreOptions
+	Progress Progress
+
+	mu  sync.Mutex // guards sum
+	sum RestoreSummary
+}
+
+// NewRestorer returns a restorer reading from repo.
+func NewRestorer(repo RestoreRepo, opts RestoreOptions) *Restorer {
+	if opts.Workers <= 0 {
+		opts.Workers = 2 * runtime.GOMAXPROCS(0)
+	}
+	if opts.OnWarning == nil {
+		opts.OnWarning = func(string, error) {}
+	}
+	opts.OnWarning = serialize(opts.OnWarning)
+	return &Restorer{repo: repo, opts: opts}
+}
+
+// item is one entry to restore; rel is its path below the target.
+type item struct {
+	rel  string
+	snap string // its path in the snapshot, for messages and filters
+	node *Node
+}
+
+type plan struct {
+	dirs      []item
+	files     []item
+	links     []item // symlinks, fifos, devices
+	hardlinks []item
+	linkOf    map[[2]uint64]string // (device, inode) -> rel of the first copy
+}
+
+// Restore writes node (a directory, whose contents go into target, or a
+// file, written as target/NAME) found at snapPath in the snapshot.
+func (r *Restorer) Restore(ctx context.Context, node *Node, snapPath, target string) (*RestoreSummary, error) {
+	if err := os.MkdirAll(target, 0o700); err != nil {
+		return nil, fmt.Errorf("create target: %w", err)
+	}
+	root, err := os.OpenRoot(target)
+	if err != nil {
+		return nil, fmt.Errorf("open target: %w", err)
+	}
+	defer func() { _ = root.Close() }()
+	p := &plan{linkOf: map[[2]uint64]string{}}
+	if node.Type == TypeDir {
+		err = r.planDir(ctx, p, node, "", snapPath, false)
+	} else {
+		r.planNode(ctx, p, node, node.Name, snapPath, true)
+	}
+	if err != nil {
+		return nil, err
+	}
+	for _, it := range p.files {
+		r.sum.TotalFiles++
+		r.sum.TotalBytes += it.node.Size
+	}
+	for _, d := range p.dirs {
+		if err := r.makeDir(root, d); err != nil {
+			return nil, err
+		}
+	}
+	for _, it := range p.links {
+		r.restoreSpecial(root, it)
+	}
+	if err := r.writeFiles(ctx, root, p.files); err != nil {
+		return nil, err
+	}
+	for _, it := range p.hardlinks {
+		r.restoreHardlink(root, p, it)
+	}
+	for i := len(p.dirs) - 1; i >= 0; i-- {
+		if p.dirs[i].rel != "" {
+			r.setMeta(root, p.dirs[i])
+		}
+	}
+	if r.opts.Verify {
+		if err := r.verify(ctx, root, p.files); err != nil {
+			return nil, err
+		}
+	}
+	return &r.sum, nil
+}
+
+// planDir lists what to restore below a directory. selected is true when an
+// include pattern matched an ancestor.
+func (r *Restorer) planDir(ctx context.Context, p *plan, dir *Node, rel, snap string, selected bool) error {
+	tree, err := LoadTree(ctx, r.repo, dir.Subtree)
+	if err != nil {
+		return fmt.Errorf("load tree of %s: %w", displayPath(snap), err)
+	}
+	p.dirs = append(p.dirs, item{rel: rel, snap: snap, node: dir})
+	for i := range tree.Nodes {
+		n := &tree.Nodes[i]
+		childSnap := path.Join("/", snap, n.Name)
+		if why := ValidName(n.Name); why != "" {
+			r.refuse(path.Join("/", snap, fmt.Sprintf("%q", n.Name)), why)
+			continue
+		}
+		if err := r.planNode(ctx, p, n, path.Join(rel, n.Name), childSnap, selected); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *Restorer) refuse(p, why string) {
+	r.mu.Lock()
+	r.sum.Refused++
+	r.mu.Unlock()
+	r.opts.OnWarning(p, fmt.Errorf("%w: %s", ErrUnsafeName, why))
+}
+
+func displayPath(p string) string {
+	if p == "" {
+		return "/"
+	}
+	return p
+}
+
+func (r *Restorer) planNode(ctx context.Context, p *plan, n *Node, rel, snap string, selected bool) error {
+	isDir := n.Type == TypeDir
+	if r.opts.Exclude.Match(snap, isDir) {
+		return nil
+	}
+	if !selected && !r.opts.Include.Empty() && r.opts.Include.Match(snap, isDir) {
+		selected = true
+	}
+	if isDir {
+		if !r.opts.Include.Empty() && !selected {
+			// Look inside; create this directory only if something below is chosen.
+			before := len(p.dirs) + len(p.files) + len(p.links) + len(p.hardlinks)
+			mark := len(p.dirs)
+			if err := r.planDir(ctx, p, n, rel, snap, false); err != nil {
+				return err
+			}
+			if len(p.dirs)+len(p.files)+len(p.links)+len(p.hardlinks) == before+1 {
+				p.dirs = p.dirs[:mark] // nothing below was chosen
+			}
+			return nil
+		}
+		return r.planDir(ctx, p, n, rel, snap, selected)
+	}
+	if !r.opts.Include.Empty() && !selected {
+		return nil
+	}
+	it := item{rel: rel, snap: snap, node: n}
+	switch {
+	case n.Type == TypeFile && n.Links > 1:
+		key := [2]uint64{n.Device, n.Inode}
+		if _, ok := p.linkOf[key]; ok {
+			p.hardlinks = append(p.hardlinks, it)
+			return nil
+		}
+		p.linkOf[key] = rel
+		p.files = append(p.files, it)
+	case n.Type == TypeFile:
+		p.files = append(p.files, it)
+	default:
+		p.links = append(p.links, it)
+	}
+	return nil
+}
+
+// makeDir creates a directory, replacing a non-directory in the way when
+// overwriting is allowed.
+func (r *Restorer) makeDir(root *os.Root, d item) error {
+	if d.rel == "" {
+		return nil
+	}
+	fi, err := root.Lstat(d.rel)
+	if err == nil && fi.IsDir() {
+		return nil
+	}
+	if err == nil {
+		if r.opts.Overwrite != OverwriteAlways {
+			r.opts.OnWarning(d.snap, errors.New("a non-directory is in the way; not overwriting"))
+			return nil
+		}
+		if err := root.Remove(d.rel); err != nil {
+			return fmt.Errorf("replace %s: %w", d.rel, err)
+		}
+	}
+	if err := root.Mkdir(d.rel, 0o700); err != nil {
+		// A parent that is not a directory we made (a symlink placed in the
+		// target) makes os.Root refuse: never follow it out of the target.
+		r.opts.OnWarning(d.snap, fmt.Errorf("create directory: %w", err))
+		return nil
+	}
+	r.mu.Lock()
+	r.sum.DirsRestored++
+	r.mu.Unlock()
+	return nil
+}
+
+// prepare makes way for a new entry at rel. It reports false when the entry
+// must be left alone.
+func (r *Restorer) prepare(root *os.Root, it item) bool {
+	fi, err := root.Lstat(it.rel)
+	if errors.Is(err, fs.ErrNotExist) {
+		return true
+	}
+	if err != nil {
+		r.opts.OnWarning(it.snap, err)
+		return false
+	}
+	if r.opts.Overwrite == OverwriteNever {
+		return false
+	}
+	if fi.IsDir() {
+		r.opts.OnWarning(it.snap, errors.New("a directory is in the way; not replacing it"))
+		return false
+	}
+	if err := root.Remove(it.rel); err != nil {
+		r.opts.OnWarning(it.snap, err)
+		return false
+	}
+	return true
+}
+
+func (r *Restorer) restoreHardlink(root *os.Root, p *plan, it item) {
+	first := p.linkOf[[2]uint64{it.node.Device, it.node.Inode}]
+	if !r.prepare(root, it) {
+		return
+	}
+	if err := root.Link(first, it.rel); err != nil {
+		r.opts.OnWarning(it.snap, fmt.Errorf("hard link: %w", err))
+		return
+	}
+	r.mu.Lock()
+	r.sum.FilesRestored++
+	r.mu.Unlock()
+}
+
+func (r *Restorer) writeFiles(ctx context.Context, root *os.Root, files []item) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(r.opts.Workers)
+	for _, it := range files {
+		if gctx.Err() != nil {
+			break
+		}
+		g.Go(func() error { return r.writeFile(gctx, root, it) })
+	}
+	return g.Wait()
+}
+
+func (r *Restorer) skipExisting(root *os.Root, it item) bool {
+	fi, err := root.Lstat(it.rel)
+	if err != nil {
+		return false
+	}
+	switch r.opts.Overwrite {
+	case OverwriteNever:
+		return true
+	case OverwriteIfChanged:
+		return fi.Mode().IsRegular() && uint64(fi.Size()) == it.node.Size && fi.ModTime().Equal(it.node.ModTime)
+	}
+	return false
+}
+
+func (r *Restorer) writeFile(ctx context.Context, root *os.Root, it item) error {
+	r.Progress.current.Store(&it.snap)
+	// The common case, a new file, takes one path lookup; only when
+	// something is in the way are the overwrite rules consulted.
+	f, err := root.OpenFile(it.rel, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		if r.skipExisting(root, it) {
+			r.mu.Lock()
+			r.sum.FilesSkipped++
+			r.mu.Unlock()
+			r.Progress.FilesDone.Add(1)
+			r.Progress.BytesDone.Add(it.node.Size)
+			return nil
+		}
+		if !r.prepare(root, it) {
+			return nil
+		}
+		f, err = root.OpenFile(it.rel, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	}
+	if err != nil {
+		r.opts.OnWarning(it.snap, fmt.Errorf("create file: %w", err))
+		r.fail(it.snap)
+		return nil
+	}
+	written, err := r.writeContent(ctx, f, it.node)
+	timesSet := false
+	if err == nil {
+		timesSet = r.setFileMeta(f, it)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil && !timesSet {
+		atime := it.node.AccessTime
+		if atime.IsZero() {
+			atime = it.node.ModTime
+		}
+		if terr := root.Chtimes(it.rel, atime, it.node.ModTime); terr != nil {
+			r.opts.OnWarning(it.snap, fmt.Errorf("restore times: %w", terr))
+		}
+	}
+	if err != nil {
+		_ = root.Remove(it.rel) // never leave wrong or partial bytes behind
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		r.opts.OnWarning(it.snap, fmt.Errorf("could not restore: %w", err))
+		r.fail(it.snap)
+		return nil
+	}
+	r.mu.Lock()
+	r.sum.FilesRestored++
+	r.sum.BytesWritten += written
+	r.mu.Unlock()
+	r.Progress.FilesDone.Add(1)
+	return nil
+}
+
+func (r *Restorer) fail(p string) {
+	r.mu.Lock()
+	r.sum.Failed = append(r.sum.Failed, p)
+	r.mu.Unlock()
+}
+
+// blobsPerFile bounds the blobs of one file loaded at once: enough to keep
+// a network backend busy on a large file, few enough to bound memory.
+const blobsPerFile = 4
+
+// writeContent writes the file's blobs, several at once at their offsets;
+// all-zero blobs become holes.
+func (r *Restorer) writeContent(ctx context.Context, f *os.File, n *Node) (uint64, error) {
+	offsets := make([]int64, len(n.Content)+1)
+	for i, id := range n.Content {
+		size, ok := r.repo.BlobSize(blob.Handle{Type: blob.Data, ID: id})
+		if !ok {
+			return 0, fmt.Errorf("blob %v is not in the index", id.Short())
+		}
+		offsets[i+1] = offsets[i] + int64(size)
+	}
+	if uint64(offsets[len(n.Content)]) != n.Size {
+		return 0, fmt.Errorf("content is %d bytes, the snapshot records %d", offsets[len(n.Content)], n.Size)
+	}
+	var written atomic.Uint64
+	var tailWritten atomic.Bool // the last blob was written, so the size is right without truncating
+	write := func(ctx context.Context, i int, id blob.ID) error {
+		data, err := r.repo.LoadBlob(ctx, blob.Handle{Type: blob.Data, ID: id})
+		if err != nil {
+			return err
+		}
+		if int64(len(data)) != offsets[i+1]-offsets[i] {
+			return fmt.Errorf("blob %v has %d bytes, the index records %d", id.Short(), len(data), offsets[i+1]-offsets[i])
+		}
+		if !allZero(data) {
+			if _, err := f.WriteAt(data, offsets[i]); err != nil {
+				return err
+			}
+			written.Add(uint64(len(data)))
+			if i == len(n.Content)-1 {
+				tailWritten.Store(true)
+			}
+		}
+		r.Progress.BytesDone.Add(uint64(len(data)))
+		return nil
+	}
+	if len(n.Content) == 1 {
+		// Most files are one blob: no goroutines needed.
+		if err := write(ctx, 0, n.Content[0]); err != nil {
+			return written.Load(), err
+		}
+	} else {
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(blobsPerFile)
+		for i, id := range n.Content {
+			g.Go(func() error { return write(gctx, i, id) })
+		}
+		if err := g.Wait(); err != nil {
+			return written.Load(), err
+		}
+	}
+	if len(n.Content) > 0 && tailWritten.Load() {
+		return written.Load(), nil
+	}
+	return written.Load(), f.Truncate(offsets[len(n.Content)])
+}
+
+var zeros = make([]byte, 64<<10)
+
+func allZero(b []byte) bool {
+	for len(b) > 0 {
+		n := min(len(b), len(zeros))
+		if !bytes.Equal(b[:n], zeros[:n]) {
+			return false
+		}
+		b = b[n:]
+	}
+	return true
+}
+
+// verify re-reads every restored file and compares it with its blobs.
+func (r *Restorer) verify(ctx context.Context, root *os.Root, files []item) error {
+	failed := map[string]bool{}
+	for _, p := range r.sum.Failed {
+		failed[p] = true
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(r.opts.Workers)
+	var verified atomic.Uint64
+	for _, it := range files {
+		if failed[it.snap] {
+			continue
+		}
+		g.Go(func() error {
+			if err := r.verifyFile(gctx, root, it); err != nil {
+				if gctx.Err() != nil {
+					return gctx.Err()
+				}
+				r.opts.OnWarning(it.snap, fmt.Errorf("verify: %w", err))
+				r.fail(it.snap)
+				return nil
+			}
+			verified.Add(1)
+			return nil
+		})
+	}
+	err := g.Wait()
+	r.sum.Verified = verified.Load()
+	return err
+}
+
+func (r *Restorer) verifyFile(ctx context.Context, root *os.Root, it item) error {
+	f, err := root.Open(it.rel)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = f.Close() }()
+	var buf []byte
+	for i, id := range it.node.Content {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		size, ok := r.repo.BlobSize(blob.Handle{Type: blob.Data, ID: id})
+		if !ok {
+			return fmt.Errorf("blob %v is not in the index", id.Short())
+		}
+		if cap(buf) < int(size) {
+			buf = make([]byte, size)
+		}
+		buf = buf[:size]
+		if _, err := io.ReadFull(f, buf); err != nil {
+			return fmt.Errorf("chunk %d: %w", i, err)
+		}
+		if r.repo.BlobID(buf) != id {
+			return fmt.Errorf("chunk %d differs from the snapshot", i)
+		}
+	}
+	if n, _ := f.Read(make([]byte, 1)); n != 0 {
+		return errors.New("file is longer than in the snapshot")
+	}
+	return nil
+}

@@ -1,0 +1,188 @@
+package snapshot
+
+import (
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/cairn-backup/cairn/blob"
+	"google.golang.org/protobuf/encoding/protowire"
+)
+
+// Summary records what a backup did. Field names follow restic's JSON
+// summary so dashboards carry over.
+type Summary struct {
+	BackupStart         time.Time
+	BackupEnd           time.Time
+	FilesNew            uint64
+	FilesChanged        uint64
+	FilesUnmodified     uint64
+	DirsNew             uint64
+	DirsChanged         uint64
+	DirsUnmodified      uint64
+	DataBlobs           uint64 // new data blobs
+	TreeBlobs           uint64 // new tree blobs
+	DataAdded           uint64 // plaintext bytes of new blobs
+	TotalFilesProcessed uint64
+	TotalBytesProcessed uint64
+	BytesRead           uint64 // file bytes actually read (unchanged files are not)
+	ErrorCount          uint64 // files or directories that could not be read
+}
+
+// Snapshot is one backup: a root tree and where it came from.
+type Snapshot struct {
+	ID       blob.ID // the snapshot file's name; not encoded
+	Time     time.Time
+	Tree     blob.ID
+	Parent   blob.ID // zero if none
+	Original blob.ID // for a rewritten snapshot (tags changed, repaired), the one it replaces
+	Host     string
+	User     string
+	UID, GID uint32
+	Paths    []string
+	Tags     []string
+	Program  string // "cairn VERSION"
+	Summary  *Summary
+}
+
+// HasTag reports whether the snapshot carries tag.
+func (s *Snapshot) HasTag(tag string) bool {
+	for _, t := range s.Tags {
+		if t == tag {
+			return true
+		}
+	}
+	return false
+}
+
+const snapshotVersion = 1
+
+// Snapshot fields (doc/design.md §9).
+const (
+	sVersion = iota + 1
+	sTime
+	sTree
+	sParent
+	sHost
+	sUser
+	sUID
+	sGID
+	sPaths
+	sTags
+	sProgram
+	sSummary
+	sOriginal
+)
+
+var summaryFields = func(s *Summary) []*uint64 {
+	return []*uint64{&s.FilesNew, &s.FilesChanged, &s.FilesUnmodified, &s.DirsNew, &s.DirsChanged,
+		&s.DirsUnmodified, &s.DataBlobs, &s.TreeBlobs, &s.DataAdded, &s.TotalFilesProcessed,
+		&s.TotalBytesProcessed, &s.BytesRead, &s.ErrorCount}
+}
+
+// Encode returns the snapshot's payload.
+func (s *Snapshot) Encode() []byte {
+	var e encoder
+	e.uint(sVersion, snapshotVersion)
+	e.int(sTime, nanos(s.Time))
+	e.id(sTree, s.Tree)
+	e.id(sParent, s.Parent)
+	e.str(sHost, s.Host)
+	e.str(sUser, s.User)
+	e.uint(sUID, uint64(s.UID))
+	e.uint(sGID, uint64(s.GID))
+	for _, p := range s.Paths {
+		e.str(sPaths, p)
+	}
+	for _, t := range s.Tags {
+		e.str(sTags, t)
+	}
+	e.str(sProgram, s.Program)
+	if s.Summary != nil {
+		var se encoder
+		se.int(1, nanos(s.Summary.BackupStart))
+		se.int(2, nanos(s.Summary.BackupEnd))
+		for i, p := range summaryFields(s.Summary) {
+			se.uint(protowire.Number(i+3), *p)
+		}
+		e.b = protowire.AppendTag(e.b, sSummary, protowire.BytesType)
+		e.b = protowire.AppendBytes(e.b, se.b)
+	}
+	e.id(sOriginal, s.Original)
+	return e.b
+}
+
+// DecodeSnapshot parses a snapshot payload.
+func DecodeSnapshot(b []byte) (*Snapshot, error) {
+	s := &Snapshot{}
+	version := uint64(0)
+	err := decode(b, func(f field) error {
+		var err error
+		switch f.num {
+		case sVersion:
+			version = f.u
+		case sTime:
+			s.Time = fromNanos(f.int())
+		case sTree:
+			s.Tree, err = f.id()
+		case sParent:
+			s.Parent, err = f.id()
+		case sOriginal:
+			s.Original, err = f.id()
+		case sHost:
+			s.Host = string(f.b)
+		case sUser:
+			s.User = string(f.b)
+		case sUID:
+			s.UID = uint32(f.u)
+		case sGID:
+			s.GID = uint32(f.u)
+		case sPaths:
+			s.Paths = append(s.Paths, string(f.b))
+		case sTags:
+			s.Tags = append(s.Tags, string(f.b))
+		case sProgram:
+			s.Program = string(f.b)
+		case sSummary:
+			s.Summary, err = decodeSummary(f.b)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if version != snapshotVersion {
+		return nil, fmt.Errorf("snapshot version %d: %w", version, ErrFormat)
+	}
+	if s.Tree.IsZero() {
+		return nil, fmt.Errorf("snapshot has no tree: %w", ErrFormat)
+	}
+	return s, nil
+}
+
+func decodeSummary(b []byte) (*Summary, error) {
+	sum := &Summary{}
+	fields := summaryFields(sum)
+	err := decode(b, func(f field) error {
+		switch {
+		case f.num == 1:
+			sum.BackupStart = fromNanos(f.int())
+		case f.num == 2:
+			sum.BackupEnd = fromNanos(f.int())
+		case f.num >= 3 && int(f.num) < 3+len(fields):
+			*fields[f.num-3] = f.u
+		}
+		return nil
+	})
+	return sum, err
+}
+
+// SortByTime orders snapshots oldest first, ties broken by ID.
+func SortByTime(snaps []*Snapshot) {
+	sort.Slice(snaps, func(i, j int) bool {
+		if !snaps[i].Time.Equal(snaps[j].Time) {
+			return snaps[i].Time.Before(snaps[j].Time)
+		}
+		return snaps[i].ID.String() < snaps[j].ID.String()
+	})
+}
