@@ -16,7 +16,7 @@ const module = "github.com/cairn-backup/cairn"
 var rank = map[string]int{
 	"blob": 0, "backend": 0, "chunk": 0,
 	"crypto": 1, "pack": 2, "index": 3, "snapshot": 3,
-	"repo": 4, "bench": 5, "cmd": 6,
+	"repo": 4, "profile": 4, "bench": 5, "ops": 5, "cmd": 6,
 }
 
 func layer(pkg string) string {
