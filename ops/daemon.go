@@ -1,0 +1,173 @@
+package ops
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/cairn-backup/cairn/profile"
+)
+
+// Clock is the daemon's view of time, injected so tests never sleep.
+type Clock interface {
+	Now() time.Time
+	// After returns a channel that receives once d has passed.
+	After(d time.Duration) <-chan time.Time
+}
+
+// RealClock is the system clock.
+type RealClock struct{}
+
+// Now implements Clock.
+func (RealClock) Now() time.Time { return time.Now() }
+
+// After implements Clock.
+func (RealClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+
+// Daemon runs jobs on their schedules: a job whose next time after its
+// last run has passed runs at once, so runs missed while the machine was
+// down are made up (once) at start-up. One run at a time per source.
+type Daemon struct {
+	Config *profile.Config
+	Store  StateStore
+	Clock  Clock
+	// RunJob runs one job (a source's run or drill) and returns its status.
+	RunJob   func(ctx context.Context, j Job) string
+	Notifier Notifier
+	Log      io.Writer
+	// MaxWait bounds each sleep, so RPO alerts are timely (default 1m).
+	MaxWait time.Duration
+
+	mu      sync.Mutex      // guards running
+	running map[string]bool // source names with a job in progress
+	started time.Time
+}
+
+// Serve runs until ctx is cancelled (SIGTERM), then waits for the jobs in
+// progress, which are interrupted cleanly, and returns.
+func (d *Daemon) Serve(ctx context.Context) error {
+	d.running, d.started = map[string]bool{}, d.Clock.Now()
+	if d.MaxWait == 0 {
+		d.MaxWait = time.Minute
+	}
+	jobs := Jobs(d.Config)
+	scheds := make([]interface{ Next(time.Time) time.Time }, len(jobs))
+	for i, j := range jobs {
+		s, err := profile.ParseSchedule(j.Schedule)
+		if err != nil {
+			return err
+		}
+		scheds[i] = s
+	}
+	d.logf("daemon: %d scheduled jobs\n", len(jobs))
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for {
+		now := d.Clock.Now()
+		wait := d.MaxWait
+		for i, j := range jobs {
+			next, err := d.next(j, scheds[i])
+			if err != nil {
+				d.logf("daemon: %v\n", err)
+				continue
+			}
+			if !next.After(now) && d.claim(j.Source) {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					defer d.release(j.Source)
+					d.logf("daemon: starting %s of %s (due %s)\n", j.What, j.Source, next.Format(time.RFC3339))
+					status := d.RunJob(ctx, j)
+					d.logf("daemon: %s of %s: %s\n", j.What, j.Source, status)
+				}()
+				continue
+			}
+			wait = min(wait, max(next.Sub(now), time.Second))
+		}
+		d.checkRPO(ctx, now)
+		select {
+		case <-ctx.Done():
+			d.logf("daemon: stopping; waiting for jobs in progress\n")
+			return nil
+		case <-d.Clock.After(wait):
+		}
+	}
+}
+
+// next returns when a job is next due: its schedule's next time after its
+// last run, or now for a job that never ran.
+func (d *Daemon) next(j Job, s interface{ Next(time.Time) time.Time }) (time.Time, error) {
+	st, err := d.Store.Load(j.Source)
+	if err != nil {
+		return time.Time{}, err
+	}
+	last := st.LastRun
+	if j.What == "restore drill" {
+		last = st.LastDrill
+	}
+	if last.IsZero() {
+		return d.started, nil
+	}
+	return s.Next(last), nil
+}
+
+func (d *Daemon) claim(source string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.running[source] {
+		return false
+	}
+	d.running[source] = true
+	return true
+}
+
+func (d *Daemon) release(source string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	delete(d.running, source)
+}
+
+// checkRPO sends one rpo-missed notification per missed window.
+func (d *Daemon) checkRPO(ctx context.Context, now time.Time) {
+	for _, name := range d.Config.SourceNames() {
+		if d.claim(name) { // a run in progress owns the state file
+			d.checkSourceRPO(ctx, name, now)
+			d.release(name)
+		}
+	}
+}
+
+func (d *Daemon) checkSourceRPO(ctx context.Context, name string, now time.Time) {
+	src := d.Config.Sources[name]
+	st, err := d.Store.Load(name)
+	if err != nil {
+		return
+	}
+	since := st.LastSuccess
+	if since.IsZero() {
+		since = d.started
+	}
+	if now.Sub(since) <= src.RPODuration || (!st.RPOAlerted.IsZero() && st.RPOAlerted.Equal(since)) {
+		return
+	}
+	msg := fmt.Sprintf("no successful backup of %s since %s (RPO %s)", name, since.Format(time.RFC3339), src.RPO)
+	if st.LastSuccess.IsZero() {
+		msg = fmt.Sprintf("no successful backup of %s yet (RPO %s)", name, src.RPO)
+	}
+	d.logf("daemon: %s\n", msg)
+	if err := d.Notifier.Send(ctx, d.Config.NotifyFor(src), Event{Event: profile.EventRPOMissed, Source: name, Time: now, Message: msg}); err != nil {
+		d.logf("daemon: warning: %v\n", err)
+	}
+	st.RPOAlerted = since
+	if err := d.Store.Save(name, st); err != nil {
+		d.logf("daemon: warning: %v\n", err)
+	}
+}
+
+func (d *Daemon) logf(format string, args ...any) {
+	if d.Log != nil {
+		fmt.Fprintf(d.Log, "%s %s", d.Clock.Now().Format(time.RFC3339), fmt.Sprintf(format, args...))
+	}
+}

@@ -1,0 +1,175 @@
+package ops
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/cairn-backup/cairn/profile"
+)
+
+// Command is one cairn command a run performs against a repository.
+type Command struct {
+	Repo  *profile.Repository
+	From  *profile.Repository // the source repository of a copy
+	Args  []string
+	Stdin io.Reader
+}
+
+// Result is what a cairn command printed and how it exited.
+type Result struct {
+	Code   int
+	Stdout []byte
+	Stderr string
+}
+
+// Summary returns the last JSON object the command printed, which for
+// cairn's --json output is its summary.
+func (r Result) Summary() map[string]any {
+	lines := bytes.Split(bytes.TrimSpace(r.Stdout), []byte("\n"))
+	for i := len(lines) - 1; i >= 0; i-- {
+		var m map[string]any
+		if json.Unmarshal(lines[i], &m) == nil {
+			return m
+		}
+	}
+	return map[string]any{}
+}
+
+// Message is the command's last line of error output: cairn prints one
+// sentence for an error.
+func (r Result) Message() string {
+	lines := strings.Split(strings.TrimSpace(r.Stderr), "\n")
+	msg := strings.TrimSpace(lines[len(lines)-1])
+	if msg == "" {
+		return fmt.Sprintf("exit code %d", r.Code)
+	}
+	return msg
+}
+
+// Executor runs cairn commands.
+type Executor interface {
+	Cairn(ctx context.Context, c Command) (Result, error)
+}
+
+// Binary runs commands with a cairn executable, passing each repository's
+// location and password source in the environment (never on the command
+// line, where other users could read them).
+type Binary struct {
+	Path string
+}
+
+// Cairn implements Executor.
+func (b Binary) Cairn(ctx context.Context, c Command) (Result, error) {
+	env, err := commandEnv(c)
+	if err != nil {
+		return Result{}, err
+	}
+	args := c.Args
+	if c.Repo.CACert != "" {
+		args = append([]string{"--cacert", c.Repo.CACert}, args...)
+	}
+	cmd := exec.CommandContext(ctx, b.Path, args...)
+	cmd.Env = env
+	cmd.Stdin = c.Stdin
+	// Ctrl-C and SIGTERM stop the child cleanly (exit 130, no partial
+	// snapshot, lock removed) rather than killing it.
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGINT) }
+	cmd.WaitDelay = 2 * time.Minute
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err = cmd.Run()
+	res := Result{Stdout: out.Bytes(), Stderr: errb.String()}
+	var exit *exec.ExitError
+	switch {
+	case errors.As(err, &exit):
+		res.Code = exit.ExitCode()
+		if res.Code < 0 {
+			res.Code = 130
+		}
+	case err != nil:
+		return res, fmt.Errorf("run cairn: %w", err)
+	}
+	return res, nil
+}
+
+// commandEnv builds the child's environment: this process's, without any
+// repository or password settings of its own, plus those of c.
+func commandEnv(c Command) ([]string, error) {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "CAIRN_") || strings.HasPrefix(kv, "CAIRN_TEST_") {
+			env = append(env, kv)
+		}
+	}
+	env = append(env, repoEnv("CAIRN_", c.Repo)...)
+	creds, err := s3Env(c.Repo)
+	if err != nil {
+		return nil, err
+	}
+	env = append(env, creds...)
+	if c.From != nil {
+		env = append(env, repoEnv("CAIRN_FROM_", c.From)...)
+		creds, err := s3Env(c.From)
+		if err != nil {
+			return nil, err
+		}
+		env = append(env, creds...)
+	}
+	return env, nil
+}
+
+func repoEnv(prefix string, r *profile.Repository) []string {
+	env := []string{prefix + "REPOSITORY=" + r.URL}
+	switch {
+	case r.PasswordFile != "":
+		env = append(env, prefix+"PASSWORD_FILE="+r.PasswordFile)
+	case r.PasswordCommand != "":
+		env = append(env, prefix+"PASSWORD_COMMAND="+r.PasswordCommand)
+	case os.Getenv(prefix+"PASSWORD") != "":
+		env = append(env, prefix+"PASSWORD="+os.Getenv(prefix+"PASSWORD"))
+	case os.Getenv("CAIRN_PASSWORD") != "":
+		// One password for every repository, from the environment.
+		env = append(env, prefix+"PASSWORD="+os.Getenv("CAIRN_PASSWORD"))
+	}
+	return env
+}
+
+// s3Env reads a repository's S3 credentials file (KEY=VALUE lines).
+func s3Env(r *profile.Repository) ([]string, error) {
+	if r.S3CredentialsFile == "" {
+		return nil, nil
+	}
+	f, err := os.Open(r.S3CredentialsFile)
+	if err != nil {
+		return nil, fmt.Errorf("repository %s: read S3 credentials: %w", r.Name, err)
+	}
+	defer f.Close()
+	var env []string
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, v, ok := strings.Cut(strings.TrimPrefix(line, "export "), "=")
+		switch k = strings.TrimSpace(k); {
+		case !ok:
+			return nil, fmt.Errorf("repository %s: %s line %d: want KEY=VALUE", r.Name, r.S3CredentialsFile, n)
+		case k == "AWS_ACCESS_KEY_ID" || k == "AWS_SECRET_ACCESS_KEY" || k == "AWS_SESSION_TOKEN" || k == "AWS_DEFAULT_REGION":
+			env = append(env, k+"="+strings.Trim(strings.TrimSpace(v), `"'`))
+		default:
+			return nil, fmt.Errorf("repository %s: %s line %d: unknown key %q", r.Name, r.S3CredentialsFile, n, k)
+		}
+	}
+	return env, sc.Err()
+}

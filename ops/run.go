@@ -1,0 +1,270 @@
+package ops
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/cairn-backup/cairn/profile"
+	"github.com/dustin/go-humanize"
+)
+
+// Step statuses, from best to worst.
+const (
+	StatusOK      = "ok"
+	StatusSkipped = "skipped"
+	StatusWarning = "warning"
+	StatusFailed  = "failed"
+)
+
+func worse(a, b string) string {
+	rank := map[string]int{StatusOK: 0, StatusSkipped: 0, StatusWarning: 1, StatusFailed: 2}
+	if rank[b] > rank[a] {
+		return b
+	}
+	return a
+}
+
+// Step is one logged step of a run.
+type Step struct {
+	Name     string         `json:"name"`
+	Status   string         `json:"status"`
+	Message  string         `json:"message,omitempty"`
+	Duration float64        `json:"duration_seconds"`
+	Details  map[string]any `json:"details,omitempty"`
+}
+
+// Report is the outcome of one run of a source.
+type Report struct {
+	Source     string    `json:"source"`
+	Start      time.Time `json:"start"`
+	Duration   float64   `json:"duration_seconds"`
+	Status     string    `json:"status"`
+	SnapshotID string    `json:"snapshot_id,omitempty"`
+	Steps      []Step    `json:"steps"`
+}
+
+// ExitCode is the run's exit code: 0 when every step succeeded, 3 when
+// the worst was a warning (such as unreadable files), else 1.
+func (r *Report) ExitCode() int {
+	switch r.Status {
+	case StatusOK:
+		return 0
+	case StatusWarning:
+		return 3
+	}
+	return 1
+}
+
+// Runner carries out the whole routine of a source: run lock, hooks,
+// backup, copies, verification, retention, rolling check, notifications,
+// state and metrics.
+type Runner struct {
+	Config   *profile.Config
+	Exec     Executor
+	Store    StateStore
+	Notifier Notifier
+	Now      func() time.Time
+	// Log receives one concise line per step.
+	Log io.Writer
+}
+
+// run is the state of one source's run.
+type run struct {
+	*Runner
+	ctx    context.Context
+	src    *profile.Source
+	st     *State
+	rep    *Report
+	events map[string]string // event -> message
+}
+
+// Run runs the routine for the named source.
+func (r *Runner) Run(ctx context.Context, name string) *Report {
+	src := r.Config.Sources[name]
+	rn := &run{Runner: r, ctx: ctx, src: src, events: map[string]string{},
+		rep: &Report{Source: name, Start: r.Now(), Status: StatusOK}}
+	unlock, err := r.Store.Lock(name)
+	if err != nil {
+		rn.step("lock", StatusFailed, err.Error(), time.Now(), nil)
+		return rn.rep
+	}
+	defer unlock()
+	if rn.st, err = r.Store.Load(name); err != nil {
+		rn.step("state", StatusFailed, err.Error(), time.Now(), nil)
+		return rn.rep
+	}
+	rn.warnf(r.Notifier.Ping(ctx, r.Config.NotifyFor(src).Ping, "start", ""))
+	if rn.hooks("before", src.Hooks.Before) {
+		rn.routine()
+	}
+	rn.finish()
+	return rn.rep
+}
+
+// routine is the part of a run that the before hooks guard.
+func (rn *run) routine() {
+	primary := rn.Config.Primary(rn.src)
+	backedUp := rn.backup(primary)
+	verified := map[string]bool{}
+	if backedUp && rn.retentionDue(primary) {
+		verified[primary.Name] = rn.verify(primary, rn.rep.SnapshotID)
+	}
+	for _, c := range rn.Config.Copies(rn.src) {
+		copied := rn.copy(primary, c)
+		if copied && backedUp && rn.retentionDue(c) {
+			verified[c.Name] = rn.verify(c, "")
+		}
+	}
+	for _, t := range rn.targets() {
+		if verified[t.Name] {
+			rn.retention(t)
+		}
+	}
+	for _, t := range rn.targets() {
+		rn.check(t)
+	}
+}
+
+func (rn *run) targets() []*profile.Repository {
+	return append([]*profile.Repository{rn.Config.Primary(rn.src)}, rn.Config.Copies(rn.src)...)
+}
+
+// step records a step and logs it.
+func (rn *run) step(name, status, msg string, start time.Time, details map[string]any) {
+	s := Step{Name: name, Status: status, Message: msg, Duration: time.Since(start).Seconds(), Details: details}
+	rn.rep.Steps = append(rn.rep.Steps, s)
+	rn.rep.Status = worse(rn.rep.Status, status)
+	line := fmt.Sprintf("%s: %s: %s", rn.rep.Source, name, status)
+	if msg != "" {
+		line += ": " + msg
+	}
+	rn.logf("%s (%.1fs)\n", line, s.Duration)
+}
+
+func (rn *run) logf(format string, args ...any) {
+	if rn.Log != nil {
+		fmt.Fprintf(rn.Log, format, args...)
+	}
+}
+
+func (rn *run) warnf(err error) {
+	if err != nil {
+		rn.logf("%s: warning: %v\n", rn.rep.Source, err)
+	}
+}
+
+// cairn runs one command and returns its result; a command that could
+// not be started at all counts as failed.
+func (rn *run) cairn(c Command) (Result, error) {
+	res, err := rn.Exec.Cairn(rn.ctx, c)
+	if err == nil && rn.ctx.Err() != nil {
+		err = errors.New("interrupted")
+	}
+	return res, err
+}
+
+// hooks runs a list of hooks; it reports whether all succeeded.
+func (rn *run) hooks(kind string, cmds []string) bool {
+	ok := true
+	for _, c := range cmds {
+		start := time.Now()
+		he := HookEnv{Source: rn.src.Name, Hook: kind, SnapshotID: rn.rep.SnapshotID, Status: rn.rep.Status, Error: rn.firstError()}
+		out, err := runHook(rn.ctx, c, he, profile.Duration(rn.src.Hooks.Timeout), rn.src.Hooks.PassSecrets)
+		if out != "" && rn.Log != nil {
+			rn.logf("%s", indent(out))
+		}
+		if err != nil {
+			rn.step("hook "+kind, StatusFailed, err.Error(), start, nil)
+			ok = false
+			if kind == "before" {
+				return false // a failing before hook aborts the run
+			}
+			continue
+		}
+		rn.step("hook "+kind, StatusOK, c, start, nil)
+	}
+	return ok
+}
+
+func (rn *run) firstError() string {
+	for _, s := range rn.rep.Steps {
+		if s.Status == StatusFailed {
+			return s.Name + ": " + s.Message
+		}
+	}
+	return ""
+}
+
+func indent(s string) string {
+	out := ""
+	for _, l := range splitLines(s) {
+		out += "    " + l + "\n"
+	}
+	return out
+}
+
+// finish runs the closing hooks, saves state, notifies and writes metrics.
+func (rn *run) finish() {
+	if rn.rep.Status == StatusFailed {
+		rn.hooks("after-failure", rn.src.Hooks.AfterFailure)
+	} else {
+		rn.hooks("after-success", rn.src.Hooks.AfterSuccess)
+	}
+	rn.hooks("finally", rn.src.Hooks.Finally)
+	now := rn.Now()
+	rn.rep.Duration = time.Since(rn.rep.Start).Seconds()
+	if now.After(rn.rep.Start) {
+		rn.rep.Duration = now.Sub(rn.rep.Start).Seconds()
+	}
+	rn.st.LastRun, rn.st.LastStatus, rn.st.LastError = rn.rep.Start, rn.rep.Status, rn.firstError()
+	if rn.rep.Status != StatusFailed {
+		rn.st.LastSuccess = rn.rep.Start
+	}
+	rn.warnf(rn.Store.Save(rn.src.Name, rn.st))
+	rn.notify()
+	rn.warnf(WriteMetrics(rn.Config, rn.Store, now))
+	rn.logf("%s: %s in %.1fs (%d steps)\n", rn.src.Name, rn.rep.Status, rn.rep.Duration, len(rn.rep.Steps))
+}
+
+func (rn *run) notify() {
+	cfg := rn.Config.NotifyFor(rn.src)
+	host, _ := os.Hostname()
+	if rn.Config.Host != "" {
+		host = rn.Config.Host
+	}
+	ev := Event{Source: rn.src.Name, Host: host, Time: rn.rep.Start, Status: rn.rep.Status,
+		SnapshotID: rn.rep.SnapshotID, Steps: rn.rep.Steps}
+	main := profile.EventSuccess
+	if rn.rep.Status == StatusFailed {
+		main, ev.Message = profile.EventFailure, rn.firstError()
+	}
+	ev.Event = main
+	rn.warnf(rn.Notifier.Send(rn.ctx, cfg, ev))
+	for _, e := range []string{profile.EventCheckFailed, profile.EventStorageFull} {
+		if msg, ok := rn.events[e]; ok {
+			ev.Event, ev.Message = e, msg
+			rn.warnf(rn.Notifier.Send(rn.ctx, cfg, ev))
+		}
+	}
+	kind := "success"
+	if rn.rep.Status == StatusFailed {
+		kind = "fail"
+	}
+	rn.warnf(rn.Notifier.Ping(rn.ctx, cfg.Ping, kind, rn.rep.Status+" "+rn.firstError()))
+}
+
+func humanBytes(v any) string {
+	f, _ := v.(float64)
+	return humanize.IBytes(uint64(f))
+}
+
+func tempDir(prefix string) (string, error) {
+	return os.MkdirTemp("", prefix)
+}
+
+func joinTemp(dir, name string) string { return filepath.Join(dir, name) }

@@ -1,0 +1,107 @@
+package ops
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+)
+
+// State is what cairn remembers about a source between runs, kept as
+// JSON in the state directory. It holds no secrets.
+type State struct {
+	LastRun       time.Time `json:"last_run,omitzero"`
+	LastStatus    string    `json:"last_status,omitempty"`
+	LastError     string    `json:"last_error,omitempty"`
+	LastSuccess   time.Time `json:"last_success,omitzero"`
+	LastSnapshot  string    `json:"last_snapshot,omitempty"`
+	LastDuration  float64   `json:"last_duration_seconds,omitempty"`
+	LastDataAdded uint64    `json:"last_data_added,omitempty"`
+	LastFiles     uint64    `json:"last_files,omitempty"`
+	// Per target repository name.
+	LastRetention map[string]time.Time `json:"last_retention,omitempty"`
+	LastCheck     map[string]time.Time `json:"last_check,omitempty"`
+	LastCheckOK   map[string]bool      `json:"last_check_ok,omitempty"`
+	RepoSize      map[string]uint64    `json:"repository_size,omitempty"`
+	// RPOAlerted is the last success an RPO alert was sent for, so that
+	// one missed window alerts once.
+	RPOAlerted time.Time `json:"rpo_alerted,omitzero"`
+	// LastDrill is the time of the last scheduled drill.
+	LastDrill time.Time `json:"last_drill,omitzero"`
+}
+
+// StateStore reads and writes source states in a directory.
+type StateStore struct {
+	Dir string
+}
+
+func (s StateStore) path(source string) string {
+	return filepath.Join(s.Dir, source+".json")
+}
+
+// Load returns a source's state; a missing file is an empty state.
+func (s StateStore) Load(source string) (*State, error) {
+	st := &State{}
+	b, err := os.ReadFile(s.path(source))
+	if errors.Is(err, os.ErrNotExist) {
+		return st, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read state of %s: %w", source, err)
+	}
+	if err := json.Unmarshal(b, st); err != nil {
+		return nil, fmt.Errorf("state file %s is damaged (%v): remove it to start afresh", s.path(source), err)
+	}
+	return st, nil
+}
+
+// Save writes a source's state atomically.
+func (s StateStore) Save(source string, st *State) error {
+	if err := os.MkdirAll(s.Dir, 0o700); err != nil {
+		return fmt.Errorf("create state directory: %w", err)
+	}
+	b, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(s.Dir, ".state-*")
+	if err != nil {
+		return fmt.Errorf("save state of %s: %w", source, err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return fmt.Errorf("save state of %s: %w", source, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("save state of %s: %w", source, err)
+	}
+	return os.Rename(tmp.Name(), s.path(source))
+}
+
+// ErrBusy means another run of the same source holds its run lock.
+var ErrBusy = errors.New("another run of this source is in progress")
+
+// Lock takes a source's run lock, so one run at a time per source, also
+// across processes. The lock goes with the process: a killed run leaves
+// nothing to clean up.
+func (s StateStore) Lock(source string) (unlock func(), err error) {
+	if err := os.MkdirAll(s.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create state directory: %w", err)
+	}
+	f, err := os.OpenFile(filepath.Join(s.Dir, source+".lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open run lock: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, ErrBusy
+		}
+		return nil, fmt.Errorf("take run lock: %w", err)
+	}
+	return func() { f.Close() }, nil
+}
