@@ -66,6 +66,9 @@ type Executor interface {
 // line, where other users could read them).
 type Binary struct {
 	Path string
+	// RetryLock makes every command wait this long for a conflicting
+	// lock (another source's prune, say) instead of failing.
+	RetryLock time.Duration
 }
 
 // Cairn implements Executor.
@@ -75,6 +78,9 @@ func (b Binary) Cairn(ctx context.Context, c Command) (Result, error) {
 		return Result{}, err
 	}
 	args := c.Args
+	if b.RetryLock > 0 {
+		args = append([]string{"--retry-lock", b.RetryLock.String()}, args...)
+	}
 	if c.Repo.CACert != "" {
 		args = append([]string{"--cacert", c.Repo.CACert}, args...)
 	}

@@ -38,6 +38,7 @@ type globals struct {
 	s3Addressing    string
 	connections     int
 	retryTimeout    time.Duration
+	configFile      string
 
 	stdout, stderr io.Writer
 	stdin          io.Reader
@@ -75,13 +76,14 @@ Exit codes: 0 success, 1 error, 3 backup made but some files unreadable,
 	f.StringVar(&g.cacert, "cacert", "", "trust the private CA in PEM `file` for https S3 endpoints")
 	f.StringVar(&g.s3Addressing, "s3-addressing", "auto", "S3 bucket `style`: path, virtual or auto")
 	f.DurationVar(&g.retryTimeout, "retry-timeout", 2*time.Minute, "give up on a failing storage request after `duration` of retries")
+	f.StringVar(&g.configFile, "config", os.Getenv("CAIRN_CONFIG"), "configuration `file` (default ./cairn.toml, then ~/.config/cairn/cairn.toml; env CAIRN_CONFIG)")
 	f.IntVar(&g.connections, "connections", 0, "concurrent requests to the storage (default: 16 for S3, 2×CPUs locally)")
 	root.SetOut(g.stdout)
 	root.SetErr(g.stderr)
 	root.AddCommand(newInitCmd(g), newKeyCmd(g), newCatCmd(g), newVersionCmd(g), newBackupCmd(g), newRestoreCmd(g),
 		newSnapshotsCmd(g), newLsCmd(g), newFindCmd(g), newDiffCmd(g), newDumpCmd(g), newStatsCmd(g), newTagCmd(g),
 		newCheckCmd(g), newRepairCmd(g), newForgetCmd(g), newPruneCmd(g), newUnlockCmd(g),
-		newCopyCmd(g), newBenchCmd(g))
+		newCopyCmd(g), newBenchCmd(g), newConfigCmd(g), newRunCmd(g), newScheduleCmd(g), newDaemonCmd(g))
 	return root
 }
 

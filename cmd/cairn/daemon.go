@@ -1,0 +1,95 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/cairn-backup/cairn/ops"
+	"github.com/cairn-backup/cairn/profile"
+	"github.com/spf13/cobra"
+)
+
+func newDaemonCmd(g *globals) *cobra.Command {
+	var listen string
+	cmd := &cobra.Command{
+		Use:   "daemon",
+		Short: "Run every source on its schedule, without systemd or cron",
+		Long: `Run in the foreground and start each source's run (and drill) when its
+cron schedule says, one run at a time per source. A job whose time passed
+while the daemon was not running (the machine was off) runs once at
+start-up. When a source's newest successful backup is older than its RPO,
+the daemon sends an rpo-missed notification, once per missed window.
+
+With --listen (or daemon.listen in the configuration) it serves Prometheus
+metrics at /metrics. SIGTERM or Ctrl-C stops it cleanly: runs in progress
+are interrupted (no partial snapshot, locks removed) and waited for.`,
+		Example: `  cairn daemon
+  cairn --config /etc/cairn/cairn.toml daemon --listen 127.0.0.1:9765`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.loadConfig()
+			if err != nil {
+				return err
+			}
+			if listen == "" {
+				listen = c.Daemon.Listen
+			}
+			return runDaemon(cmd.Context(), g, c, listen)
+		},
+	}
+	cmd.Flags().StringVar(&listen, "listen", "", "serve /metrics on `address` (host:port)")
+	return cmd
+}
+
+func runDaemon(ctx context.Context, g *globals, c *profile.Config, listen string) error {
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	cfgPath, err := filepath.Abs(c.File)
+	if err != nil {
+		return err
+	}
+	store := ops.StateStore{Dir: c.StateDir}
+	if listen != "" {
+		ln, err := net.Listen("tcp", listen)
+		if err != nil {
+			return fmt.Errorf("listen for /metrics: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", ops.MetricsHandler(c, store, time.Now))
+		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = srv.Serve(ln) }()
+		defer srv.Close()
+		fmt.Fprintf(g.stderr, "daemon: serving metrics on http://%s/metrics\n", ln.Addr())
+	}
+	d := &ops.Daemon{Config: c, Store: store, Clock: ops.RealClock{}, Log: g.stderr,
+		RunJob: func(ctx context.Context, j ops.Job) string { return runJob(ctx, g, exe, cfgPath, j) }}
+	return d.Serve(ctx)
+}
+
+// runJob runs one scheduled job as a child cairn process, which takes its
+// own locks and state; Ctrl-C and SIGTERM reach it as SIGINT.
+func runJob(ctx context.Context, g *globals, exe, cfgPath string, j ops.Job) string {
+	cmd := exec.CommandContext(ctx, exe, append([]string{"--config", cfgPath}, j.Args...)...)
+	cmd.Stdout, cmd.Stderr = g.stderr, g.stderr
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGINT) }
+	cmd.WaitDelay = 5 * time.Minute
+	err := cmd.Run()
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+		return "ok"
+	case errors.As(err, &exit):
+		return fmt.Sprintf("exit %d", exit.ExitCode())
+	}
+	return err.Error()
+}
