@@ -8,7 +8,7 @@ STATICCHECK_VERSION := v0.8.2
 VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS     := -X main.version=$(VERSION)
 
-.PHONY: all build test fmt-check vet lint unit minio bench demo clean
+.PHONY: all build test fmt-check vet lint unit minio deps bench demo clean
 
 all: build
 
@@ -17,11 +17,16 @@ build:
 
 ## test: formatting, go vet, staticcheck, then every test with the race
 ## detector, with a MinIO server (built into .tools/ on first use) running
-## on 127.0.0.1 for the S3 tests.
-test: fmt-check vet lint minio unit
+## on 127.0.0.1 for the S3 tests and a PostgreSQL server (Debian's package,
+## installed by scripts/deps.sh) for the pg_dump source test.
+test: fmt-check vet lint deps minio unit
 
 minio:
 	@scripts/minio.sh install || [ -z "$$CI" ]
+
+## deps: Debian packages the tests use (PostgreSQL, sqlite3, systemd-analyze).
+deps:
+	@scripts/deps.sh || [ -z "$$CI" ]
 
 fmt-check:
 	@out="$$(gofmt -l .)"; \
@@ -37,7 +42,7 @@ lint: $(STATICCHECK)
 	$(STATICCHECK) ./...
 
 unit:
-	scripts/minio.sh run -- $(GO) test -race -count=1 -timeout 45m ./...
+	scripts/minio.sh run -- scripts/postgres.sh run -- $(GO) test -race -count=1 -timeout 45m ./...
 
 ## bench: per-stage throughput (MB/s), index memory (bytes/blob), prune
 ## time and peak heap at 1M blobs, check --read-data throughput on 2 GiB

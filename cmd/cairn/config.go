@@ -40,8 +40,8 @@ See examples/cairn.toml.`,
 			return nil
 		},
 	}, &cobra.Command{
-		Use:   "show",
-		Short: "Print the merged configuration, defaults filled in, secrets masked",
+		Use:     "show",
+		Short:   "Print the merged configuration, defaults filled in, secrets masked",
 		Example: `  cairn config show`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -1,0 +1,336 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/cairn-backup/cairn/backend/s3/s3test"
+	_ "modernc.org/sqlite"
+)
+
+// hookServer records webhook events and pings.
+type hookServer struct {
+	mu     sync.Mutex
+	events []map[string]any
+	pings  []string
+	*httptest.Server
+}
+
+func newHookServer(t *testing.T) *hookServer {
+	h := &hookServer{}
+	h.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if strings.HasPrefix(r.URL.Path, "/ping") {
+			h.pings = append(h.pings, r.URL.Path)
+			return
+		}
+		var ev map[string]any
+		if err := json.Unmarshal(body, &ev); err != nil {
+			t.Errorf("webhook body is not JSON: %q", body)
+		}
+		h.events = append(h.events, ev)
+	}))
+	t.Cleanup(h.Close)
+	return h
+}
+
+func (h *hookServer) got(event, source string) map[string]any {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, e := range h.events {
+		if e["event"] == event && e["source"] == source {
+			return e
+		}
+	}
+	return nil
+}
+
+// sqliteWriter keeps inserting rows into a WAL-mode database until stopped.
+func sqliteWriter(t *testing.T, file string) (rows func() int, stop func()) {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+file+"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec("CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY, body TEXT NOT NULL)"); err != nil {
+		t.Fatal(err)
+	}
+	var n atomic.Int64
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; ctx.Err() == nil; i++ {
+			if _, err := db.Exec("INSERT INTO events (body) VALUES (?)", strings.Repeat(fmt.Sprint(i), 50)); err == nil {
+				n.Add(1)
+			}
+		}
+	}()
+	for n.Load() < 100 {
+		time.Sleep(time.Millisecond)
+	}
+	return func() int { return int(n.Load()) }, func() { cancel(); <-done; db.Close() }
+}
+
+func countRows(t *testing.T, file string) int {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+file+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var ok string
+	if err := db.QueryRow("PRAGMA integrity_check").Scan(&ok); err != nil || ok != "ok" {
+		t.Fatalf("restored database: integrity_check %q, %v", ok, err)
+	}
+	var n int
+	if err := db.QueryRow("SELECT count(*) FROM events").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// protectedProject writes the sample setup of examples/cairn.toml into a
+// temporary folder: a project tree, a live SQLite database, a local
+// repository and a MinIO one, password and credentials files, and the
+// configuration. It returns the configuration file and the folder.
+func protectedProject(t *testing.T, hooks *hookServer, extra string) (cfg, dir string) {
+	t.Helper()
+	dir = t.TempDir()
+	project := filepath.Join(dir, "srv", "app")
+	writeTree(t, filepath.Join(project, "src"), 30, 20<<10, 7)
+	put(t, filepath.Join(project, "README"), "the app\n")
+	put(t, filepath.Join(project, ".git", "HEAD"), "ref: refs/heads/main\n")
+	put(t, filepath.Join(project, "node_modules", "x", "index.js"), "module.exports = 1\n")
+	if err := os.MkdirAll(filepath.Join(project, "data"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	endpoint, ak, sk := s3test.Server(t)
+	put(t, filepath.Join(dir, "pw-local"), "local password\n")
+	put(t, filepath.Join(dir, "pw-offsite"), "offsite password\n")
+	put(t, filepath.Join(dir, "minio.env"), "AWS_ACCESS_KEY_ID="+ak+"\nAWS_SECRET_ACCESS_KEY="+sk+"\n")
+	offsite := "s3:http://" + endpoint + "/" + s3test.BucketName() + "/app"
+	mustRun(t, []string{"CAIRN_PASSWORD_FILE=" + filepath.Join(dir, "pw-local")}, "-r", filepath.Join(dir, "repo"), "init")
+	mustRun(t, append(s3test.Env(t), "CAIRN_PASSWORD_FILE="+filepath.Join(dir, "pw-offsite")), "-r", offsite, "init")
+	config := fmt.Sprintf(`state-dir = %[1]q
+metrics-file = %[13]q
+
+[repositories.local]
+url = %[2]q
+password-file = %[3]q
+
+[repositories.offsite]
+url = %[4]q
+password-file = %[5]q
+s3-credentials-file = %[6]q
+quota = "1GiB"
+
+[notify]
+webhook = %[7]q
+ping = %[8]q
+on = ["failure", "success", "check-failed", "storage-full"]
+
+[sources.app]
+paths = [%[9]q]
+exclude = ["/**/data/app.db*"]
+exclude-presets = ["dev"]
+tier = "critical"
+rpo = "1h"
+targets = ["local", "offsite"]
+schedule = "0 * * * *"
+[sources.app.retention]
+keep-daily = 7
+keep-weekly = 4
+keep-monthly = 6
+[sources.app.hooks]
+after-success = ["touch %[10]s/after-success"]
+finally = ["env > %[10]s/hook-env"]
+
+[sources.app-db]
+paths = ["sqlite:%[11]s"]
+tier = "critical"
+rpo = "1h"
+targets = ["local", "offsite"]
+schedule = "15 * * * *"
+[sources.app-db.retention]
+keep-daily = 7
+keep-weekly = 4
+keep-monthly = 6
+%[12]s`, filepath.Join(dir, "state"), filepath.Join(dir, "repo"),
+		filepath.Join(dir, "pw-local"), offsite, filepath.Join(dir, "pw-offsite"), filepath.Join(dir, "minio.env"),
+		hooks.URL+"/hook/secret-token", hooks.URL+"/ping/uuid", project, dir, filepath.Join(project, "data", "app.db"), extra,
+		filepath.Join(dir, "state", "cairn.prom"))
+	cfg = filepath.Join(dir, "cairn.toml")
+	put(t, cfg, config)
+	return cfg, dir
+}
+
+type runReport struct {
+	Source     string `json:"source"`
+	Status     string `json:"status"`
+	SnapshotID string `json:"snapshot_id"`
+	Steps      []struct {
+		Name, Status, Message string
+	} `json:"steps"`
+}
+
+func runReports(t *testing.T, out string) map[string]runReport {
+	t.Helper()
+	reps := map[string]runReport{}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var r runReport
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatalf("run --json line %q: %v", line, err)
+		}
+		reps[r.Source] = r
+	}
+	return reps
+}
+
+func (r runReport) step(name string) string {
+	for _, s := range r.Steps {
+		if s.Name == name {
+			return s.Status
+		}
+	}
+	return "absent"
+}
+
+func TestRunAllEndToEnd(t *testing.T) {
+	hooks := newHookServer(t)
+	cfg, dir := protectedProject(t, hooks, "")
+	db := filepath.Join(dir, "srv", "app", "data", "app.db")
+	rows, stop := sqliteWriter(t, db)
+	before := rows()
+	env := []string{"CAIRN_CONFIG=" + cfg}
+	mustRun(t, env, "config", "check")
+
+	r := cairn(t, env, "run", "--all", "--json")
+	stop()
+	if r.code != 0 {
+		t.Fatalf("run --all: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
+	}
+	reps := runReports(t, r.stdout)
+	t.Logf("run --all:\n%s", r.stderr)
+	for _, src := range []string{"app", "app-db"} {
+		rep := reps[src]
+		if rep.Status != "ok" {
+			t.Errorf("%s: status %q: %+v", src, rep.Status, rep.Steps)
+		}
+		for _, step := range []string{"backup local", "copy offsite", "verify local", "verify offsite",
+			"forget local", "prune local", "forget offsite", "prune offsite", "check local", "check offsite", "storage offsite"} {
+			if got := rep.step(step); got != "ok" {
+				t.Errorf("%s: step %q: %s", src, step, got)
+			}
+		}
+		if hooks.got("success", src) == nil {
+			t.Errorf("no success webhook for %s", src)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "after-success")); err != nil {
+		t.Errorf("after-success hook did not run: %v", err)
+	}
+	hookEnv, _ := os.ReadFile(filepath.Join(dir, "hook-env"))
+	for _, want := range []string{"CAIRN_SOURCE=app", "CAIRN_STATUS=ok", "CAIRN_SNAPSHOT_ID=" + reps["app"].SnapshotID} {
+		if !strings.Contains(string(hookEnv), want) {
+			t.Errorf("hook environment lacks %s", want)
+		}
+	}
+	_, _, sk := s3test.Server(t)
+	for what, text := range map[string]string{"run output": r.stdout + r.stderr, "hook environment": string(hookEnv),
+		"config show": mustRun(t, env, "config", "show") + mustRun(t, env, "config", "show", "--json")} {
+		for _, secret := range []string{sk, "local password", "offsite password", "secret-token"} {
+			if strings.Contains(text, secret) {
+				t.Errorf("%s shows a secret (%q)", what, secret[:4])
+			}
+		}
+	}
+	hooks.mu.Lock()
+	pings := strings.Join(hooks.pings, " ")
+	hooks.mu.Unlock()
+	if !strings.Contains(pings, "/ping/uuid/start") || !strings.Contains(pings, "/ping/uuid ") && !strings.HasSuffix(pings, "/ping/uuid") {
+		t.Errorf("pings: %s; want start and success", pings)
+	}
+	prom, err := os.ReadFile(filepath.Join(dir, "state", "cairn.prom"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`cairn_last_success_timestamp_seconds{source="app"}`, `cairn_backup_data_added_bytes{source="app-db"}`,
+		`cairn_repository_size_bytes{repository="offsite"}`, `cairn_check_success{repository="local",source="app"} 1`} {
+		if !strings.Contains(string(prom), want) {
+			t.Errorf("metrics file lacks %s:\n%s", want, prom)
+		}
+	}
+
+	// Restore both sources from the offsite copy alone.
+	offsite := offsiteEnv(t, dir, cfg)
+	target := t.TempDir()
+	mustRun(t, offsite, "restore", "latest", "--tag", "source=app", "--target", target, "--verify")
+	project := filepath.Join(dir, "srv", "app")
+	restored := filepath.Join(target, project)
+	if _, err := os.Stat(filepath.Join(restored, ".git")); err == nil {
+		t.Errorf(".git was backed up despite the dev preset")
+	}
+	for _, f := range []string{"README", "src/d0/f000"} {
+		a, _ := os.ReadFile(filepath.Join(project, f))
+		b, err := os.ReadFile(filepath.Join(restored, f))
+		if err != nil || string(a) != string(b) {
+			t.Errorf("%s differs after restore from the copy: %v", f, err)
+		}
+	}
+	dbTarget := t.TempDir()
+	mustRun(t, offsite, "restore", "latest", "--tag", "source=app-db", "--target", dbTarget)
+	var dump string
+	filepath.Walk(dbTarget, func(p string, fi os.FileInfo, err error) error {
+		if err == nil && fi.Name() == "app.db" {
+			dump = p
+		}
+		return nil
+	})
+	if dump == "" {
+		t.Fatal("no app.db in the restored database snapshot")
+	}
+	if n := countRows(t, dump); n < before || n > rows() {
+		t.Errorf("restored database has %d rows; the writer had %d at the start and %d at the end", n, before, rows())
+	}
+
+	// A second run: retention and checks are not due again the same day.
+	r = cairn(t, env, "run", "app", "--json")
+	if r.code != 0 {
+		t.Fatalf("second run: exit %d: %s", r.code, r.stderr)
+	}
+	rep := runReports(t, r.stdout)["app"]
+	if rep.step("prune local") != "absent" || rep.step("check local") != "absent" || rep.step("backup local") != "ok" {
+		t.Errorf("second run steps: %+v", rep.Steps)
+	}
+}
+
+// offsiteEnv returns the environment of the offsite repository.
+func offsiteEnv(t *testing.T, dir, cfg string) []string {
+	t.Helper()
+	b, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var url string
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "url = \"s3:") {
+			url = strings.Trim(strings.TrimPrefix(line, "url = "), `"`)
+		}
+	}
+	return append(s3test.Env(t), "CAIRN_REPOSITORY="+url, "CAIRN_PASSWORD_FILE="+filepath.Join(dir, "pw-offsite"))
+}
