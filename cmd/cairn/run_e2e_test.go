@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -333,4 +334,125 @@ func offsiteEnv(t *testing.T, dir, cfg string) []string {
 		}
 	}
 	return append(s3test.Env(t), "CAIRN_REPOSITORY="+url, "CAIRN_PASSWORD_FILE="+filepath.Join(dir, "pw-offsite"))
+}
+
+func TestRunFailuresAndHooks(t *testing.T) {
+	hooks := newHookServer(t)
+	cfg, dir := protectedProject(t, hooks, `
+[sources.broken]
+paths = ["/srv/app"]
+targets = ["local"]
+[sources.broken.hooks]
+before = ["exit 7"]
+after-failure = ["env > `+"{DIR}"+`/failure-env"]
+finally = ["touch `+"{DIR}"+`/finally"]
+pass-secrets = false
+
+[sources.dump]
+paths = ["command:echo partial; exit 3"]
+targets = ["local"]
+`)
+	b, _ := os.ReadFile(cfg)
+	put(t, cfg, strings.ReplaceAll(string(b), "{DIR}", dir))
+	env := []string{"CAIRN_CONFIG=" + cfg, "CAIRN_PASSWORD=must-not-leak", "AWS_SECRET_ACCESS_KEY=must-not-leak-either"}
+	r := cairn(t, env, "run", "broken", "dump", "--json")
+	if r.code != 1 {
+		t.Fatalf("run: exit %d, want 1\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	reps := runReports(t, r.stdout)
+	if got := reps["broken"]; got.Status != "failed" || got.step("hook before") != "failed" || got.step("backup local") != "absent" {
+		t.Errorf("broken: a failing before hook must abort the run: %+v", got)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "finally")); err != nil {
+		t.Errorf("finally hook did not run after a failure")
+	}
+	failEnv, _ := os.ReadFile(filepath.Join(dir, "failure-env"))
+	if !strings.Contains(string(failEnv), "CAIRN_STATUS=failed") || !strings.Contains(string(failEnv), "CAIRN_ERROR=hook before") {
+		t.Errorf("after-failure hook environment lacks the status and error")
+	}
+	if strings.Contains(string(failEnv), "must-not-leak") {
+		t.Errorf("a hook received a secret from the environment")
+	}
+	if ev := hooks.got("failure", "broken"); ev == nil || !strings.Contains(fmt.Sprint(ev["message"]), "exited 7") {
+		t.Errorf("failure webhook: %v", ev)
+	}
+	// A dump command that fails makes no snapshot, and the run says so;
+	// the other source in the same run still ran.
+	if got := reps["dump"]; got.Status != "failed" || got.step("backup local") != "failed" || got.SnapshotID != "" {
+		t.Errorf("dump: %+v", got)
+	}
+	local := []string{"CAIRN_REPOSITORY=" + filepath.Join(dir, "repo"), "CAIRN_PASSWORD_FILE=" + filepath.Join(dir, "pw-local")}
+	if out := mustRun(t, local, "snapshots", "--json"); strings.TrimSpace(out) != "[]" {
+		t.Errorf("failed runs left snapshots: %s", out)
+	}
+	var ps struct{ Pings []string }
+	hooks.mu.Lock()
+	ps.Pings = hooks.pings
+	hooks.mu.Unlock()
+	if !strings.Contains(strings.Join(ps.Pings, " "), "/ping/uuid/fail") {
+		t.Errorf("no fail ping: %v", ps.Pings)
+	}
+	// A bad configuration: every problem, each with its line, exit 1.
+	bad := filepath.Join(t.TempDir(), "bad.toml")
+	put(t, bad, "[repositories.r]\nurl = \"/x\"\npassword = \"p\"\n[sources.s]\npaths = []\ntargets = [\"nope\"]\n")
+	r = cairn(t, []string{"CAIRN_CONFIG=" + bad}, "config", "check")
+	if r.code != 1 || !strings.Contains(r.stderr, "bad.toml:3:") || !strings.Contains(r.stderr, "bad.toml:6:") {
+		t.Errorf("config check of a bad file: exit %d\n%s", r.code, r.stderr)
+	}
+}
+
+func TestPostgresDumpSource(t *testing.T) {
+	host, port, user := os.Getenv("CAIRN_TEST_PG_HOST"), os.Getenv("CAIRN_TEST_PG_PORT"), os.Getenv("CAIRN_TEST_PG_USER")
+	if host == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("CAIRN_TEST_PG_HOST is unset: run the tests through scripts/postgres.sh (make test does)")
+		}
+		t.Skip("no PostgreSQL server: run the tests through scripts/postgres.sh (make test does)")
+	}
+	pg := fmt.Sprintf("-h %s -p %s -U %s", host, port, user)
+	sh := func(script string) string {
+		t.Helper()
+		out, err := execShell(script)
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", script, err, out)
+		}
+		return out
+	}
+	db := fmt.Sprintf("app_%d", time.Now().UnixNano()%1e9)
+	sh(fmt.Sprintf("createdb %s %s", pg, db))
+	sh(fmt.Sprintf(`psql -q -v ON_ERROR_STOP=1 %s -d %s -c "CREATE TABLE orders (id serial PRIMARY KEY, item text, qty int, at timestamptz DEFAULT now()); INSERT INTO orders (item, qty) SELECT 'item ' || g, g %% 17 FROM generate_series(1, 5000) g;"`, pg, db))
+	dir := t.TempDir()
+	put(t, filepath.Join(dir, "pw"), "pg password\n")
+	mustRun(t, []string{"CAIRN_PASSWORD_FILE=" + filepath.Join(dir, "pw")}, "-r", filepath.Join(dir, "repo"), "init")
+	cfg := filepath.Join(dir, "cairn.toml")
+	put(t, cfg, fmt.Sprintf(`state-dir = %q
+[repositories.local]
+url = %q
+password-file = %q
+[sources.pg]
+paths = ["command:pg_dump %s %s"]
+filename = "app.sql"
+targets = ["local"]
+`, filepath.Join(dir, "state"), filepath.Join(dir, "repo"), filepath.Join(dir, "pw"), pg, db))
+	r := cairn(t, []string{"CAIRN_CONFIG=" + cfg}, "run", "pg")
+	if r.code != 0 {
+		t.Fatalf("run pg: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	env := []string{"CAIRN_REPOSITORY=" + filepath.Join(dir, "repo"), "CAIRN_PASSWORD_FILE=" + filepath.Join(dir, "pw")}
+	dump := filepath.Join(dir, "app.sql")
+	out := mustRun(t, env, "dump", "latest", "/app.sql")
+	put(t, dump, out)
+	restored := db + "_restored"
+	sh(fmt.Sprintf("createdb %s %s && psql -q -v ON_ERROR_STOP=1 %s -d %s -f %s", pg, restored, pg, restored, dump))
+	query := "SELECT id, item, qty, at FROM orders ORDER BY id"
+	a := sh(fmt.Sprintf(`psql -At %s -d %s -c "%s"`, pg, db, query))
+	b := sh(fmt.Sprintf(`psql -At %s -d %s -c "%s"`, pg, restored, query))
+	if a != b || strings.Count(a, "\n") < 5000 {
+		t.Errorf("restored table differs: %d rows against %d", strings.Count(b, "\n"), strings.Count(a, "\n"))
+	}
+}
+
+func execShell(script string) (string, error) {
+	out, err := exec.Command("sh", "-c", script).CombinedOutput()
+	return string(out), err
 }

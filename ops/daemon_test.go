@@ -1,0 +1,191 @@
+package ops
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cairn-backup/cairn/profile"
+)
+
+// fakeClock advances only when the test says so.
+type fakeClock struct {
+	mu      sync.Mutex
+	now     time.Time
+	waiters []waiter
+	waiting chan struct{} // signalled when someone waits
+}
+
+type waiter struct {
+	at time.Time
+	ch chan time.Time
+}
+
+func newFakeClock(t time.Time) *fakeClock {
+	return &fakeClock{now: t, waiting: make(chan struct{}, 100)}
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) After(d time.Duration) <-chan time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ch := make(chan time.Time, 1)
+	c.waiters = append(c.waiters, waiter{c.now.Add(d), ch})
+	c.waiting <- struct{}{}
+	return ch
+}
+
+// advance moves time forward and wakes the waiters that are due.
+func (c *fakeClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+	var keep []waiter
+	for _, w := range c.waiters {
+		if !w.at.After(c.now) {
+			w.ch <- c.now
+		} else {
+			keep = append(keep, w)
+		}
+	}
+	c.waiters = keep
+}
+
+func testConfig(t *testing.T, webhook string) *profile.Config {
+	t.Helper()
+	cfg := `[repositories.r]
+url = "/tmp/unused"
+[notify]
+webhook = "` + webhook + `"
+[sources.hourly]
+paths = ["/data"]
+targets = ["r"]
+schedule = "0 * * * *"
+rpo = "90m"
+[sources.daily]
+paths = ["/data"]
+targets = ["r"]
+schedule = "30 2 * * *"
+rpo = "2d"
+`
+	c, err := profile.Parse("test.toml", []byte(cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.StateDir = t.TempDir()
+	return c
+}
+
+func TestDaemonSchedulesUnderFakeClock(t *testing.T) {
+	var mu sync.Mutex
+	var events []Event
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var ev Event
+		json.NewDecoder(r.Body).Decode(&ev)
+		mu.Lock()
+		events = append(events, ev)
+		mu.Unlock()
+	}))
+	defer srv.Close()
+	cfg := testConfig(t, srv.URL)
+	store := StateStore{Dir: cfg.StateDir}
+	start := time.Date(2026, 3, 2, 10, 20, 0, 0, time.UTC)
+	clock := newFakeClock(start)
+	// hourly last ran at 07:00 (missed 08:00..10:00 while down); daily ran
+	// last night, so it is not due.
+	store.Save("hourly", &State{LastRun: start.Add(-3*time.Hour - 20*time.Minute), LastSuccess: start.Add(-3*time.Hour - 20*time.Minute)})
+	store.Save("daily", &State{LastRun: start.Add(-7*time.Hour - 50*time.Minute), LastSuccess: start.Add(-7*time.Hour - 50*time.Minute)})
+
+	runs := make(chan string, 10)
+	var succeed sync.Map
+	d := &Daemon{Config: cfg, Store: store, Clock: clock, MaxWait: 20 * time.Minute,
+		RunJob: func(ctx context.Context, j Job) string {
+			st, _ := store.Load(j.Source)
+			st.LastRun = clock.Now()
+			if _, ok := succeed.Load(j.Source); ok {
+				st.LastSuccess = clock.Now()
+			}
+			store.Save(j.Source, st)
+			runs <- j.Source + "@" + clock.Now().Format("15:04")
+			return "ok"
+		}}
+	succeed.Store("daily", true)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- d.Serve(ctx) }()
+
+	expect := func(want string) {
+		t.Helper()
+		select {
+		case got := <-runs:
+			if got != want {
+				t.Fatalf("run %s, want %s", got, want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no run; want %s", want)
+		}
+	}
+	waitIdle := func() {
+		t.Helper()
+		select {
+		case <-clock.waiting:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the daemon does not wait")
+		}
+	}
+	// The missed hourly run happens once at start-up, not three times.
+	expect("hourly@10:20")
+	waitIdle()
+	// hourly's runs fail (no success since 07:00, RPO 90m): one
+	// rpo-missed alert, however long it lasts.
+	clock.advance(20 * time.Minute) // 10:40
+	waitIdle()
+	clock.advance(20 * time.Minute) // 11:00
+	expect("hourly@11:00")
+	waitIdle()
+	succeed.Store("hourly", true)
+	clock.advance(time.Hour) // 12:00
+	expect("hourly@12:00")
+	waitIdle()
+	clock.advance(14*time.Hour + 30*time.Minute) // 02:30 next day: both
+	got := map[string]bool{}
+	for i := 0; i < 2; i++ {
+		select {
+		case r := <-runs:
+			got[r] = true
+		case <-time.After(10 * time.Second):
+			t.Fatal("missing runs at 02:30")
+		}
+	}
+	if !got["daily@02:30"] || !got["hourly@02:30"] {
+		t.Errorf("runs at 02:30: %v", got)
+	}
+	waitIdle()
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	rpo := 0
+	for _, e := range events {
+		if e.Event == profile.EventRPOMissed {
+			rpo++
+			if e.Source != "hourly" {
+				t.Errorf("rpo-missed for %s", e.Source)
+			}
+		}
+	}
+	if rpo != 1 {
+		t.Errorf("%d rpo-missed alerts, want exactly 1: %+v", rpo, events)
+	}
+}
