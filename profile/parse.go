@@ -18,6 +18,7 @@ type Problem struct {
 	Msg  string
 }
 
+// String formats the problem as FILE:LINE: KEY: MESSAGE.
 func (p Problem) String() string {
 	where := p.File
 	if p.Line > 0 {
@@ -32,6 +33,7 @@ func (p Problem) String() string {
 // Problems is every problem found in a configuration file, in line order.
 type Problems []Problem
 
+// Error lists the problems, one per line.
 func (ps Problems) Error() string {
 	var b strings.Builder
 	for i, p := range ps {
