@@ -456,3 +456,85 @@ func execShell(script string) (string, error) {
 	out, err := exec.Command("sh", "-c", script).CombinedOutput()
 	return string(out), err
 }
+
+// TestExampleConfig runs examples/cairn.toml itself, with its paths moved
+// into a temporary folder and its offsite URL pointed at the test MinIO.
+func TestExampleConfig(t *testing.T) {
+	hooks := newHookServer(t)
+	_, dir := protectedProject(t, hooks, "")
+	example, err := os.ReadFile("../../examples/cairn.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	endpoint, _, _ := s3test.Server(t)
+	offsite := "s3:http://" + endpoint + "/" + s3test.BucketName() + "/app"
+	mustRun(t, append(s3test.Env(t), "CAIRN_PASSWORD_FILE="+filepath.Join(dir, "pw-offsite")), "-r", offsite, "init")
+	cfg := strings.NewReplacer(
+		"/srv/backup/cairn", filepath.Join(dir, "repo"),
+		"/etc/cairn/password-offsite", filepath.Join(dir, "pw-offsite"),
+		"/etc/cairn/password", filepath.Join(dir, "pw-local"),
+		"/etc/cairn/minio.env", filepath.Join(dir, "minio.env"),
+		"s3:http://127.0.0.1:9000/cairn-offsite/app", offsite,
+		"/srv/app", filepath.Join(dir, "srv", "app"),
+		"https://hooks.example.com/cairn/T0KEN", hooks.URL+"/hook",
+		`quota = "200GiB"`, `quota = "1KiB"`,
+	).Replace(string(example))
+	cfg = "state-dir = " + fmt.Sprintf("%q", filepath.Join(dir, "example-state")) + "\n" + cfg
+	file := filepath.Join(dir, "example.toml")
+	put(t, file, cfg)
+	_, stop := sqliteWriter(t, filepath.Join(dir, "srv", "app", "data", "app.db"))
+	r := cairn(t, []string{"CAIRN_CONFIG=" + file}, "run", "--all", "--json")
+	stop()
+	// Every step passes but the storage warning: the 1KiB quota is full.
+	if r.code != 3 {
+		t.Fatalf("run --all with the example: exit %d, want 3 (storage warning)\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	for src, rep := range runReports(t, r.stdout) {
+		for _, s := range rep.Steps {
+			if s.Status != "ok" && s.Name != "storage offsite" {
+				t.Errorf("%s: step %s: %s: %s", src, s.Name, s.Status, s.Message)
+			}
+		}
+		if rep.step("storage offsite") != "warning" {
+			t.Errorf("%s: no storage warning above the quota", src)
+		}
+		if ev := hooks.got("storage-full", src); ev == nil || !strings.Contains(fmt.Sprint(ev["message"]), "quota") {
+			t.Errorf("%s: storage-full webhook: %v", src, ev)
+		}
+	}
+}
+
+func TestRunReportsFailedCheck(t *testing.T) {
+	hooks := newHookServer(t)
+	cfg, dir := protectedProject(t, hooks, `
+[sources.docs]
+paths = ["`+"{DIR}"+`/srv/app/src"]
+targets = ["local"]
+`)
+	b, _ := os.ReadFile(cfg)
+	put(t, cfg, strings.ReplaceAll(string(b), "{DIR}", dir))
+	env := []string{"CAIRN_CONFIG=" + cfg}
+	mustRun(t, env, "run", "docs")
+	// Damage every pack, and make the next check due.
+	filepath.Walk(filepath.Join(dir, "repo", "data"), func(p string, fi os.FileInfo, err error) error {
+		if err == nil && fi.Mode().IsRegular() {
+			os.Chmod(p, 0o600)
+			data, _ := os.ReadFile(p)
+			data[len(data)/2] ^= 0x40
+			os.WriteFile(p, data, 0o600)
+		}
+		return nil
+	})
+	os.Remove(filepath.Join(dir, "state", "docs.json"))
+	r := cairn(t, env, "run", "docs", "--json")
+	rep := runReports(t, r.stdout)["docs"]
+	if r.code != 1 || rep.step("check local") != "failed" {
+		t.Fatalf("run on a damaged repository: exit %d, steps %+v\n%s", r.code, rep.Steps, r.stderr)
+	}
+	if ev := hooks.got("check-failed", "docs"); ev == nil || !strings.Contains(fmt.Sprint(ev["message"]), "damaged") {
+		t.Errorf("check-failed webhook: %v", ev)
+	}
+	if ev := hooks.got("failure", "docs"); ev == nil {
+		t.Errorf("no failure webhook")
+	}
+}
