@@ -118,14 +118,14 @@ func commandEnv(c Command) ([]string, error) {
 		}
 	}
 	env = append(env, repoEnv("CAIRN_", c.Repo)...)
-	creds, err := s3Env(c.Repo)
+	creds, err := S3Env(c.Repo)
 	if err != nil {
 		return nil, err
 	}
 	env = append(env, creds...)
 	if c.From != nil {
 		env = append(env, repoEnv("CAIRN_FROM_", c.From)...)
-		creds, err := s3Env(c.From)
+		creds, err := S3Env(c.From)
 		if err != nil {
 			return nil, err
 		}
@@ -150,8 +150,8 @@ func repoEnv(prefix string, r *profile.Repository) []string {
 	return env
 }
 
-// s3Env reads a repository's S3 credentials file (KEY=VALUE lines).
-func s3Env(r *profile.Repository) ([]string, error) {
+// S3Env reads a repository's S3 credentials file (KEY=VALUE lines).
+func S3Env(r *profile.Repository) ([]string, error) {
 	if r.S3CredentialsFile == "" {
 		return nil, nil
 	}

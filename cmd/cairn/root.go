@@ -83,7 +83,8 @@ Exit codes: 0 success, 1 error, 3 backup made but some files unreadable,
 	root.AddCommand(newInitCmd(g), newKeyCmd(g), newCatCmd(g), newVersionCmd(g), newBackupCmd(g), newRestoreCmd(g),
 		newSnapshotsCmd(g), newLsCmd(g), newFindCmd(g), newDiffCmd(g), newDumpCmd(g), newStatsCmd(g), newTagCmd(g),
 		newCheckCmd(g), newRepairCmd(g), newForgetCmd(g), newPruneCmd(g), newUnlockCmd(g),
-		newCopyCmd(g), newBenchCmd(g), newConfigCmd(g), newRunCmd(g), newScheduleCmd(g), newDaemonCmd(g))
+		newCopyCmd(g), newBenchCmd(g), newConfigCmd(g), newRunCmd(g), newScheduleCmd(g), newDaemonCmd(g),
+		newDrillCmd(g), newDrillsCmd(g))
 	return root
 }
 

@@ -1,0 +1,342 @@
+package ops
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/cairn-backup/cairn/profile"
+	"github.com/cairn-backup/cairn/repo"
+)
+
+// Records stores and reads encrypted records in a configured repository.
+type Records interface {
+	SaveRecord(ctx context.Context, r *profile.Repository, kind byte, v any) (string, error)
+	LoadRecords(ctx context.Context, r *profile.Repository, kind byte) ([]repo.JSONRecord, error)
+}
+
+// VerifyResult is the outcome of one verify command of a drill.
+type VerifyResult struct {
+	Command  string  `json:"command"`
+	OK       bool    `json:"ok"`
+	Output   string  `json:"output,omitempty"`
+	Duration float64 `json:"duration_seconds"`
+}
+
+// DrillRecord is what a restore drill measured, stored encrypted in the
+// target repository (record kind 17).
+type DrillRecord struct {
+	ID       string    `json:"id,omitempty"` // the record's name, when loaded
+	Time     time.Time `json:"time"`
+	Host     string    `json:"host,omitempty"`
+	Source   string    `json:"source"`
+	Target   string    `json:"target"`
+	Snapshot string    `json:"snapshot"`
+	Files    uint64    `json:"files"`
+	Bytes    uint64    `json:"bytes"`
+	Duration float64   `json:"duration_seconds"`
+	// Throughput is restored bytes per second.
+	Throughput float64 `json:"throughput_bytes_per_second"`
+	// Sample drills restore part of the snapshot; FullBytes is its whole
+	// size and EstimatedDuration the duration extrapolated to it.
+	Sample            bool           `json:"sample"`
+	FullBytes         uint64         `json:"full_bytes"`
+	EstimatedDuration float64        `json:"estimated_duration_seconds"`
+	RTO               float64        `json:"rto_seconds"`
+	WithinRTO         bool           `json:"within_rto"`
+	FailedFiles       []string       `json:"failed_files,omitempty"`
+	Verify            []VerifyResult `json:"verify,omitempty"`
+	Pass              bool           `json:"pass"`
+	Reasons           []string       `json:"reasons,omitempty"`
+}
+
+// DrillOptions refine a drill.
+type DrillOptions struct {
+	Target   string // repository name; default the source's drill target
+	Snapshot string // snapshot ID; default the newest of the source
+	Sample   uint64 // restore a random sample of about this many bytes
+	Keep     bool   // keep the scratch folder
+	Scratch  string // parent of the scratch folder; default the system's
+}
+
+// Drill restores a source's snapshot into a scratch folder, verifies
+// every restored file against the snapshot, runs the verify commands,
+// compares the time with the RTO and records the result in the target.
+func (r *Runner) Drill(ctx context.Context, name string, opts DrillOptions, records Records) (*DrillRecord, error) {
+	src := r.Config.Sources[name]
+	targetName := opts.Target
+	if targetName == "" {
+		targetName = src.Drill.Target
+	}
+	target, ok := r.Config.Repositories[targetName]
+	if !ok {
+		return nil, fmt.Errorf("no repository %q in the configuration", targetName)
+	}
+	rn := &run{Runner: r, ctx: ctx, src: src, rep: &Report{Source: name}, events: map[string]string{}}
+	rec := &DrillRecord{Time: r.Now().UTC(), Source: name, Target: targetName, RTO: src.RTODuration.Seconds()}
+	rec.Host, _ = os.Hostname()
+	snap, err := rn.findSnapshot(target, opts.Snapshot)
+	if err != nil {
+		return nil, err
+	}
+	rec.Snapshot, rec.FullBytes = snap.ID, snap.Summary.TotalBytes
+	scratch, err := os.MkdirTemp(opts.Scratch, "cairn-drill-"+name+"-")
+	if err != nil {
+		return nil, err
+	}
+	if !opts.Keep {
+		defer os.RemoveAll(scratch)
+	} else {
+		rn.logf("%s: drill: restored data kept in %s\n", name, scratch)
+	}
+	args := []string{"restore", snap.ID, "--target", scratch, "--verify", "--json"}
+	if opts.Sample > 0 {
+		include, err := rn.sample(target, snap.ID, opts.Sample)
+		if err != nil {
+			return nil, err
+		}
+		rec.Sample = true
+		args = append(args, include...)
+	}
+	start := time.Now()
+	res, err := rn.cairn(Command{Repo: target, Args: args})
+	if err != nil {
+		return nil, err
+	}
+	rec.Duration = time.Since(start).Seconds()
+	rn.restored(rec, res)
+	dir := drillDir(src, scratch)
+	for _, c := range src.Drill.Verify {
+		rec.Verify = append(rec.Verify, rn.verifyCommand(c, dir))
+	}
+	rn.judge(rec)
+	id, err := records.SaveRecord(ctx, target, repo.KindDrill, rec)
+	if err != nil {
+		rec.Pass = false
+		rec.Reasons = append(rec.Reasons, "the drill record could not be stored: "+err.Error())
+	}
+	rec.ID = id
+	rn.drillState(rec)
+	return rec, nil
+}
+
+// snapInfo is what a drill needs of a snapshot.
+type snapInfo struct {
+	ID      string    `json:"id"`
+	Time    time.Time `json:"time"`
+	Tree    string    `json:"tree"`
+	Summary struct {
+		TotalBytes uint64 `json:"total_bytes_processed"`
+		TotalFiles uint64 `json:"total_files_processed"`
+	} `json:"summary"`
+}
+
+// snapshotsOf lists the source's snapshots in t, oldest first.
+func (rn *run) snapshotsOf(t *profile.Repository) ([]snapInfo, error) {
+	res, err := rn.cairn(Command{Repo: t, Args: []string{"snapshots", "--json", "--tag", rn.src.Tag()}})
+	if err != nil {
+		return nil, err
+	}
+	if res.Code != 0 {
+		return nil, fmt.Errorf("%s: %s", t.Name, res.Message())
+	}
+	var snaps []snapInfo
+	if err := json.Unmarshal(res.Stdout, &snaps); err != nil {
+		return nil, fmt.Errorf("%s: list snapshots: %w", t.Name, err)
+	}
+	sort.Slice(snaps, func(i, j int) bool { return snaps[i].Time.Before(snaps[j].Time) })
+	return snaps, nil
+}
+
+func (rn *run) findSnapshot(t *profile.Repository, id string) (snapInfo, error) {
+	snaps, err := rn.snapshotsOf(t)
+	if err != nil {
+		return snapInfo{}, err
+	}
+	if len(snaps) == 0 {
+		return snapInfo{}, fmt.Errorf("no snapshot of %s in %s to drill", rn.src.Name, t.Name)
+	}
+	if id == "" || id == "latest" {
+		return snaps[len(snaps)-1], nil
+	}
+	var found []snapInfo
+	for _, s := range snaps {
+		if strings.HasPrefix(s.ID, id) {
+			found = append(found, s)
+		}
+	}
+	if len(found) != 1 {
+		return snapInfo{}, fmt.Errorf("snapshot %q matches %d snapshots of %s in %s", id, len(found), rn.src.Name, t.Name)
+	}
+	return found[0], nil
+}
+
+// sample picks random files of the snapshot up to about size bytes and
+// returns --include options naming exactly them.
+func (rn *run) sample(t *profile.Repository, id string, size uint64) ([]string, error) {
+	res, err := rn.cairn(Command{Repo: t, Args: []string{"ls", id, "--json"}})
+	if err != nil || res.Code != 0 {
+		return nil, fmt.Errorf("list snapshot %s: %s", short(id), errMsg(res, err))
+	}
+	type file struct {
+		Path string `json:"path"`
+		Type string `json:"type"`
+		Size uint64 `json:"size"`
+	}
+	var files []file
+	for _, line := range splitLines(string(res.Stdout)) {
+		var f file
+		if json.Unmarshal([]byte(line), &f) == nil && f.Type == "file" {
+			files = append(files, f)
+		}
+	}
+	rand.Shuffle(len(files), func(i, j int) { files[i], files[j] = files[j], files[i] })
+	var args []string
+	var total uint64
+	for _, f := range files {
+		if total >= size {
+			break
+		}
+		args = append(args, "--include", globEscape(f.Path))
+		total += f.Size
+	}
+	if len(args) == 0 {
+		return nil, fmt.Errorf("snapshot %s holds no files to sample", short(id))
+	}
+	return args, nil
+}
+
+// globEscape quotes the pattern characters of a path.
+func globEscape(p string) string {
+	var b strings.Builder
+	for _, c := range p {
+		if strings.ContainsRune(`*?[]\!#`, c) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// restored reads restore's summary into the record.
+func (rn *run) restored(rec *DrillRecord, res Result) {
+	sum := res.Summary()
+	rec.Files = uint64(num(sum["files_restored"]))
+	rec.Bytes = uint64(num(sum["total_bytes"]))
+	if failed, ok := sum["failed"].([]any); ok {
+		for _, f := range failed {
+			rec.FailedFiles = append(rec.FailedFiles, fmt.Sprint(f))
+		}
+	}
+	if res.Code != 0 {
+		msg := res.Message()
+		if len(rec.FailedFiles) > 0 {
+			msg = fmt.Sprintf("%d files could not be restored: %s", len(rec.FailedFiles), strings.Join(firstN(rec.FailedFiles, 5), ", "))
+		}
+		rec.Reasons = append(rec.Reasons, "restore failed: "+msg)
+	}
+	if rec.Duration > 0 {
+		rec.Throughput = float64(rec.Bytes) / rec.Duration
+	}
+}
+
+func firstN(s []string, n int) []string {
+	if len(s) > n {
+		return append(s[:n:n], fmt.Sprintf("and %d more", len(s)-n))
+	}
+	return s
+}
+
+// drillDir is what {dir} stands for: the restored copy of the source's
+// only path, or the restore folder.
+func drillDir(src *profile.Source, scratch string) string {
+	if kind, _ := src.Database(); kind == "" && len(src.Paths) == 1 {
+		return filepath.Join(scratch, src.Paths[0])
+	}
+	return scratch
+}
+
+func (rn *run) verifyCommand(command, dir string) VerifyResult {
+	c := strings.ReplaceAll(command, "{dir}", shellQuote([]string{dir}))
+	start := time.Now()
+	out, err := runHook(rn.ctx, c, HookEnv{Source: rn.src.Name, Hook: "drill verify"}, profile.Duration(rn.src.Drill.Timeout), false)
+	v := VerifyResult{Command: command, OK: err == nil, Output: tail(out, 2000), Duration: time.Since(start).Seconds()}
+	if err != nil {
+		v.Output = strings.TrimSpace(v.Output + "\n" + err.Error())
+	}
+	return v
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return "..." + s[len(s)-n:]
+	}
+	return s
+}
+
+// judge decides pass or fail, extrapolating a sample to the full size.
+func (rn *run) judge(rec *DrillRecord) {
+	rec.EstimatedDuration = rec.Duration
+	if rec.Sample && rec.Bytes > 0 && rec.FullBytes > rec.Bytes {
+		rec.EstimatedDuration = rec.Duration * float64(rec.FullBytes) / float64(rec.Bytes)
+	}
+	rec.WithinRTO = rec.EstimatedDuration <= rec.RTO
+	if !rec.WithinRTO {
+		what := "the restore took"
+		if rec.Sample {
+			what = "the full restore would take (extrapolated from the sample)"
+		}
+		rec.Reasons = append(rec.Reasons, fmt.Sprintf("%s %s, over the RTO of %s", what,
+			time.Duration(rec.EstimatedDuration*1e9).Round(time.Second), rn.src.RTO))
+	}
+	for _, v := range rec.Verify {
+		if !v.OK {
+			rec.Reasons = append(rec.Reasons, fmt.Sprintf("verify command %q failed: %s", v.Command, lastLine(v.Output)))
+		}
+	}
+	rec.Pass = len(rec.Reasons) == 0
+}
+
+func lastLine(s string) string {
+	l := splitLines(strings.TrimSpace(s))
+	return l[len(l)-1]
+}
+
+// drillState records the drill time, and notifies a failure as runs do.
+func (rn *run) drillState(rec *DrillRecord) {
+	if st, err := rn.Store.Load(rn.src.Name); err == nil {
+		st.LastDrill = rn.Now()
+		rn.warnf(rn.Store.Save(rn.src.Name, st))
+	}
+	cfg := rn.Config.NotifyFor(rn.src)
+	if !rec.Pass {
+		rn.warnf(rn.Notifier.Send(rn.ctx, cfg, Event{Event: profile.EventFailure, Source: rn.src.Name, Host: rec.Host,
+			Time: rec.Time, Status: "drill failed", SnapshotID: rec.Snapshot, Message: "restore drill failed: " + strings.Join(rec.Reasons, "; ")}))
+	}
+}
+
+// Drills returns the drill records of a source stored in a repository,
+// oldest first.
+func Drills(ctx context.Context, records Records, t *profile.Repository, source string) ([]*DrillRecord, error) {
+	recs, err := records.LoadRecords(ctx, t, repo.KindDrill)
+	if err != nil {
+		return nil, err
+	}
+	var out []*DrillRecord
+	for _, r := range recs {
+		var d DrillRecord
+		if json.Unmarshal(r.Data, &d) != nil || (source != "" && d.Source != source) {
+			continue
+		}
+		d.ID = r.Name
+		out = append(out, &d)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Time.Before(out[j].Time) })
+	return out, nil
+}
