@@ -93,7 +93,9 @@ func (g *globals) configSource(name string) (*profile.Config, *profile.Source, e
 	return c, src, nil
 }
 
-func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)).Round(100 * time.Millisecond) }
+func seconds(s float64) time.Duration {
+	return time.Duration(s * float64(time.Second)).Round(100 * time.Millisecond)
+}
 
 func printDrill(g *globals, d *ops.DrillRecord) {
 	verdict := "PASS"
