@@ -87,6 +87,9 @@ func (d *Daemon) Serve(ctx context.Context) error {
 			wait = min(wait, max(next.Sub(now), time.Second))
 		}
 		d.checkRPO(ctx, now)
+		if err := d.Store.Heartbeat(now); err != nil {
+			d.logf("daemon: warning: %v\n", err)
+		}
 		select {
 		case <-ctx.Done():
 			d.logf("daemon: stopping; waiting for jobs in progress\n")

@@ -25,6 +25,8 @@ type State struct {
 	LastRetention map[string]time.Time `json:"last_retention,omitempty"`
 	LastCheck     map[string]time.Time `json:"last_check,omitempty"`
 	LastCheckOK   map[string]bool      `json:"last_check_ok,omitempty"`
+	// Coverage is the share of packs rolling checks have verified.
+	Coverage map[string]float64 `json:"rolling_coverage,omitempty"`
 	RepoSize      map[string]uint64    `json:"repository_size,omitempty"`
 	// RPOAlerted is the last success an RPO alert was sent for, so that
 	// one missed window alerts once.
@@ -104,4 +106,29 @@ func (s StateStore) Lock(source string) (unlock func(), err error) {
 		return nil, fmt.Errorf("take run lock: %w", err)
 	}
 	return func() { f.Close() }, nil
+}
+
+// Heartbeat records that the daemon is running.
+func (s StateStore) Heartbeat(now time.Time) error {
+	if err := os.MkdirAll(s.Dir, 0o700); err != nil {
+		return err
+	}
+	b, _ := json.Marshal(map[string]time.Time{"last_seen": now})
+	tmp := filepath.Join(s.Dir, ".daemon.json.tmp")
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, filepath.Join(s.Dir, "daemon.json"))
+}
+
+// DaemonSeen returns when the daemon last recorded a heartbeat.
+func (s StateStore) DaemonSeen() time.Time {
+	var hb struct {
+		LastSeen time.Time `json:"last_seen"`
+	}
+	b, err := os.ReadFile(filepath.Join(s.Dir, "daemon.json"))
+	if err == nil {
+		_ = json.Unmarshal(b, &hb)
+	}
+	return hb.LastSeen
 }

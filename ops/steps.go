@@ -270,6 +270,10 @@ func (rn *run) check(t *profile.Repository) {
 		cov := ""
 		if roll, _ := sum["rolling"].(map[string]any); roll != nil {
 			cov = fmt.Sprintf(", rolling coverage %.0f%%", 100*num(roll["coverage"]))
+			if rn.st.Coverage == nil {
+				rn.st.Coverage = map[string]float64{}
+			}
+			rn.st.Coverage[t.Name] = num(roll["coverage"])
 		}
 		rn.step(name, StatusOK, fmt.Sprintf("%v packs read%s", sum["packs_read"], cov), start, sum)
 	}

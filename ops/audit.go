@@ -1,0 +1,204 @@
+package ops
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/cairn-backup/cairn/profile"
+)
+
+// TargetFacts is what an audit learned about one target repository.
+type TargetFacts struct {
+	Name   string    `json:"name"`
+	URL    string    `json:"url"`
+	Error  string    `json:"error,omitempty"` // the repository could not be read
+	Latest time.Time `json:"latest,omitzero"` // newest snapshot of the source
+	// Snapshots is how many snapshots of the source it holds.
+	Snapshots int `json:"snapshots"`
+	// Offsite: on another backend than the source's data (S3, or a local
+	// path on another filesystem than every path of the source).
+	Offsite bool `json:"offsite"`
+}
+
+// Facts is everything an audit of one source looks at.
+type Facts struct {
+	Targets []TargetFacts
+	// Automation names what runs the source on schedule ("systemd",
+	// "cron", "daemon"), or is empty.
+	Automation string
+	State      *State
+	Drills     []*DrillRecord // oldest first, from every target
+}
+
+// RPOStatus is one target's newest snapshot against the RPO.
+type RPOStatus struct {
+	Target string    `json:"target"`
+	Latest time.Time `json:"latest,omitzero"`
+	Age    float64   `json:"age_seconds,omitempty"`
+	Within bool      `json:"within_rpo"`
+	Error  string    `json:"error,omitempty"`
+}
+
+// DrillSummary is the last drill as the audit sees it.
+type DrillSummary struct {
+	Time      time.Time `json:"time"`
+	Target    string    `json:"target"`
+	Pass      bool      `json:"pass"`
+	Duration  float64   `json:"duration_seconds"`
+	WithinRTO bool      `json:"within_rto"`
+	Age       float64   `json:"age_seconds"`
+	Fresh     bool      `json:"fresh"` // within drill.max-age
+}
+
+// Compliance states.
+const (
+	StateNone               = "none"
+	StateScriptOnly         = "script_only"
+	StateScheduledOnly      = "scheduled_only"
+	StateScriptAndScheduled = "script_and_scheduled"
+)
+
+// SourceAudit is the audit of one source.
+type SourceAudit struct {
+	Source     string   `json:"source"`
+	Holds      []string `json:"holds"`
+	Tier       string   `json:"tier"`
+	RPO        string   `json:"rpo"`
+	RTO        string   `json:"rto"`
+	Targets    []string `json:"targets"`
+	BackedUp   bool     `json:"backed_up"`
+	Automation string   `json:"automation,omitempty"`
+	Retention  bool     `json:"retention_defined"`
+	// RPOByTarget has the newest snapshot on every target against the RPO.
+	RPOByTarget   []RPOStatus   `json:"rpo_by_target"`
+	Offsite       string        `json:"offsite_target,omitempty"`
+	LastDrill     *DrillSummary `json:"last_drill,omitempty"`
+	LastCheck     time.Time     `json:"last_check,omitzero"`
+	LastCheckOK   bool          `json:"last_check_ok"`
+	CheckCoverage float64       `json:"rolling_coverage"`
+	State         string        `json:"compliance_state"`
+	Verdict       string        `json:"verdict"` // go or no-go
+	Reasons       []string      `json:"reasons,omitempty"`
+}
+
+// Compliant reports a go verdict.
+func (a *SourceAudit) Compliant() bool { return a.Verdict == "go" }
+
+// Audit judges one source from its facts at time now.
+func Audit(src *profile.Source, f Facts, now time.Time) *SourceAudit {
+	a := &SourceAudit{Source: src.Name, Holds: src.Paths, Tier: src.Tier, RPO: src.RPO, RTO: src.RTO,
+		Targets: src.Targets, Automation: f.Automation, Retention: src.Retention.HasRetention()}
+	no := func(format string, args ...any) { a.Reasons = append(a.Reasons, fmt.Sprintf(format, args...)) }
+	for i, t := range f.Targets {
+		st := RPOStatus{Target: t.Name, Latest: t.Latest, Error: t.Error}
+		switch {
+		case t.Error != "":
+			no("target %s could not be read: %s", t.Name, t.Error)
+		case t.Latest.IsZero():
+			no("target %s holds no snapshot of the source", t.Name)
+		default:
+			st.Age = now.Sub(t.Latest).Seconds()
+			st.Within = now.Sub(t.Latest) <= src.RPODuration
+			if !st.Within {
+				no("the newest snapshot on %s is %s old, over the RPO of %s", t.Name, age(now.Sub(t.Latest)), src.RPO)
+			}
+		}
+		if i == 0 && !t.Latest.IsZero() {
+			a.BackedUp = true
+		}
+		if t.Offsite && a.Offsite == "" && t.Error == "" && !t.Latest.IsZero() {
+			a.Offsite = t.Name
+		}
+		a.RPOByTarget = append(a.RPOByTarget, st)
+	}
+	if !a.BackedUp {
+		no("the source is not backed up: its primary %s holds no snapshot", src.Targets[0])
+	}
+	if a.Automation == "" {
+		no("backups are not automated: no systemd timer, crontab entry or running daemon (cairn schedule install)")
+	}
+	if !a.Retention {
+		no("no retention policy is defined")
+	}
+	if a.Offsite == "" {
+		no("no copy on another backend or filesystem (3-2-1): add an offsite target")
+	}
+	a.drill(src, f.Drills, now, no)
+	a.check(f.State)
+	if a.LastCheck.IsZero() {
+		no("the repository was never checked")
+	} else if !a.LastCheckOK {
+		no("the last check (%s) found damage", a.LastCheck.Format(time.RFC3339))
+	}
+	switch {
+	case a.BackedUp && a.Automation != "":
+		a.State = StateScriptAndScheduled
+	case a.Automation != "":
+		a.State = StateScheduledOnly
+	case a.BackedUp:
+		a.State = StateScriptOnly
+	default:
+		a.State = StateNone
+	}
+	a.Verdict = "go"
+	if len(a.Reasons) > 0 {
+		a.Verdict = "no-go"
+	}
+	return a
+}
+
+func (a *SourceAudit) drill(src *profile.Source, drills []*DrillRecord, now time.Time, no func(string, ...any)) {
+	if len(drills) == 0 {
+		no("no restore drill was ever recorded (cairn drill %s)", src.Name)
+		return
+	}
+	d := drills[len(drills)-1]
+	maxAge := profile.Duration(src.Drill.MaxAge)
+	a.LastDrill = &DrillSummary{Time: d.Time, Target: d.Target, Pass: d.Pass, Duration: d.EstimatedDuration,
+		WithinRTO: d.EstimatedDuration <= src.RTODuration.Seconds(), Age: now.Sub(d.Time).Seconds(), Fresh: now.Sub(d.Time) <= maxAge}
+	switch {
+	case !d.Pass:
+		no("the last restore drill (%s) failed", d.Time.Format(time.RFC3339))
+	case !a.LastDrill.WithinRTO:
+		no("the last restore drill took %s, over the RTO of %s", age(time.Duration(d.EstimatedDuration*1e9)), src.RTO)
+	}
+	if !a.LastDrill.Fresh {
+		no("the last restore drill is %s old, over drill.max-age %s", age(now.Sub(d.Time)), src.Drill.MaxAge)
+	}
+}
+
+func (a *SourceAudit) check(st *State) {
+	if st == nil {
+		return
+	}
+	first := true
+	for _, t := range a.Targets {
+		c, ok := st.LastCheck[t]
+		if !ok {
+			continue
+		}
+		if first || c.Before(a.LastCheck) {
+			a.LastCheck = c // the oldest of the targets' last checks
+		}
+		if first {
+			a.LastCheckOK = true
+			a.CheckCoverage = st.Coverage[t]
+		}
+		a.LastCheckOK = a.LastCheckOK && st.LastCheckOK[t]
+		a.CheckCoverage = min(a.CheckCoverage, st.Coverage[t])
+		first = false
+	}
+}
+
+// age formats a duration for people: 3d4h, 5h10m, 12m.
+func age(d time.Duration) string {
+	switch {
+	case d >= 24*time.Hour:
+		return fmt.Sprintf("%dd%dh", d/(24*time.Hour), d%(24*time.Hour)/time.Hour)
+	case d >= time.Hour:
+		return fmt.Sprintf("%dh%dm", d/time.Hour, d%time.Hour/time.Minute)
+	case d >= time.Minute:
+		return fmt.Sprintf("%dm", d/time.Minute)
+	}
+	return fmt.Sprintf("%ds", d/time.Second)
+}
