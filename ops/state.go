@@ -27,7 +27,7 @@ type State struct {
 	LastCheckOK   map[string]bool      `json:"last_check_ok,omitempty"`
 	// Coverage is the share of packs rolling checks have verified.
 	Coverage map[string]float64 `json:"rolling_coverage,omitempty"`
-	RepoSize      map[string]uint64    `json:"repository_size,omitempty"`
+	RepoSize map[string]uint64  `json:"repository_size,omitempty"`
 	// RPOAlerted is the last success an RPO alert was sent for, so that
 	// one missed window alerts once.
 	RPOAlerted time.Time `json:"rpo_alerted,omitzero"`

@@ -84,7 +84,7 @@ Exit codes: 0 success, 1 error, 3 backup made but some files unreadable,
 		newSnapshotsCmd(g), newLsCmd(g), newFindCmd(g), newDiffCmd(g), newDumpCmd(g), newStatsCmd(g), newTagCmd(g),
 		newCheckCmd(g), newRepairCmd(g), newForgetCmd(g), newPruneCmd(g), newUnlockCmd(g),
 		newCopyCmd(g), newBenchCmd(g), newConfigCmd(g), newRunCmd(g), newScheduleCmd(g), newDaemonCmd(g),
-		newDrillCmd(g), newDrillsCmd(g))
+		newDrillCmd(g), newDrillsCmd(g), newAuditCmd(g), newStatusCmd(g), newGateCmd(g), newRunbookCmd(g))
 	return root
 }
 

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"time"
+
+	"github.com/cairn-backup/cairn/ops"
+	"github.com/spf13/cobra"
+)
+
+func newStatusCmd(g *globals) *cobra.Command {
+	var af automationFlags
+	cmd := &cobra.Command{
+		Use:   "status [SOURCE...]",
+		Short: "Show each source's last backup, drill and check against its RPO and RTO",
+		Long: `One screen per source: the last run and backup and their age against the
+RPO, the last restore drill against the RTO, the last check and its
+rolling coverage, and the newest snapshot on each target (primary and
+copies). Read from the state files and the repositories.`,
+		Example: `  cairn status
+  cairn status app --json`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.loadConfig()
+			if err != nil {
+				return err
+			}
+			names, err := sourceNames(c, args)
+			if err != nil {
+				return err
+			}
+			r, err := g.runner(c)
+			if err != nil {
+				return err
+			}
+			detect := af.detector(c)
+			now := time.Now()
+			var out []map[string]any
+			for i, n := range names {
+				src := c.Sources[n]
+				f := r.Facts(cmd.Context(), n, configuredRecords{g}, detect(src))
+				a := ops.Audit(src, f, now)
+				if g.json {
+					out = append(out, map[string]any{"source": n, "last_run": f.State.LastRun, "last_status": f.State.LastStatus,
+						"last_error": f.State.LastError, "last_success": f.State.LastSuccess, "rpo_missed": ops.RPOMissed(src, f.State, now),
+						"audit": a})
+					continue
+				}
+				if i > 0 {
+					g.printf("\n")
+				}
+				g.printf("%s (%s, RPO %s, RTO %s)\n", n, src.Tier, src.RPO, src.RTO)
+				st := f.State
+				if st.LastRun.IsZero() {
+					g.printf("  last run      never\n")
+				} else {
+					g.printf("  last run      %s, %s%s\n", when(st.LastRun, now), st.LastStatus, prefixed(": ", st.LastError))
+				}
+				if st.LastSuccess.IsZero() {
+					g.printf("  last backup   never: RPO MISSED\n")
+				} else {
+					g.printf("  last backup   %s: %s\n", when(st.LastSuccess, now),
+						map[bool]string{true: "RPO MISSED", false: "within RPO"}[ops.RPOMissed(src, st, now)])
+				}
+				if d := a.LastDrill; d != nil {
+					g.printf("  last drill    %s from %s: %s in %s, %s RTO%s\n", when(d.Time, now), d.Target,
+						map[bool]string{true: "pass", false: "FAIL"}[d.Pass], seconds(d.Duration),
+						map[bool]string{true: "within", false: "OVER"}[d.WithinRTO], map[bool]string{true: "", false: " (too old)"}[d.Fresh])
+				} else {
+					g.printf("  last drill    never\n")
+				}
+				if a.LastCheck.IsZero() {
+					g.printf("  last check    never\n")
+				} else {
+					g.printf("  last check    %s: %s, rolling coverage %.0f%%\n", when(a.LastCheck, now),
+						map[bool]string{true: "ok", false: "DAMAGE"}[a.LastCheckOK], 100*a.CheckCoverage)
+				}
+				for j, t := range f.Targets {
+					role := "copy"
+					if j == 0 {
+						role = "primary"
+					}
+					switch {
+					case t.Error != "":
+						g.printf("  %-12s  %s: UNREADABLE: %s\n", t.Name, role, t.Error)
+					case t.Latest.IsZero():
+						g.printf("  %-12s  %s: no snapshot\n", t.Name, role)
+					default:
+						g.printf("  %-12s  %s: %d snapshots, newest %s%s\n", t.Name, role, t.Snapshots, when(t.Latest, now),
+							map[bool]string{true: "", false: " (RPO MISSED)"}[now.Sub(t.Latest) <= src.RPODuration])
+					}
+				}
+				g.printf("  schedule      %s\n", map[bool]string{true: a.Automation, false: "not automated"}[a.Automation != ""])
+			}
+			if g.json {
+				return g.printJSON(out)
+			}
+			return nil
+		},
+	}
+	af.add(cmd)
+	return cmd
+}
+
+// when formats a time with its age.
+func when(t, now time.Time) string {
+	return t.Local().Format("2006-01-02 15:04") + " (" + now.Sub(t).Round(time.Second).String() + " ago)"
+}
+
+func prefixed(p, s string) string {
+	if s == "" {
+		return ""
+	}
+	return p + s
+}
