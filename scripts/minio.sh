@@ -11,6 +11,7 @@
 # Outside CI (CI unset), a machine that cannot build MinIO runs CMD without
 # it and the S3 tests skip with one line; in CI that is an error.
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 root=$(cd "$(dirname "$0")/.." && pwd)
 version=v0.0.0-20260212201848-7aac2a2c5b7c
 bin=${CAIRN_MINIO:-$root/.tools/minio}
@@ -24,18 +25,6 @@ install() {
 		echo "minio.sh: could not build MinIO" >&2
 		return 1
 	fi
-}
-
-free_port() {
-	local port
-	for _ in $(seq 1 100); do
-		port=$((20000 + RANDOM % 40000))
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-			echo "$port"
-			return 0
-		fi
-	done
-	return 1
 }
 
 healthy() {

@@ -11,20 +11,9 @@
 # Without a server binary, CMD runs without it: outside CI the test that
 # needs it skips with one line; in CI it fails.
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 
 bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
-
-free_port() {
-	local port
-	for _ in $(seq 1 100); do
-		port=$((20000 + RANDOM % 40000))
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-			echo "$port"
-			return 0
-		fi
-	done
-	return 1
-}
 
 run() {
 	if [ -z "$bindir" ] || [ ! -x "$bindir/initdb" ]; then

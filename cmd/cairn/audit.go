@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -70,28 +71,16 @@ critical source is no-go, so the audit can gate a deploy or a CI job.`,
   cairn audit app --json
   cairn audit > audit.md || echo "critical sources are not protected"`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.loadConfig()
+			c, results, now, err := g.auditSources(cmd.Context(), args, &af)
 			if err != nil {
 				return err
 			}
-			names, err := sourceNames(c, args)
-			if err != nil {
-				return err
-			}
-			r, err := g.runner(c)
-			if err != nil {
-				return err
-			}
-			detect := af.detector(c)
-			now := time.Now()
 			var audits []*ops.SourceAudit
 			var failing []string
-			for _, n := range names {
-				src := c.Sources[n]
-				a := ops.Audit(src, r.Facts(cmd.Context(), n, configuredRecords{g}, detect(src)), now)
-				audits = append(audits, a)
-				if src.Tier == "critical" && !a.Compliant() {
-					failing = append(failing, n)
+			for _, res := range results {
+				audits = append(audits, res.audit)
+				if res.src.Tier == "critical" && !res.audit.Compliant() {
+					failing = append(failing, res.src.Name)
 				}
 			}
 			if g.json {
@@ -109,6 +98,39 @@ critical source is no-go, so the audit can gate a deploy or a CI job.`,
 	}
 	af.add(cmd)
 	return cmd
+}
+
+// audited is one source with its gathered facts and its audit.
+type audited struct {
+	src   *profile.Source
+	facts ops.Facts
+	audit *ops.SourceAudit
+}
+
+// auditSources gathers the facts of the named sources (all when none are
+// named) and audits them as of now.
+func (g *globals) auditSources(ctx context.Context, args []string, af *automationFlags) (*profile.Config, []audited, time.Time, error) {
+	now := time.Now()
+	c, err := g.loadConfig()
+	if err != nil {
+		return nil, nil, now, err
+	}
+	names, err := sourceNames(c, args)
+	if err != nil {
+		return nil, nil, now, err
+	}
+	r, err := g.runner(c)
+	if err != nil {
+		return nil, nil, now, err
+	}
+	detect := af.detector(c)
+	var out []audited
+	for _, n := range names {
+		src := c.Sources[n]
+		f := r.Facts(ctx, n, configuredRecords{g}, detect(src))
+		out = append(out, audited{src, f, ops.Audit(src, f, now)})
+	}
+	return c, out, now, nil
 }
 
 func sourceNames(c *profile.Config, args []string) ([]string, error) {

@@ -19,25 +19,13 @@ copies). Read from the state files and the repositories.`,
 		Example: `  cairn status
   cairn status app --json`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := g.loadConfig()
+			_, results, now, err := g.auditSources(cmd.Context(), args, &af)
 			if err != nil {
 				return err
 			}
-			names, err := sourceNames(c, args)
-			if err != nil {
-				return err
-			}
-			r, err := g.runner(c)
-			if err != nil {
-				return err
-			}
-			detect := af.detector(c)
-			now := time.Now()
 			var out []map[string]any
-			for i, n := range names {
-				src := c.Sources[n]
-				f := r.Facts(cmd.Context(), n, configuredRecords{g}, detect(src))
-				a := ops.Audit(src, f, now)
+			for i, res := range results {
+				src, f, a, n := res.src, res.facts, res.audit, res.src.Name
 				if g.json {
 					out = append(out, map[string]any{"source": n, "last_run": f.State.LastRun, "last_status": f.State.LastStatus,
 						"last_error": f.State.LastError, "last_success": f.State.LastSuccess, "rpo_missed": ops.RPOMissed(src, f.State, now),
