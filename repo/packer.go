@@ -271,6 +271,19 @@ func (r *Repository) LoadBlob(ctx context.Context, h blob.Handle) ([]byte, error
 	if !ok {
 		return nil, fmt.Errorf("blob %v: %w", h, ErrNotFound)
 	}
+	if r.packs != nil {
+		// From a cached whole pack; anything it cannot serve (a damaged or
+		// too large pack) is read below, with the errors that path reports.
+		data, err := r.packs.get(ctx, r.be, loc.Pack)
+		end := uint64(loc.Entry.Offset) + uint64(loc.Entry.Length)
+		if err == nil && end <= uint64(len(data)) {
+			// OpenBlob decrypts in place: give it a copy, the pack is shared.
+			sealed := bytes.Clone(data[loc.Entry.Offset:end])
+			if b, err := pack.OpenBlob(r.key, loc.Salt, loc.Entry, sealed); err == nil {
+				return b, nil
+			}
+		}
+	}
 	ph := backend.Handle{Type: backend.Pack, Name: loc.Pack.String()}
 	sealed, err := backend.ReadAll(ctx, r.be, ph, int64(loc.Entry.Offset), int64(loc.Entry.Length))
 	if err != nil {

@@ -90,7 +90,8 @@ type Repository struct {
 	uploadSem chan struct{}  // bounds background pack uploads
 	uploads   sync.WaitGroup // background pack uploads in flight
 
-	indexErrors []error // damaged index files skipped by LoadIndex
+	packs       *packCache // whole packs for LoadBlob; nil when off
+	indexErrors []error    // damaged index files skipped by LoadIndex
 	lock        *Lock   // guarded by mu; nil when the command holds no lock
 }
 

@@ -62,6 +62,9 @@ left behind with wrong bytes: it is removed and named in a warning.`,
 				return err
 			}
 			defer unlock()
+			// A file's chunks sit together in a few packs: reading whole
+			// packs once beats a range request per blob, above all on S3.
+			r.SetPackCache(restorePackCache)
 			ref, sub, _ := strings.Cut(args[0], ":")
 			s, err := f.find(ctx, r, ref)
 			if err != nil {
@@ -146,6 +149,9 @@ func runRestore(ctx context.Context, g *globals, r *repo.Repository, s *snapshot
 	}
 	return nil
 }
+
+// restorePackCache is how many whole packs a restore keeps in memory.
+const restorePackCache = 8
 
 func nonNil(s []string) []string {
 	if s == nil {

@@ -1,0 +1,106 @@
+package repo
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"github.com/cairn-backup/cairn/backend"
+	"github.com/cairn-backup/cairn/blob"
+)
+
+// maxCachedPack is the largest pack the pack cache reads whole; blobs of
+// larger packs are read with range requests.
+const maxCachedPack = 64 << 20
+
+// errPackTooLarge says a pack is too large to read whole into the cache.
+var errPackTooLarge = errors.New("pack too large to cache")
+
+// packCache keeps the last few whole packs read, so that a restore reads
+// a pack with one request instead of one range request per blob: a file's
+// chunks sit together in a few packs. Concurrent loads of one pack share
+// one read.
+type packCache struct {
+	max int
+
+	mu      sync.Mutex // guards entries and lru
+	entries map[blob.ID]*packEntry
+	lru     []blob.ID // oldest first
+}
+
+type packEntry struct {
+	done chan struct{} // closed when data or err is set
+	data []byte
+	err  error
+}
+
+// SetPackCache makes LoadBlob read whole packs (up to 64 MiB) and keep
+// the n most recently used in memory; n = 0 turns it off. It is an
+// optimisation only: anything the cache cannot serve is read as before.
+func (r *Repository) SetPackCache(n int) {
+	if n <= 0 {
+		r.packs = nil
+		return
+	}
+	r.packs = &packCache{max: n, entries: map[blob.ID]*packEntry{}}
+}
+
+// get returns the whole pack, reading it once however many callers ask.
+func (c *packCache) get(ctx context.Context, be backend.Backend, id blob.ID) ([]byte, error) {
+	c.mu.Lock()
+	e, ok := c.entries[id]
+	if !ok {
+		e = &packEntry{done: make(chan struct{})}
+		c.entries[id] = e
+	}
+	c.touch(id)
+	c.mu.Unlock()
+	if !ok {
+		e.data, e.err = readPack(ctx, be, id)
+		close(e.done)
+		if e.err != nil {
+			c.drop(id, e)
+		}
+	}
+	select {
+	case <-e.done:
+		return e.data, e.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func readPack(ctx context.Context, be backend.Backend, id blob.ID) ([]byte, error) {
+	h := backend.Handle{Type: backend.Pack, Name: id.String()}
+	fi, err := be.Stat(ctx, h)
+	if err != nil {
+		return nil, err
+	}
+	if fi.Size > maxCachedPack {
+		return nil, errPackTooLarge
+	}
+	return backend.ReadAll(ctx, be, h, 0, fi.Size)
+}
+
+// touch marks id as most recently used and evicts beyond max; c.mu is held.
+func (c *packCache) touch(id blob.ID) {
+	for i, x := range c.lru {
+		if x == id {
+			c.lru = append(c.lru[:i], c.lru[i+1:]...)
+			break
+		}
+	}
+	c.lru = append(c.lru, id)
+	for len(c.lru) > c.max {
+		delete(c.entries, c.lru[0])
+		c.lru = c.lru[1:]
+	}
+}
+
+func (c *packCache) drop(id blob.ID, e *packEntry) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries[id] == e {
+		delete(c.entries, id)
+	}
+}
