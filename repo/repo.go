@@ -92,7 +92,7 @@ type Repository struct {
 
 	packs       *packCache // whole packs for LoadBlob; nil when off
 	indexErrors []error    // damaged index files skipped by LoadIndex
-	lock        *Lock   // guarded by mu; nil when the command holds no lock
+	lock        *Lock      // guarded by mu; nil when the command holds no lock
 }
 
 // Init creates a repository on be, protected by password, and returns it
