@@ -35,13 +35,15 @@ type packEntry struct {
 }
 
 // SetPackCache makes LoadBlob read whole packs (up to 64 MiB) and keep
-// the n most recently used in memory; n = 0 turns it off. It is an
+// the most recently used in memory, as many as fit in budget bytes at the
+// repository's pack size (at least two); budget 0 turns it off. It is an
 // optimisation only: anything the cache cannot serve is read as before.
-func (r *Repository) SetPackCache(n int) {
-	if n <= 0 {
+func (r *Repository) SetPackCache(budget int64) {
+	if budget <= 0 {
 		r.packs = nil
 		return
 	}
+	n := max(2, int(budget/int64(max(r.cfg.PackSize, MinPackSize))))
 	r.packs = &packCache{max: n, entries: map[blob.ID]*packEntry{}}
 }
 

@@ -50,7 +50,7 @@ func TestPackCache(t *testing.T) {
 		t.Fatal(err)
 	}
 	packs := r2.idx.Packs()
-	r2.SetPackCache(packs)
+	r2.SetPackCache(int64(packs) * MinPackSize)
 	before := cb.loads.Load()
 	var wg sync.WaitGroup
 	for round := 0; round < 3; round++ {
@@ -76,7 +76,7 @@ func TestPackCache(t *testing.T) {
 	m.List(ctx, backend.Pack, func(fi backend.FileInfo) error { victim = fi.Name; return nil })
 	data, _ := backend.ReadAll(ctx, m, backend.Handle{Type: backend.Pack, Name: victim}, 0, 0)
 	r3, _ := Open(ctx, m, pw, testOpts)
-	r3.SetPackCache(2)
+	r3.SetPackCache(1)
 	var entries []pack.Entry
 	for _, id := range ids {
 		if loc, ok := r3.idx.Lookup(blob.Handle{Type: blob.Data, ID: id}); ok && loc.Pack.String() == victim {

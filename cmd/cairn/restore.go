@@ -150,8 +150,9 @@ func runRestore(ctx context.Context, g *globals, r *repo.Repository, s *snapshot
 	return nil
 }
 
-// restorePackCache is how many whole packs a restore keeps in memory.
-const restorePackCache = 8
+// restorePackCache is the memory a restore gives to whole packs: eight
+// packs of the default 16 MiB.
+const restorePackCache = 128 << 20
 
 func nonNil(s []string) []string {
 	if s == nil {
