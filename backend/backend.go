@@ -1,6 +1,7 @@
 package backend
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -154,6 +155,9 @@ func ReadInto(ctx context.Context, be Backend, h Handle, offset, length int64, b
 		return nil, err
 	}
 	defer func() { _ = rd.Close() }()
+	if br, ok := rd.(*BytesReader); ok && int64(len(br.b)) == length {
+		return br.b, nil // already in memory, exactly: take it as it is
+	}
 	if int64(cap(buf)) < length {
 		buf = make([]byte, length)
 	}
@@ -200,3 +204,17 @@ func IsPermanent(err error) bool {
 	var p permanentError
 	return errors.As(err, &p) || errors.Is(err, ErrNotExist)
 }
+
+// BytesReader reads bytes a wrapper already holds in memory (the retry
+// wrapper reads whole responses, so a retry re-reads whole objects);
+// ReadInto takes them without copying.
+type BytesReader struct {
+	*bytes.Reader
+	b []byte
+}
+
+// NewBytesReader returns a BytesReader over b.
+func NewBytesReader(b []byte) *BytesReader { return &BytesReader{bytes.NewReader(b), b} }
+
+// Close implements io.Closer.
+func (*BytesReader) Close() error { return nil }

@@ -7,7 +7,6 @@
 package retry
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -103,16 +102,19 @@ func (b *Backend) Load(ctx context.Context, h backend.Handle, offset, length int
 			return err
 		}
 		defer func() { _ = rd.Close() }()
-		data, err = io.ReadAll(rd)
-		if err == nil && length > 0 && int64(len(data)) < length {
-			err = io.ErrUnexpectedEOF
+		if length > 0 {
+			// One buffer of the known size: no regrowth, no copies.
+			data = make([]byte, length)
+			_, err = io.ReadFull(rd, data)
+			return err
 		}
+		data, err = io.ReadAll(rd)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	return io.NopCloser(bytes.NewReader(data)), nil
+	return backend.NewBytesReader(data), nil
 }
 
 // Stat retries.

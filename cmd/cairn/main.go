@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"runtime/pprof"
 	"syscall"
 )
 
@@ -22,7 +23,7 @@ func main() {
 		// instead of 100% trades a little CPU for a much lower peak RSS.
 		debug.SetGCPercent(50)
 	}
-	os.Exit(run(os.Args[1:]))
+	os.Exit(profiled(func() int { return run(os.Args[1:]) }))
 }
 
 // run executes the command line and returns the process exit code.
@@ -43,4 +44,25 @@ func run(args []string) int {
 		fmt.Fprintln(g.stderr, "cairn: interrupted")
 	}
 	return code
+}
+
+// profiled runs f, writing a CPU profile to the file CAIRN_CPU_PROFILE
+// names, if set: for measuring where a command spends its time.
+func profiled(f func() int) int {
+	name := os.Getenv("CAIRN_CPU_PROFILE")
+	if name == "" {
+		return f()
+	}
+	out, err := os.Create(name)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "cairn: CAIRN_CPU_PROFILE: %v\n", err)
+		return f()
+	}
+	defer out.Close()
+	if err := pprof.StartCPUProfile(out); err != nil {
+		fmt.Fprintf(os.Stderr, "cairn: CAIRN_CPU_PROFILE: %v\n", err)
+		return f()
+	}
+	defer pprof.StopCPUProfile()
+	return f()
 }
