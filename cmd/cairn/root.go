@@ -50,22 +50,27 @@ func newRootCmd(g *globals) *cobra.Command {
 		Use:   "cairn",
 		Short: "Deduplicating, encrypted backups",
 		Long: `cairn backs up files into a content-addressed, deduplicating, encrypted
-repository on local disk.
+repository on local disk or S3 (MinIO and other S3-compatible servers).
 
-The repository and password come from flags or the environment:
+Commands such as backup, restore and check work on one repository; the
+repository and password come from flags or the environment:
   CAIRN_REPOSITORY        repository location (-r/--repo)
   CAIRN_PASSWORD          the password itself
   CAIRN_PASSWORD_FILE     a file holding the password (--password-file)
   CAIRN_PASSWORD_COMMAND  a command printing the password (--password-command)
 
 Exit codes: 0 success, 1 error, 3 backup made but some files unreadable,
-10 no repository, 11 lock failed, 12 wrong password, 130 interrupted.`,
+10 no repository, 11 lock failed, 12 wrong password, 130 interrupted.
+
+run, schedule, daemon, drill, audit, gate, runbook and status work from a
+configuration file of repositories and sources (--config, ./cairn.toml or
+~/.config/cairn/cairn.toml; see "cairn config --help").`,
 		Version:       version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
 	f := root.PersistentFlags()
-	f.StringVarP(&g.repo, "repo", "r", os.Getenv("CAIRN_REPOSITORY"), "repository `location`: a path or local:PATH (env CAIRN_REPOSITORY)")
+	f.StringVarP(&g.repo, "repo", "r", os.Getenv("CAIRN_REPOSITORY"), "repository `location`: a path, local:PATH or s3:http(s)://HOST/BUCKET[/PREFIX] (env CAIRN_REPOSITORY)")
 	f.StringVar(&g.passwordFile, "password-file", os.Getenv("CAIRN_PASSWORD_FILE"), "read the password from `file` (env CAIRN_PASSWORD_FILE)")
 	f.StringVar(&g.passwordCommand, "password-command", os.Getenv("CAIRN_PASSWORD_COMMAND"), "run `command` and read the password from its output (env CAIRN_PASSWORD_COMMAND)")
 	f.StringVar(&g.compression, "compression", "auto", "compression `mode`: auto, off or max")
