@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -73,7 +74,7 @@ func Parse(file string, data []byte) (*Config, error) {
 		return nil, v.result()
 	case errors.As(err, &decErr):
 		line, _ := decErr.Position()
-		return nil, Problems{{File: file, Line: line, Msg: strings.TrimPrefix(decErr.Error(), "toml: ")}}
+		return nil, Problems{{File: file, Line: line, Key: strings.Join(decErr.Key(), "."), Msg: typeMessage(strings.TrimPrefix(decErr.Error(), "toml: "))}}
 	case err != nil:
 		return nil, Problems{{File: file, Msg: err.Error()}}
 	}
@@ -107,4 +108,26 @@ func (v *validator) result() error {
 	}
 	sort.SliceStable(v.problems, func(i, j int) bool { return v.problems[i].Line < v.problems[j].Line })
 	return v.problems
+}
+
+var typeErrRE = regexp.MustCompile(`^cannot decode TOML (\w+) into .* of type (\S+)$`)
+
+// typeMessage rewords the decoder's type errors without Go type names.
+func typeMessage(msg string) string {
+	m := typeErrRE.FindStringSubmatch(msg)
+	if m == nil {
+		return msg
+	}
+	want := "a table"
+	switch t := m[2]; {
+	case t == "string":
+		want = "a string"
+	case t == "bool":
+		want = "true or false"
+	case strings.HasPrefix(t, "[]"):
+		want = "a list of strings"
+	case t == "interface {}":
+		want = "a number or a string"
+	}
+	return fmt.Sprintf("a TOML %s where %s is expected", m[1], want)
 }

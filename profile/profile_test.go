@@ -174,3 +174,11 @@ func TestFindOrder(t *testing.T) {
 		t.Errorf("Find(explicit) = %q", got)
 	}
 }
+
+func TestTypeErrorsReadable(t *testing.T) {
+	_, err := Parse("c.toml", []byte("[repositories.r]\nurl = 5\n"))
+	ps, ok := err.(Problems)
+	if !ok || len(ps) != 1 || ps[0].Line != 2 || ps[0].Msg != "a TOML integer where a string is expected" {
+		t.Errorf("err = %v", err)
+	}
+}

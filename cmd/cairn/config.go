@@ -82,6 +82,9 @@ func (g *globals) loadConfig() (*profile.Config, error) {
 		for _, p := range ps {
 			fmt.Fprintln(g.stderr, p)
 		}
+		if len(ps) == 1 {
+			return nil, errors.New("the configuration has a problem")
+		}
 		return nil, fmt.Errorf("the configuration has %d problems", len(ps))
 	}
 	return c, err
