@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/cairn-backup/cairn/profile"
@@ -262,9 +261,3 @@ func humanBytes(v any) string {
 	f, _ := v.(float64)
 	return humanize.IBytes(uint64(f))
 }
-
-func tempDir(prefix string) (string, error) {
-	return os.MkdirTemp("", prefix)
-}
-
-func joinTemp(dir, name string) string { return filepath.Join(dir, name) }

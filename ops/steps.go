@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"syscall"
@@ -27,12 +28,12 @@ func (rn *run) backupArgs() (args []string, stdin string, cleanup func(), err er
 	cleanup = func() {}
 	switch kind, arg := src.Database(); kind {
 	case "sqlite":
-		dir, err := tempDir("cairn-sqlite-")
+		dir, err := os.MkdirTemp("", "cairn-sqlite-")
 		if err != nil {
 			return nil, "", nil, err
 		}
 		cleanup = func() { os.RemoveAll(dir) }
-		copyFile := joinTemp(dir, src.DumpName())
+		copyFile := filepath.Join(dir, src.DumpName())
 		if err := SQLiteCopy(rn.ctx, arg, copyFile); err != nil {
 			cleanup()
 			return nil, "", nil, err
