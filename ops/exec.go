@@ -125,13 +125,31 @@ func commandEnv(c Command) ([]string, error) {
 	env = append(env, creds...)
 	if c.From != nil {
 		env = append(env, repoEnv("CAIRN_FROM_", c.From)...)
-		creds, err := S3Env(c.From)
+		from, err := S3Env(c.From)
 		if err != nil {
 			return nil, err
 		}
-		env = append(env, creds...)
+		if from == nil && creds != nil {
+			// The destination's file replaces AWS_*: the source keeps the
+			// credentials of this process's environment.
+			from = awsFromEnviron()
+		}
+		// The copy's source reads CAIRN_FROM_AWS_*, so two accounts work.
+		for _, kv := range from {
+			env = append(env, "CAIRN_FROM_"+kv)
+		}
 	}
 	return env, nil
+}
+
+func awsFromEnviron() []string {
+	var out []string
+	for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_DEFAULT_REGION"} {
+		if v, ok := os.LookupEnv(k); ok {
+			out = append(out, k+"="+v)
+		}
+	}
+	return out
 }
 
 func repoEnv(prefix string, r *profile.Repository) []string {

@@ -28,7 +28,7 @@ func (s *source) open(ctx context.Context, g *globals) (*repo.Repository, error)
 	if s.repo == "" {
 		return nil, errors.New("no source repository: give --from-repo or set CAIRN_FROM_REPOSITORY")
 	}
-	be, err := g.openLocation(s.repo)
+	be, err := g.openLocation(s.repo, "CAIRN_FROM_")
 	if err != nil {
 		return nil, err
 	}

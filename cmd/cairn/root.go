@@ -100,12 +100,15 @@ func (g *globals) openBackend() (backend.Backend, error) {
 	if g.repo == "" {
 		return nil, errors.New("no repository given: use -r/--repo or set CAIRN_REPOSITORY")
 	}
-	return g.openLocation(g.repo)
+	return g.openLocation(g.repo, "")
 }
 
 // openLocation opens a path, local:PATH or s3:URL. Network backends are
 // wrapped to retry transient errors and to bound concurrent requests.
-func (g *globals) openLocation(loc string) (backend.Backend, error) {
+// S3 credentials come from AWS_ACCESS_KEY_ID and its kin, or, when credPrefix
+// is given and PREFIX+AWS_ACCESS_KEY_ID is set, from the PREFIX+AWS_* variables
+// (a copy's source may live in another account than its destination).
+func (g *globals) openLocation(loc, credPrefix string) (backend.Backend, error) {
 	if m := schemeRE.FindStringSubmatch(loc); m != nil {
 		switch m[1] {
 		case "local":
@@ -114,6 +117,13 @@ func (g *globals) openLocation(loc string) (backend.Backend, error) {
 			cfg, err := s3.ParseURL(loc)
 			if err != nil {
 				return nil, err
+			}
+			if credPrefix != "" && os.Getenv(credPrefix+"AWS_ACCESS_KEY_ID") != "" {
+				cfg.AccessKey, cfg.SecretKey = os.Getenv(credPrefix+"AWS_ACCESS_KEY_ID"), os.Getenv(credPrefix+"AWS_SECRET_ACCESS_KEY")
+				cfg.SessionToken = os.Getenv(credPrefix + "AWS_SESSION_TOKEN")
+				if r := os.Getenv(credPrefix + "AWS_DEFAULT_REGION"); r != "" {
+					cfg.Region = r
+				}
 			}
 			cfg.CACert, cfg.Addressing = g.cacert, g.s3Addressing
 			be, err := s3.Open(cfg)

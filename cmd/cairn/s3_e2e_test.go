@@ -108,6 +108,32 @@ func Test321(t *testing.T) {
 	sameTrees(t, src, target)
 }
 
+// TestCopyFromS3WithItsOwnCredentials copies from a MinIO repository into
+// a local one whose process has no AWS_* variables: the source's
+// credentials come from CAIRN_FROM_AWS_*.
+func TestCopyFromS3WithItsOwnCredentials(t *testing.T) {
+	offsite := s3test.URL(t)
+	s3env := s3Env(t, offsite)
+	mustRun(t, s3env, "init")
+	src := t.TempDir()
+	writeTree(t, src, 10, 20<<10, 3)
+	mustRun(t, s3env, "backup", src)
+	_, ak, sk := s3test.Server(t)
+	env := []string{"CAIRN_PASSWORD=local", "CAIRN_REPOSITORY=" + filepath.Join(t.TempDir(), "local"),
+		"CAIRN_FROM_REPOSITORY=" + offsite, "CAIRN_FROM_PASSWORD=s3 password"}
+	mustRun(t, env, "init")
+	if r := cairn(t, env, "copy"); r.code == 0 {
+		t.Fatal("copy from S3 worked without any credentials")
+	}
+	env = append(env, "CAIRN_FROM_AWS_ACCESS_KEY_ID="+ak, "CAIRN_FROM_AWS_SECRET_ACCESS_KEY="+sk)
+	if out := lastJSON(t, mustRun(t, env, "copy", "--json")); out["snapshots_copied"] != 1.0 {
+		t.Errorf("copy: %v", out)
+	}
+	target := t.TempDir()
+	mustRun(t, env, "restore", "latest:"+src, "--target", target, "--verify")
+	sameTrees(t, src, target)
+}
+
 // faultProxy sits between cairn and MinIO and injects failures.
 type faultProxy struct {
 	t        *testing.T
