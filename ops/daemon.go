@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cairn-backup/cairn/profile"
+	"github.com/robfig/cron/v3"
 )
 
 // Clock is the daemon's view of time, injected so tests never sleep.
@@ -53,7 +54,7 @@ func (d *Daemon) Serve(ctx context.Context) error {
 		d.MaxWait = time.Minute
 	}
 	jobs := Jobs(d.Config)
-	scheds := make([]interface{ Next(time.Time) time.Time }, len(jobs))
+	scheds := make([]cron.Schedule, len(jobs))
 	for i, j := range jobs {
 		s, err := profile.ParseSchedule(j.Schedule)
 		if err != nil {
@@ -101,7 +102,7 @@ func (d *Daemon) Serve(ctx context.Context) error {
 
 // next returns when a job is next due: its schedule's next time after its
 // last run, or now for a job that never ran.
-func (d *Daemon) next(j Job, s interface{ Next(time.Time) time.Time }) (time.Time, error) {
+func (d *Daemon) next(j Job, s cron.Schedule) (time.Time, error) {
 	st, err := d.Store.Load(j.Source)
 	if err != nil {
 		return time.Time{}, err

@@ -78,7 +78,7 @@ func (r *Runner) Drill(ctx context.Context, name string, opts DrillOptions, reco
 	if !ok {
 		return nil, fmt.Errorf("no repository %q in the configuration", targetName)
 	}
-	rn := &run{Runner: r, ctx: ctx, src: src, rep: &Report{Source: name}, events: map[string]string{}}
+	rn := r.newRun(ctx, name)
 	rec := &DrillRecord{Time: r.Now().UTC(), Source: name, Target: targetName, RTO: src.RTODuration.Seconds()}
 	rec.Host, _ = os.Hostname()
 	snap, err := rn.findSnapshot(target, opts.Snapshot)

@@ -42,7 +42,7 @@ type GateRecord struct {
 func (r *Runner) Gate(ctx context.Context, name string, maxAge time.Duration, runbook string, records Records) (*GateRecord, error) {
 	src := r.Config.Sources[name]
 	primary := r.Config.Primary(src)
-	rn := &run{Runner: r, ctx: ctx, src: src, rep: &Report{Source: name}, events: map[string]string{}}
+	rn := r.newRun(ctx, name)
 	g := &GateRecord{Time: r.Now().UTC(), Source: name, Repository: primary.Name, Runbook: runbook}
 	g.Host, _ = os.Hostname()
 	no := func(format string, args ...any) { g.Reasons = append(g.Reasons, fmt.Sprintf(format, args...)) }
@@ -54,7 +54,7 @@ func (r *Runner) Gate(ctx context.Context, name string, maxAge time.Duration, ru
 		rn.logf("%s: gate: no snapshot newer than %v on %s; backing up now\n", name, maxAge, primary.Name)
 		g.BackupTaken = true
 		if rep := r.Run(ctx, name); rep.Status == StatusFailed {
-			no("the backup taken for the gate failed: %s", firstFailure(rep))
+			no("the backup taken for the gate failed: %s", rep.firstError())
 		}
 		if snaps, err = rn.snapshotsOf(primary); err != nil {
 			return nil, err
@@ -86,15 +86,6 @@ func (r *Runner) Gate(ctx context.Context, name string, maxAge time.Duration, ru
 	}
 	g.ID = id
 	return g, nil
-}
-
-func firstFailure(rep *Report) string {
-	for _, s := range rep.Steps {
-		if s.Status == StatusFailed {
-			return s.Name + ": " + s.Message
-		}
-	}
-	return rep.Status
 }
 
 // gateDrill requires the newest drill (on any target) to have passed

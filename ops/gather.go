@@ -2,7 +2,7 @@ package ops
 
 import (
 	"context"
-	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"syscall"
@@ -16,7 +16,7 @@ import (
 // and the state file. automation says what runs the source on schedule.
 func (r *Runner) Facts(ctx context.Context, name string, records Records, automation string) Facts {
 	src := r.Config.Sources[name]
-	rn := &run{Runner: r, ctx: ctx, src: src, rep: &Report{Source: name}, events: map[string]string{}}
+	rn := r.newRun(ctx, name)
 	f := Facts{Automation: automation}
 	for _, tn := range src.Targets {
 		t := r.Config.Repositories[tn]
@@ -76,22 +76,17 @@ func offsite(src *profile.Source, t *profile.Repository) bool {
 // device returns the filesystem device of a path, or of its nearest
 // existing parent.
 func device(p string) (uint64, bool) {
-	for p != "" {
+	for {
 		var st syscall.Stat_t
-		if err := syscall.Stat(p, &st); err == nil {
+		if syscall.Stat(p, &st) == nil {
 			return uint64(st.Dev), true
 		}
-		i := strings.LastIndexByte(strings.TrimSuffix(p, "/"), '/')
-		if i <= 0 {
-			p = "/"
-			if _, err := os.Stat(p); err != nil {
-				return 0, false
-			}
-			continue
+		parent := filepath.Dir(p)
+		if parent == p {
+			return 0, false
 		}
-		p = p[:i]
+		p = parent
 	}
-	return 0, false
 }
 
 // Automation says what runs a source on schedule, given the installed

@@ -82,11 +82,16 @@ type run struct {
 	events map[string]string // event -> message
 }
 
+// newRun starts the state of one run, drill, gate or gathering of a source.
+func (r *Runner) newRun(ctx context.Context, name string) *run {
+	return &run{Runner: r, ctx: ctx, src: r.Config.Sources[name], events: map[string]string{},
+		rep: &Report{Source: name, Start: r.Now(), Status: StatusOK}}
+}
+
 // Run runs the routine for the named source.
 func (r *Runner) Run(ctx context.Context, name string) *Report {
-	src := r.Config.Sources[name]
-	rn := &run{Runner: r, ctx: ctx, src: src, events: map[string]string{},
-		rep: &Report{Source: name, Start: r.Now(), Status: StatusOK}}
+	rn := r.newRun(ctx, name)
+	src := rn.src
 	unlock, err := r.Store.Lock(name)
 	if err != nil {
 		rn.step("lock", StatusFailed, err.Error(), time.Now(), nil)
@@ -190,8 +195,11 @@ func (rn *run) hooks(kind string, cmds []string) bool {
 	return ok
 }
 
-func (rn *run) firstError() string {
-	for _, s := range rn.rep.Steps {
+func (rn *run) firstError() string { return rn.rep.firstError() }
+
+// firstError names the first failed step and its message, or is "".
+func (r *Report) firstError() string {
+	for _, s := range r.Steps {
 		if s.Status == StatusFailed {
 			return s.Name + ": " + s.Message
 		}

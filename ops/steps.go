@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"syscall"
 	"time"
@@ -118,11 +117,7 @@ func (rn *run) verify(t *profile.Repository, id string) bool {
 	}
 	res, err := rn.cairn(Command{Repo: t, Args: []string{"check", "--json", "--read-data", "--snapshot", id}})
 	if err != nil || res.Code != 0 {
-		msg := res.Message()
-		if err != nil {
-			msg = err.Error()
-		}
-		rn.step(name, StatusFailed, "snapshot "+short(id)+": "+msg+"; old snapshots are kept", start, nil)
+		rn.step(name, StatusFailed, "snapshot "+short(id)+": "+errMsg(res, err)+"; old snapshots are kept", start, nil)
 		return false
 	}
 	sum := res.Summary()
@@ -139,24 +134,13 @@ func short(id string) string {
 
 // latest returns the ID of the source's newest snapshot in t.
 func (rn *run) latest(t *profile.Repository) (string, error) {
-	res, err := rn.cairn(Command{Repo: t, Args: []string{"snapshots", "--json", "--tag", rn.src.Tag()}})
+	snaps, err := rn.snapshotsOf(t)
 	if err != nil {
 		return "", err
-	}
-	if res.Code != 0 {
-		return "", fmt.Errorf("list snapshots: %s", res.Message())
-	}
-	var snaps []struct {
-		ID   string    `json:"id"`
-		Time time.Time `json:"time"`
-	}
-	if err := json.Unmarshal(res.Stdout, &snaps); err != nil {
-		return "", fmt.Errorf("list snapshots: %w", err)
 	}
 	if len(snaps) == 0 {
 		return "", fmt.Errorf("no snapshot of %s in %s", rn.src.Name, t.Name)
 	}
-	sort.Slice(snaps, func(i, j int) bool { return snaps[i].Time.Before(snaps[j].Time) })
 	return snaps[len(snaps)-1].ID, nil
 }
 
@@ -166,11 +150,7 @@ func (rn *run) copy(from, to *profile.Repository) bool {
 	name := "copy " + to.Name
 	res, err := rn.cairn(Command{Repo: to, From: from, Args: []string{"copy", "--json", "--tag", rn.src.Tag()}})
 	if err != nil || res.Code != 0 {
-		msg := res.Message()
-		if err != nil {
-			msg = err.Error()
-		}
-		rn.step(name, StatusFailed, msg, start, nil)
+		rn.step(name, StatusFailed, errMsg(res, err), start, nil)
 		return false
 	}
 	sum := res.Summary()

@@ -3,6 +3,7 @@ package profile
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -30,7 +31,7 @@ func TestExampleParses(t *testing.T) {
 	if got, want := strings.Join(app.Retention.ForgetArgs(), " "), "--keep-daily 7 --keep-weekly 4 --keep-monthly 6"; got != want {
 		t.Errorf("forget args = %q, want %q", got, want)
 	}
-	if !contains(app.Exclude, "node_modules") || !app.ExcludeCaches {
+	if !slices.Contains(app.Exclude, "node_modules") || !app.ExcludeCaches {
 		t.Errorf("dev preset not applied: %v", app.Exclude)
 	}
 	if kind, arg := c.Sources["app-db"].Database(); kind != "sqlite" || arg != "/srv/app/data/app.db" {

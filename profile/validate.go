@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -189,19 +190,10 @@ func (v *validator) notify(key string, n *Notify) {
 		}
 	}
 	for _, e := range n.On {
-		if !contains(events, e) {
+		if !slices.Contains(events, e) {
 			v.errorf(key+".on", "unknown event %q (known: %s)", e, strings.Join(events, ", "))
 		}
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func (v *validator) duration(key, s string) {

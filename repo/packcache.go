@@ -60,7 +60,10 @@ func (c *packCache) get(ctx context.Context, be backend.Backend, id blob.ID) ([]
 	if !ok {
 		e.data, e.err = readPack(ctx, be, id)
 		close(e.done)
-		if e.err != nil {
+		// A failed read is tried again by the next caller; a pack too
+		// large to cache stays known as such, so its blobs are not each
+		// preceded by a Stat.
+		if e.err != nil && !errors.Is(e.err, errPackTooLarge) {
 			c.drop(id, e)
 		}
 	}

@@ -188,7 +188,7 @@ func (b *Backend) Save(ctx context.Context, h backend.Handle, data []byte) error
 	// TLS records carry their own integrity check) cannot be checked.
 	if etag := strings.Trim(info.ETag, `"`); !multipart && len(etag) == 32 {
 		sum := md5.Sum(data)
-		if !strings.EqualFold(strings.Trim(info.ETag, `"`), hex.EncodeToString(sum[:])) {
+		if !strings.EqualFold(etag, hex.EncodeToString(sum[:])) {
 			return fmt.Errorf("save %v: server reports MD5 %s, sent %x", h, info.ETag, sum)
 		}
 	}
