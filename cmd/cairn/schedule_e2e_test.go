@@ -19,15 +19,7 @@ func TestScheduleInstallRemove(t *testing.T) {
 		}
 		t.Skip("systemd-analyze is missing: scripts/deps.sh installs it")
 	}
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "cairn.toml")
-	put(t, cfg, `state-dir = "`+filepath.Join(dir, "state")+`"
-[repositories.local]
-url = "`+filepath.Join(dir, "repo")+`"
-[sources.app]
-paths = ["/srv/app"]
-targets = ["local"]
-schedule = "*/30 * * * *"
+	cfg, dir := appConfig(t, `schedule = "*/30 * * * *"
 [sources.app.drill]
 schedule = "@weekly"
 [sources.manual]
@@ -91,6 +83,23 @@ targets = ["local"]
 	}
 }
 
+// appConfig writes a configuration with a state folder, a local repository
+// and a source "app" whose table ends with rest; it returns the file and
+// its folder.
+func appConfig(t *testing.T, rest string) (cfg, dir string) {
+	t.Helper()
+	dir = t.TempDir()
+	cfg = filepath.Join(dir, "cairn.toml")
+	put(t, cfg, `state-dir = "`+filepath.Join(dir, "state")+`"
+[repositories.local]
+url = "`+filepath.Join(dir, "repo")+`"
+[sources.app]
+paths = ["/srv/app"]
+targets = ["local"]
+`+rest)
+	return cfg, dir
+}
+
 func mustReadFile(t *testing.T, name string) string {
 	t.Helper()
 	b, err := os.ReadFile(name)
@@ -101,15 +110,7 @@ func mustReadFile(t *testing.T, name string) string {
 }
 
 func TestDaemonServesMetricsAndStops(t *testing.T) {
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "cairn.toml")
-	put(t, cfg, `state-dir = "`+filepath.Join(dir, "state")+`"
-[repositories.local]
-url = "`+filepath.Join(dir, "repo")+`"
-[sources.app]
-paths = ["/srv/app"]
-targets = ["local"]
-rpo = "2h"
+	cfg, dir := appConfig(t, `rpo = "2h"
 `)
 	put(t, filepath.Join(dir, "state", "app.json"), `{"last_run":"2026-01-02T03:04:05Z","last_status":"ok","last_success":"2026-01-02T03:04:05Z","last_data_added":1234}`)
 	cmd := exec.Command(cairnBin, "--config", cfg, "daemon", "--listen", "127.0.0.1:0")
