@@ -14,8 +14,10 @@ import (
 // Clock is the daemon's view of time, injected so tests never sleep.
 type Clock interface {
 	Now() time.Time
-	// After returns a channel that receives once d has passed.
-	After(d time.Duration) <-chan time.Time
+	// At returns a channel that receives once time t has come (at once
+	// if it has). An absolute time, not a duration: time that passes
+	// between reading Now and asking to wait is not waited twice.
+	At(t time.Time) <-chan time.Time
 }
 
 // RealClock is the system clock.
@@ -24,8 +26,8 @@ type RealClock struct{}
 // Now implements Clock.
 func (RealClock) Now() time.Time { return time.Now() }
 
-// After implements Clock.
-func (RealClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+// At implements Clock.
+func (RealClock) At(t time.Time) <-chan time.Time { return time.After(time.Until(t)) }
 
 // Daemon runs jobs on their schedules: a job whose next time after its
 // last run has passed runs at once, so runs missed while the machine was
@@ -41,15 +43,16 @@ type Daemon struct {
 	// MaxWait bounds each sleep, so RPO alerts are timely (default 1m).
 	MaxWait time.Duration
 
-	mu      sync.Mutex      // guards running
-	running map[string]bool // source names with a job in progress
-	started time.Time
+	mu       sync.Mutex      // guards running
+	running  map[string]bool // source names with a job in progress
+	started  time.Time
+	finished chan struct{} // a job ended: its next time is due for a look
 }
 
 // Serve runs until ctx is cancelled (SIGTERM), then waits for the jobs in
 // progress, which are interrupted cleanly, and returns.
 func (d *Daemon) Serve(ctx context.Context) error {
-	d.running, d.started = map[string]bool{}, d.Clock.Now()
+	d.running, d.started, d.finished = map[string]bool{}, d.Clock.Now(), make(chan struct{}, 1)
 	if d.MaxWait == 0 {
 		d.MaxWait = time.Minute
 	}
@@ -78,7 +81,13 @@ func (d *Daemon) Serve(ctx context.Context) error {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					defer d.release(j.Source)
+					defer func() {
+						d.release(j.Source)
+						select { // wake the loop; one pending wake-up is enough
+						case d.finished <- struct{}{}:
+						default:
+						}
+					}()
 					d.logf("daemon: starting %s of %s (due %s)\n", j.What, j.Source, next.Format(time.RFC3339))
 					status := d.RunJob(ctx, j)
 					d.logf("daemon: %s of %s: %s\n", j.What, j.Source, status)
@@ -95,7 +104,8 @@ func (d *Daemon) Serve(ctx context.Context) error {
 		case <-ctx.Done():
 			d.logf("daemon: stopping; waiting for jobs in progress\n")
 			return nil
-		case <-d.Clock.After(wait):
+		case <-d.Clock.At(now.Add(wait)):
+		case <-d.finished:
 		}
 	}
 }
