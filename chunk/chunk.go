@@ -87,11 +87,36 @@ type Chunker struct {
 	pool       *sync.Pool
 }
 
+// templates holds, per Params, a BaseChunker in its initial state.
+// chunker.NewBase allocates about 4 KiB and copies its tables under a
+// global lock; a new stream instead copies the template into a recycled
+// BaseChunker.
+var (
+	templatesMu sync.Mutex
+	templates   = map[Params]*chunker.BaseChunker{}
+	bases       sync.Pool
+)
+
+func (p Params) template() *chunker.BaseChunker {
+	templatesMu.Lock()
+	defer templatesMu.Unlock()
+	t := templates[p]
+	if t == nil {
+		t = chunker.NewBase(p.Pol, chunker.WithBaseBoundaries(uint(p.Min), uint(p.Max)), chunker.WithBaseAverageBits(int(p.AvgBits)))
+		templates[p] = t
+	}
+	return t
+}
+
 // New returns a chunker reading rd. Call Release when done.
 func (p Params) New(rd io.Reader) *Chunker {
 	pool := chunkPool(p.Max)
 	data := pool.Get().(*[]byte)
-	base := chunker.NewBase(p.Pol, chunker.WithBaseBoundaries(uint(p.Min), uint(p.Max)), chunker.WithBaseAverageBits(int(p.AvgBits)))
+	base, _ := bases.Get().(*chunker.BaseChunker)
+	if base == nil {
+		base = new(chunker.BaseChunker)
+	}
+	*base = *p.template() // a fresh state: the same as chunker.NewBase
 	return &Chunker{base: base, rd: rd, rbuf: readBufs.Get().(*[]byte), data: (*data)[:0], pool: pool}
 }
 
@@ -136,6 +161,7 @@ func (c *Chunker) Release() {
 		readBufs.Put(c.rbuf)
 		d := c.data[:0]
 		c.pool.Put(&d)
-		c.rbuf, c.data = nil, nil
+		bases.Put(c.base)
+		c.rbuf, c.data, c.base = nil, nil, nil
 	}
 }

@@ -89,6 +89,12 @@ func Compress(c Compression, dst, src []byte) ([]byte, bool) {
 // Decompress decodes a zstd payload that must produce exactly rawLen bytes,
 // never allocating or decoding more than that.
 func Decompress(src []byte, rawLen int) ([]byte, error) {
+	return decompressInto(nil, src, rawLen)
+}
+
+// decompressInto is Decompress writing into dst's array when it has room
+// for rawLen bytes.
+func decompressInto(dst, src []byte, rawLen int) ([]byte, error) {
 	if rawLen < 0 || rawLen > MaxPlaintext {
 		return nil, fmt.Errorf("plaintext length %d: %w", rawLen, ErrBadCompression)
 	}
@@ -97,7 +103,12 @@ func Decompress(src []byte, rawLen int) ([]byte, error) {
 	if err := h.Decode(src); err != nil || (h.HasFCS && h.FrameContentSize != uint64(rawLen)) {
 		return nil, ErrBadCompression
 	}
-	out, err := decoder.DecodeAll(src, make([]byte, 0, rawLen))
+	if cap(dst) >= rawLen {
+		dst = dst[:0:rawLen] // the decoder is limited to this capacity
+	} else {
+		dst = make([]byte, 0, rawLen)
+	}
+	out, err := decoder.DecodeAll(src, dst)
 	if err != nil || len(out) != rawLen {
 		return nil, ErrBadCompression
 	}

@@ -163,6 +163,12 @@ func OpenBlob(key *crypto.Key, salt [crypto.PackSaltSize]byte, e Entry, sealed [
 }
 
 func openEntry(key *crypto.Key, aead cipher.AEAD, e Entry, sealed []byte) ([]byte, error) {
+	return openEntryInto(key, aead, e, sealed, nil)
+}
+
+// openEntryInto is openEntry decompressing into plainBuf's array when it
+// has room.
+func openEntryInto(key *crypto.Key, aead cipher.AEAD, e Entry, sealed, plainBuf []byte) ([]byte, error) {
 	if uint32(len(sealed)) != e.Length {
 		return nil, &BlobError{e.Handle(), fmt.Errorf("read %d of %d bytes: %w", len(sealed), e.Length, crypto.ErrCorrupt)}
 	}
@@ -172,7 +178,7 @@ func openEntry(key *crypto.Key, aead cipher.AEAD, e Entry, sealed []byte) ([]byt
 	}
 	plain := payload
 	if e.Compressed {
-		if plain, err = Decompress(payload, int(e.RawLength)); err != nil {
+		if plain, err = decompressInto(plainBuf, payload, int(e.RawLength)); err != nil {
 			return nil, &BlobError{e.Handle(), fmt.Errorf("%v: %w", err, crypto.ErrCorrupt)}
 		}
 	}

@@ -1,7 +1,6 @@
 package pack
 
 import (
-	"bytes"
 	"crypto/cipher"
 	"crypto/rand"
 	"encoding/binary"
@@ -9,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"sync"
 
 	"github.com/cairn-backup/cairn/blob"
 	"github.com/cairn-backup/cairn/crypto"
@@ -52,9 +52,17 @@ type Writer struct {
 	salt    [crypto.PackSaltSize]byte
 	off     uint32
 	entries []Entry
-	buf     []byte
+	scratch *scratch // taken from scratchPool on the first Add
 	closed  bool
 }
+
+// scratch holds the buffers a Writer seals and verifies blobs in; they are
+// recycled between packs so that no blob costs an allocation.
+type scratch struct {
+	sealed, opened, plain []byte
+}
+
+var scratchPool sync.Pool
 
 // NewWriter starts a pack with a fresh random salt.
 func NewWriter(w io.Writer, key *crypto.Key) (*Writer, error) {
@@ -86,12 +94,25 @@ func (w *Writer) Add(t blob.Type, id blob.ID, payload []byte, rawLen int, compre
 	}
 	ad := crypto.BlobAD(t, id)
 	nonce := crypto.OffsetNonce(w.off)
-	w.buf = w.aead.Seal(w.buf[:0], nonce, payload, ad)
-	e := Entry{Type: t, ID: id, Offset: w.off, Length: uint32(len(w.buf)), RawLength: uint32(rawLen), Compressed: compressed}
-	if _, err := openEntry(w.key, w.aead, e, bytes.Clone(w.buf)); err != nil {
+	if w.scratch == nil {
+		w.scratch, _ = scratchPool.Get().(*scratch)
+		if w.scratch == nil {
+			w.scratch = new(scratch)
+		}
+	}
+	sc := w.scratch
+	sc.sealed = w.aead.Seal(sc.sealed[:0], nonce, payload, ad)
+	e := Entry{Type: t, ID: id, Offset: w.off, Length: uint32(len(sc.sealed)), RawLength: uint32(rawLen), Compressed: compressed}
+	// Verify a copy: opening decrypts in place.
+	sc.opened = append(sc.opened[:0], sc.sealed...)
+	plain, err := openEntryInto(w.key, w.aead, e, sc.opened, sc.plain)
+	if err != nil {
 		return fmt.Errorf("blob %v: %w", id, ErrVerify)
 	}
-	if _, err := w.w.Write(w.buf); err != nil {
+	if e.Compressed && cap(plain) > cap(sc.plain) {
+		sc.plain = plain[:0] // a larger buffer was needed; keep it
+	}
+	if _, err := w.w.Write(sc.sealed); err != nil {
 		return fmt.Errorf("write pack: %w", err)
 	}
 	w.off += e.Length
@@ -117,6 +138,10 @@ func (w *Writer) Close() error {
 		return nil
 	}
 	w.closed = true
+	if w.scratch != nil {
+		scratchPool.Put(w.scratch)
+		w.scratch = nil
+	}
 	hdr := encodeHeader(w.entries)
 	sealed := w.aead.Seal(nil, crypto.HeaderNonce(), hdr, headerAD)
 	tr := make([]byte, 0, TrailerSize)

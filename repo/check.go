@@ -450,7 +450,7 @@ func (c *checker) readPack(ctx context.Context, id blob.ID) error {
 	return nil
 }
 
-// packBufs recycles pack-sized buffers between packs.
+// packBufs recycles pack-sized buffers between packs, for backup and check.
 var packBufs = sync.Pool{New: func() any { return new([]byte) }}
 
 func sameEntries(a, b []pack.Entry) bool {

@@ -29,6 +29,7 @@ type packer struct {
 	t     blob.Type
 	blobs []pendingBlob
 	size  int
+	arena []byte // the blobs' payloads, one after another
 }
 
 // SaveBlob stores data as a blob of type t unless the repository already
@@ -64,14 +65,31 @@ func (r *Repository) saveBlob(ctx context.Context, t blob.Type, data []byte, ded
 	r.inflight[h] = struct{}{}
 	r.mu.Unlock()
 
-	payload, compressed := compressExact(r.opts.Compression, data)
+	bp, _ := scratchBufs.Get().(*[]byte)
+	need := len(data) + len(data)/128 + 1024
+	if bp == nil || cap(*bp) < need {
+		b := make([]byte, 0, need)
+		bp = &b
+	}
+	out, compressed := pack.Compress(r.opts.Compression, (*bp)[:0], data)
 
 	r.mu.Lock()
 	p := r.packers[t]
 	if p == nil {
 		p = &packer{t: t}
+		if t == blob.Data {
+			p.arena = r.getBuf(r.bufSize())
+		} else {
+			// Tree packs rarely fill up: let the arena grow as needed.
+			p.arena = make([]byte, 0, 256<<10)
+		}
 		r.packers[t] = p
 	}
+	// The payload waits in the packer's arena, one recycled buffer per
+	// pack, instead of in an allocation of its own.
+	start := len(p.arena)
+	p.arena = append(p.arena, out...)
+	payload := p.arena[start:len(p.arena):len(p.arena)]
 	p.blobs = append(p.blobs, pendingBlob{id: id, payload: payload, rawLen: len(data), compressed: compressed})
 	p.size += len(payload) + crypto.Overhead
 	var full *packer
@@ -79,6 +97,8 @@ func (r *Repository) saveBlob(ctx context.Context, t blob.Type, data []byte, ded
 		full, r.packers[t] = p, nil
 	}
 	r.mu.Unlock()
+	*bp = out[:0]
+	scratchBufs.Put(bp)
 	if full != nil {
 		if err := r.writePack(ctx, full); err != nil {
 			return id, false, err
@@ -90,21 +110,50 @@ func (r *Repository) saveBlob(ctx context.Context, t blob.Type, data []byte, ded
 // scratchBufs recycles compression output buffers.
 var scratchBufs sync.Pool
 
-// compressExact compresses data into a pooled scratch buffer sized for the
-// worst case, then keeps an exact-size copy: the payload may wait in a
-// packer for a while, and should not hold more memory than it needs.
-func compressExact(c pack.Compression, data []byte) ([]byte, bool) {
-	bp, _ := scratchBufs.Get().(*[]byte)
-	need := len(data) + len(data)/128 + 1024
-	if bp == nil || cap(*bp) < need {
-		b := make([]byte, 0, need)
-		bp = &b
+// bufSize is the capacity of the recycled buffers that packs are gathered
+// and built in: a full pack, its header, and the overshoot of the last
+// blob when it is of average size (append grows a buffer past it).
+func (r *Repository) bufSize() int {
+	return int(r.cfg.PackSize) + 1<<20
+}
+
+// BackupMemory estimates the memory a backup into r needs: the pack
+// buffers (one per upload slot, one gathering, one being built), the
+// index with room to grow by half, and a fixed allowance for chunks in
+// flight, codecs, trees and the runtime. The CLI makes it the Go runtime's
+// soft memory limit for a backup, so that freed buffers are returned to the
+// system promptly instead of piling up in the peak RSS.
+func (r *Repository) BackupMemory() int64 {
+	const perBlob = 48 * 3 / 2 // index bytes per blob, with headroom
+	blobs := int64(r.idx.Len(blob.Data) + r.idx.Len(blob.Tree))
+	return int64(cap(r.uploadSem)+2)*int64(r.bufSize()) + blobs*perBlob + 96<<20
+}
+
+// getBuf returns an empty buffer with room for size bytes, from the free
+// list when one there is large enough. A fresh 16 MiB buffer per pack
+// costs clearing and a page fault per 4 KiB: a few percent of a backup's
+// CPU, and garbage that raises the peak memory.
+func (r *Repository) getBuf(size int) []byte {
+	select {
+	case b := <-r.bufs:
+		if cap(b) >= size {
+			return b[:0]
+		}
+	default:
 	}
-	out, compressed := pack.Compress(c, (*bp)[:0], data)
-	payload := bytes.Clone(out)
-	*bp = out[:0]
-	scratchBufs.Put(bp)
-	return payload, compressed
+	return make([]byte, 0, size)
+}
+
+// putBuf returns a buffer to the free list, or drops it when the list is
+// full. Nothing may use the buffer afterwards.
+func (r *Repository) putBuf(b []byte) {
+	if cap(b) < r.bufSize() {
+		return
+	}
+	select {
+	case r.bufs <- b[:0]:
+	default:
+	}
 }
 
 // writePack shuffles, seals and verifies the packer's blobs into a pack,
@@ -135,6 +184,7 @@ func (r *Repository) writePack(ctx context.Context, p *packer) error {
 		defer r.uploads.Done()
 		defer func() { <-r.uploadSem }()
 		r.finishPack(p, r.uploadPack(uctx, data, ip))
+		r.putBuf(data) // backends keep no reference once Save returns
 	}()
 	return nil
 }
@@ -152,9 +202,8 @@ func (r *Repository) buildPack(p *packer) ([]byte, index.Pack, error) {
 	if err := shuffle(p.blobs); err != nil {
 		return nil, index.Pack{}, err
 	}
-	var buf bytes.Buffer
-	buf.Grow(p.size + len(p.blobs)*pack.EntrySize + 1024)
-	w, err := pack.NewWriter(&buf, r.key)
+	buf := bytes.NewBuffer(r.getBuf(p.size + len(p.blobs)*pack.EntrySize + 1024))
+	w, err := pack.NewWriter(buf, r.key)
 	if err != nil {
 		return nil, index.Pack{}, err
 	}
@@ -167,8 +216,10 @@ func (r *Repository) buildPack(p *packer) ([]byte, index.Pack, error) {
 		return nil, index.Pack{}, err
 	}
 	for i := range p.blobs {
-		p.blobs[i].payload = nil // sealed into the pack; free it during the upload
+		p.blobs[i].payload = nil // sealed into the pack
 	}
+	r.putBuf(p.arena)
+	p.arena = nil
 	return buf.Bytes(), index.Pack{Salt: w.Salt(), Blobs: w.Entries()}, nil
 }
 

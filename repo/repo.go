@@ -88,6 +88,7 @@ type Repository struct {
 	failed   error
 
 	uploadSem chan struct{}  // bounds background pack uploads
+	bufs      chan []byte    // free list of pack-sized buffers (getBuf, putBuf)
 	uploads   sync.WaitGroup // background pack uploads in flight
 
 	packs       *packCache // whole packs for LoadBlob; nil when off
@@ -133,8 +134,12 @@ func Init(ctx context.Context, be backend.Backend, password []byte, opts Options
 }
 
 func newRepository(be backend.Backend, key *crypto.Key, cfg Config, opts Options) *Repository {
-	return &Repository{be: be, key: key, cfg: cfg, opts: opts, idx: index.New(), inflight: map[blob.Handle]struct{}{},
+	r := &Repository{be: be, key: key, cfg: cfg, opts: opts, idx: index.New(), inflight: map[blob.Handle]struct{}{},
 		uploadSem: make(chan struct{}, max(2, opts.Connections/2))}
+	// Enough buffers for every pack being built or uploaded and every
+	// packer gathering blobs.
+	r.bufs = make(chan []byte, cap(r.uploadSem)+blob.NumTypes)
+	return r
 }
 
 // Open opens the repository on be with password and loads its index. It

@@ -103,9 +103,8 @@ func (r *Restorer) setXattrs(root *os.Root, it item) error {
 // descriptor, after its content is written: no path is looked up again.
 // It reports false if the times must still be set by path (kernels older
 // than 5.8 lack utimensat with AT_EMPTY_PATH).
-func (r *Restorer) setFileMeta(f *os.File, it item) bool {
+func (r *Restorer) setFileMeta(fd int, it item) bool {
 	n := it.node
-	fd := int(f.Fd())
 	warn := func(what string, err error) {
 		if err != nil {
 			r.opts.OnWarning(it.snap, fmt.Errorf("%s: %w", what, err))
@@ -121,7 +120,7 @@ func (r *Restorer) setFileMeta(f *os.File, it item) bool {
 		}
 	}
 	warn("restore extended attributes", errors.Join(errs...))
-	warn("restore mode", f.Chmod(n.FileMode()&(os.ModePerm|os.ModeSetuid|os.ModeSetgid|os.ModeSticky)))
+	warn("restore mode", ignoringEINTR(func() error { return unix.Fchmod(fd, n.Mode&0o7777) }))
 	atime := n.AccessTime
 	if atime.IsZero() {
 		atime = n.ModTime

@@ -316,15 +316,35 @@ func (r *Restorer) restoreHardlink(root *os.Root, p *plan, it item) {
 	r.mu.Unlock()
 }
 
+// writeFiles writes files with a fixed set of workers: long-lived
+// goroutines keep their grown stacks, where a goroutine per file would
+// grow (copy) its stack again for every file.
 func (r *Restorer) writeFiles(ctx context.Context, root *os.Root, files []item) error {
+	dirs := newDirHandles(root, files)
+	defer dirs.closeAll()
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(r.opts.Workers)
-	for _, it := range files {
-		if gctx.Err() != nil {
-			break
-		}
-		g.Go(func() error { return r.writeFile(gctx, root, it) })
+	jobs := make(chan item)
+	for range r.opts.Workers {
+		g.Go(func() error {
+			for it := range jobs {
+				err := r.writeFile(gctx, root, dirs, it)
+				dirs.done(path.Dir(it.rel))
+				if err != nil {
+					return err
+				}
+			}
+			return nil
+		})
 	}
+feed:
+	for _, it := range files {
+		select {
+		case jobs <- it:
+		case <-gctx.Done():
+			break feed
+		}
+	}
+	close(jobs)
 	return g.Wait()
 }
 
@@ -342,11 +362,17 @@ func (r *Restorer) skipExisting(root *os.Root, it item) bool {
 	return false
 }
 
-func (r *Restorer) writeFile(ctx context.Context, root *os.Root, it item) error {
+func (r *Restorer) writeFile(ctx context.Context, root *os.Root, dirs *dirHandles, it item) error {
 	r.Progress.current.Store(&it.snap)
-	// The common case, a new file, takes one path lookup; only when
-	// something is in the way are the overwrite rules consulted.
-	f, err := root.OpenFile(it.rel, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	// The common case, a new file, is one openat below its directory's
+	// descriptor; only when something is in the way are the overwrite
+	// rules consulted.
+	dir, name := path.Dir(it.rel), path.Base(it.rel)
+	dirfd, err := dirs.acquire(dir)
+	var f rawFile
+	if err == nil {
+		f, err = createAt(dirfd, name)
+	}
 	if errors.Is(err, fs.ErrExist) {
 		if r.skipExisting(root, it) {
 			r.mu.Lock()
@@ -359,7 +385,7 @@ func (r *Restorer) writeFile(ctx context.Context, root *os.Root, it item) error 
 		if !r.prepare(root, it) {
 			return nil
 		}
-		f, err = root.OpenFile(it.rel, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		f, err = createAt(dirfd, name)
 	}
 	if err != nil {
 		r.opts.OnWarning(it.snap, fmt.Errorf("create file: %w", err))
@@ -369,7 +395,7 @@ func (r *Restorer) writeFile(ctx context.Context, root *os.Root, it item) error 
 	written, err := r.writeContent(ctx, f, it.node)
 	timesSet := false
 	if err == nil {
-		timesSet = r.setFileMeta(f, it)
+		timesSet = r.setFileMeta(int(f), it)
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
@@ -412,7 +438,7 @@ const blobsPerFile = 4
 
 // writeContent writes the file's blobs, several at once at their offsets;
 // all-zero blobs become holes.
-func (r *Restorer) writeContent(ctx context.Context, f *os.File, n *Node) (uint64, error) {
+func (r *Restorer) writeContent(ctx context.Context, f rawFile, n *Node) (uint64, error) {
 	offsets := make([]int64, len(n.Content)+1)
 	for i, id := range n.Content {
 		size, ok := r.repo.BlobSize(blob.Handle{Type: blob.Data, ID: id})

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"os/user"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -157,6 +158,11 @@ func runBackup(ctx context.Context, g *globals, o *backupOptions, args []string)
 		return err
 	}
 	defer unlock()
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// A soft limit: the garbage collector works harder near it, but
+		// never fails an allocation.
+		debug.SetMemoryLimit(r.BackupMemory())
+	}
 	if !o.dryRun {
 		if err := dropMissingPacks(ctx, g, r); err != nil {
 			return err

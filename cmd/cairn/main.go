@@ -23,7 +23,7 @@ func main() {
 		// instead of 100% trades a little CPU for a much lower peak RSS.
 		debug.SetGCPercent(50)
 	}
-	os.Exit(profiled(func() int { return run(os.Args[1:]) }))
+	os.Exit(memProfiled(func() int { return profiled(func() int { return run(os.Args[1:]) }) }))
 }
 
 // run executes the command line and returns the process exit code.
@@ -65,4 +65,26 @@ func profiled(f func() int) int {
 	}
 	defer pprof.StopCPUProfile()
 	return f()
+}
+
+// memProfiled runs f, then writes a heap profile to the file
+// CAIRN_MEM_PROFILE names, if set. Its alloc_space view shows which code
+// allocates the most bytes over the whole command.
+func memProfiled(f func() int) int {
+	name := os.Getenv("CAIRN_MEM_PROFILE")
+	code := f()
+	if name == "" {
+		return code
+	}
+	out, err := os.Create(name)
+	if err == nil {
+		err = pprof.Lookup("allocs").WriteTo(out, 0)
+		if cerr := out.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "cairn: CAIRN_MEM_PROFILE: %v\n", err)
+	}
+	return code
 }
