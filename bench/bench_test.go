@@ -110,6 +110,47 @@ func TestRunCairn(t *testing.T) {
 	if r := rep.Results[0]; r.StoredBytes <= 0 || r.Reduction <= 1 {
 		t.Errorf("stored %d bytes, reduction %.2f", r.StoredBytes, r.Reduction)
 	}
+	c := rep.Ceiling
+	if c == nil || len(c.Stages) != 4 || c.SampleBytes <= 0 || rep.CeilingShare <= 0 {
+		t.Fatalf("ceiling %+v, share %v", c, rep.CeilingShare)
+	}
+	var sum float64
+	for _, s := range c.Stages {
+		if s.NsPerByte <= 0 || s.MBps <= 0 {
+			t.Errorf("stage %+v", s)
+		}
+		sum += s.NsPerByte
+	}
+	if want := float64(c.Cores) * 1e3 / sum; c.MBps < want*0.999 || c.MBps > want*1.001 {
+		t.Errorf("ceiling %.1f MB/s, stages give %.1f", c.MBps, want)
+	}
+}
+
+// TestCeilingSampleLimit checks that the ceiling reads no more than its
+// sample and fails clearly on a dataset with no data.
+func TestCeilingSampleLimit(t *testing.T) {
+	data := t.TempDir()
+	if _, err := Generate(data, GenOptions{Profile: "bigfiles", Size: 3 << 20, Seed: 2}); err != nil {
+		t.Fatal(err)
+	}
+	_, _, files, err := datasetSize(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := MeasureCeiling(files, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.SampleBytes != 1<<20 {
+		t.Errorf("sampled %d bytes, want %d", c.SampleBytes, 1<<20)
+	}
+	empty := filepath.Join(t.TempDir(), "empty")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := MeasureCeiling([]string{empty}, 1<<20); err == nil {
+		t.Error("no error for a dataset without data")
+	}
 }
 
 func TestPlot(t *testing.T) {

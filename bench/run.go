@@ -113,6 +113,10 @@ type Report struct {
 	Results []Result                      `json:"results"`
 	Ratios  map[string]map[string]float64 `json:"ratios,omitempty"` // peer -> step -> cairn speed / peer speed
 	Skipped []string                      `json:"skipped,omitempty"`
+	// Ceiling is the pipeline ceiling measured on this dataset, and
+	// CeilingShare cairn's first backup MB/s as a share of it.
+	Ceiling      *Ceiling `json:"ceiling,omitempty"`
+	CeilingShare float64  `json:"ceiling_share,omitempty"`
 }
 
 // StepNames are the measured steps, in order.
@@ -124,6 +128,9 @@ type RunOptions struct {
 	Compare []string // peers to run too
 	Work    string   // scratch folder for repositories and restores
 	Log     func(format string, args ...any)
+	// CeilingSample is how many bytes of the dataset MeasureCeiling reads
+	// (0 means 256 MiB; negative skips the measurement).
+	CeilingSample int64
 }
 
 // datasetSize counts the regular files and bytes below dir.
@@ -165,6 +172,7 @@ func Run(ctx context.Context, dir string, o RunOptions) (*Report, error) {
 	}
 	tools, skipped := Tools(o.Cairn, o.Compare)
 	rep := &Report{Dataset: abs, Bytes: bytes, Files: nfiles, Skipped: skipped}
+
 	results := make([]Result, len(tools))
 	repos := make([]string, len(tools))
 	for i, t := range tools {
@@ -212,6 +220,22 @@ func Run(ctx context.Context, dir string, o RunOptions) (*Report, error) {
 		}
 	}
 	rep.Results = results
+	// The ceiling is measured last: its sample raises this process's
+	// high-water RSS, which Linux passes on to every child started
+	// afterwards (ru_maxrss survives exec), and would spoil their figures.
+	if o.CeilingSample >= 0 {
+		o.Log("measuring the pipeline ceiling\n")
+		sample := o.CeilingSample
+		if sample == 0 {
+			sample = 256 << 20
+		}
+		if rep.Ceiling, err = MeasureCeiling(files, sample); err != nil {
+			return nil, fmt.Errorf("pipeline ceiling: %w", err)
+		}
+	}
+	if c := rep.Ceiling; c != nil && c.MBps > 0 && results[0].Steps[0].Error == "" {
+		rep.CeilingShare = results[0].Steps[0].MBps / c.MBps
+	}
 	rep.Ratios = map[string]map[string]float64{}
 	for _, peer := range results[1:] {
 		r := map[string]float64{}

@@ -52,6 +52,7 @@ bytes.`,
 	gen.Flags().Uint64Var(&o.Seed, "seed", 1, "random `seed`")
 	gen.Flags().IntVar(&o.Version, "version", 0, "vmimage: write version `n` (1% of blocks changed per version)")
 	var compare, work, plotFile string
+	var ceilingSample int64
 	run := &cobra.Command{
 		Use:   "run DIR [--compare restic,borg,kopia]",
 		Short: "Time backup, re-backup, changed backup, restore and check on DIR",
@@ -60,7 +61,16 @@ after 1% of the files changed (run changes them: it appends 4 KiB to every
 hundredth file of DIR), a full restore, and check --read-data. With
 --compare, every installed peer runs the same steps on the same data in the
 same run, and the ratios cairn/peer are printed (above 1 means cairn is
-faster or smaller). Reports MB/s, files/s, peak RSS and stored size.`,
+faster or smaller). Reports MB/s, files/s, peak RSS and stored size.
+
+Before the steps, each stage of a backup (chunking, hashing, compression,
+pack writing with verification) runs alone on one core over the first
+--ceiling-sample bytes of DIR: the sum of their costs per byte, spread over
+every core, is the pipeline ceiling, and the first backup is reported as a
+share of it.`,
+		Example: `  cairn bench gen --profile tree --size 1GiB --seed 1 /tmp/ds
+  cairn bench run /tmp/ds --compare restic,borg --plot bench.svg
+  cairn bench run /tmp/ds --json > bench.json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			self, err := os.Executable()
@@ -80,7 +90,7 @@ faster or smaller). Reports MB/s, files/s, peak RSS and stored size.`,
 				peers = strings.Split(compare, ",")
 			}
 			rep, err := bench.Run(cmd.Context(), args[0], bench.RunOptions{Cairn: self, Compare: peers, Work: work,
-				Log: func(f string, a ...any) { g.verbosef(1, f, a...) }})
+				CeilingSample: ceilingSample, Log: func(f string, a ...any) { g.verbosef(1, f, a...) }})
 			if err != nil {
 				return err
 			}
@@ -98,6 +108,7 @@ faster or smaller). Reports MB/s, files/s, peak RSS and stored size.`,
 	}
 	run.Flags().StringVar(&compare, "compare", "", "also run these `tools`: restic, borg, kopia (comma-separated)")
 	run.Flags().StringVar(&plotFile, "plot", "", "also draw the MB/s of every step and tool into `file` (.svg, .png or .pdf)")
+	run.Flags().Int64Var(&ceilingSample, "ceiling-sample", 256<<20, "measure the pipeline ceiling on this many `bytes` of DIR (negative: skip)")
 	run.Flags().StringVar(&work, "work", "", "scratch `folder` for repositories and restores (default: a temporary one)")
 	cmd.AddCommand(gen, run)
 	return cmd
@@ -132,6 +143,13 @@ func printBench(g *globals, rep *bench.Report) {
 		}
 		g.printf("  %-22s %.2fx (cairn/%s; below 1, cairn uses less)\n", "peak RSS (backup)", r["peak_rss_backup"], peer.Tool)
 		g.printf("  %-22s %.2fx (cairn/%s; below 1, cairn stores less)\n", "stored size", r["stored_size"], peer.Tool)
+	}
+	if c := rep.Ceiling; c != nil {
+		g.printf("\npipeline ceiling on %s of this dataset (one core per stage):\n", humanize.IBytes(uint64(c.SampleBytes)))
+		for _, s := range c.Stages {
+			g.printf("  %-32s %7.1f MB/s  %5.2f ns/byte\n", s.Name, s.MBps, s.NsPerByte)
+		}
+		g.printf("  ceiling on %d cores: %.1f MB/s; cairn's first backup reached %.0f%% of it\n", c.Cores, c.MBps, 100*rep.CeilingShare)
 	}
 	if len(rep.Skipped) > 0 {
 		g.printf("\nnot installed, skipped: %s\n", strings.Join(rep.Skipped, ", "))
