@@ -172,3 +172,58 @@ func TestPlot(t *testing.T) {
 		t.Errorf("plot is not an SVG: %d bytes, %v", len(data), err)
 	}
 }
+
+// TestScale runs a small series: the second point has about four times
+// the files of the first, and both are measured and cleaned up.
+func TestScale(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "cairn")
+	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/cairn").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	work := t.TempDir()
+	points, err := Scale(context.Background(), ScaleOptions{Cairn: bin, Profile: "manysmall", Sizes: []int64{128 << 10, 512 << 10}, Seed: 1, Work: work})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(points) != 2 {
+		t.Fatalf("%d points", len(points))
+	}
+	for _, p := range points {
+		if p.Files <= 0 || p.Bytes <= 0 || p.Seconds <= 0 || p.PeakRSSKB <= 0 {
+			t.Errorf("point %+v", p)
+		}
+	}
+	if g := points[1].DataGrowth; g < 3 || g > 5 {
+		t.Errorf("files grew %.2fx from 128 KiB to 512 KiB of small files, want about 4x", g)
+	}
+	if entries, _ := os.ReadDir(work); len(entries) != 0 {
+		t.Errorf("%d entries left in the work folder", len(entries))
+	}
+	if _, err := Scale(context.Background(), ScaleOptions{Cairn: bin, Profile: "no-such", Sizes: []int64{1 << 20}, Work: work}); err == nil {
+		t.Error("no error for an unknown profile")
+	}
+}
+
+// TestMedianResults checks that merged runs report each step's median
+// run, with failed runs counted as the slowest.
+func TestMedianResults(t *testing.T) {
+	run := func(backup float64, restoreErr string, stored int64) []Result {
+		return []Result{{Tool: "cairn", StoredBytes: stored, Steps: []Step{
+			{Name: "backup", Seconds: backup, MBps: 100 / backup},
+			{Name: "restore", Seconds: 1, Error: restoreErr},
+		}}}
+	}
+	got := medianResults([][]Result{run(3, "", 10), run(1, "boom", 11), run(2, "boom", 12)})
+	if s := got[0].Steps[0]; s.Seconds != 2 || s.MBps != 50 {
+		t.Errorf("backup median %+v, want the 2 s run", s)
+	}
+	if s := got[0].Steps[1]; s.Error != "boom" {
+		t.Errorf("restore median %+v: two of three runs failed, the median must be a failure", s)
+	}
+	if got[0].StoredBytes != 12 {
+		t.Errorf("stored %d, want the last run's 12", got[0].StoredBytes)
+	}
+	if one := run(5, "", 1); medianResults([][]Result{one})[0].Steps[0].Seconds != 5 {
+		t.Error("a single run must come back unchanged")
+	}
+}

@@ -128,6 +128,9 @@ type RunOptions struct {
 	Compare []string // peers to run too
 	Work    string   // scratch folder for repositories and restores
 	Log     func(format string, args ...any)
+	// Runs repeats the whole benchmark with fresh repositories and
+	// reports each step's median (0 means once).
+	Runs int
 	// CeilingSample is how many bytes of the dataset MeasureCeiling reads
 	// (0 means 256 MiB; negative skips the measurement).
 	CeilingSample int64
@@ -173,52 +176,27 @@ func Run(ctx context.Context, dir string, o RunOptions) (*Report, error) {
 	tools, skipped := Tools(o.Cairn, o.Compare)
 	rep := &Report{Dataset: abs, Bytes: bytes, Files: nfiles, Skipped: skipped}
 
-	results := make([]Result, len(tools))
-	repos := make([]string, len(tools))
-	for i, t := range tools {
-		results[i].Tool = t.Name
-		repos[i] = filepath.Join(o.Work, t.Name+"-repo")
-		if _, err := timed(ctx, t, "", t.Init(repos[i])); err != nil {
-			return nil, fmt.Errorf("%s init: %w", t.Name, err)
+	runs := max(o.Runs, 1)
+	all := make([][]Result, 0, runs)
+	for run := range runs {
+		work := o.Work
+		if runs > 1 {
+			work = filepath.Join(o.Work, fmt.Sprintf("run-%d", run+1))
+			o.Log("run %d of %d\n", run+1, runs)
 		}
-	}
-	step := func(name string, argv func(i int, t Tool) ([]string, string)) {
-		for i, t := range tools {
-			args, cwd := argv(i, t)
-			o.Log("%s: %s\n", t.Name, name)
-			s, err := timed(ctx, t, cwd, args)
-			s.Name = name
-			if err != nil {
-				s.Error = err.Error()
-			} else if s.Seconds > 0 {
-				s.MBps = float64(bytes) / 1e6 / s.Seconds
-				s.FilesPerS = float64(nfiles) / s.Seconds
+		res, err := runOnce(ctx, tools, abs, bytes, nfiles, files, work, o.Log)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, res)
+		if runs > 1 {
+			// Keep the disk free for the next run.
+			if err := os.RemoveAll(work); err != nil {
+				return nil, err
 			}
-			results[i].Steps = append(results[i].Steps, s)
 		}
 	}
-	backup := func(i int, t Tool) ([]string, string) { return t.Backup(repos[i], abs), "" }
-	step("backup", backup)
-	step("rebackup-unchanged", backup)
-	if err := changeOnePercent(files); err != nil {
-		return nil, err
-	}
-	step("backup-1pct-changed", backup)
-	step("restore", func(i int, t Tool) ([]string, string) {
-		target := filepath.Join(o.Work, t.Name+"-restore")
-		_ = os.MkdirAll(target, 0o755)
-		return t.Restore(repos[i], target), target
-	})
-	for _, t := range tools {
-		_ = os.RemoveAll(filepath.Join(o.Work, t.Name+"-restore"))
-	}
-	step("check-read-data", func(i int, t Tool) ([]string, string) { return t.Check(repos[i]), "" })
-	for i := range results {
-		results[i].StoredBytes = duBytes(repos[i])
-		if results[i].StoredBytes > 0 {
-			results[i].Reduction = float64(bytes) / float64(results[i].StoredBytes)
-		}
-	}
+	results := medianResults(all)
 	rep.Results = results
 	// The ceiling is measured last: its sample raises this process's
 	// high-water RSS, which Linux passes on to every child started
@@ -254,6 +232,91 @@ func Run(ctx context.Context, dir string, o RunOptions) (*Report, error) {
 		rep.Ratios[peer.Tool] = r
 	}
 	return rep, nil
+}
+
+// runOnce runs every step for every tool once, with repositories in work.
+func runOnce(ctx context.Context, tools []Tool, abs string, bytes int64, nfiles int, files []string, work string,
+	log func(string, ...any)) ([]Result, error) {
+	if err := os.MkdirAll(work, 0o755); err != nil {
+		return nil, err
+	}
+	results := make([]Result, len(tools))
+	repos := make([]string, len(tools))
+	for i, t := range tools {
+		results[i].Tool = t.Name
+		repos[i] = filepath.Join(work, t.Name+"-repo")
+		if _, err := timed(ctx, t, "", t.Init(repos[i])); err != nil {
+			return nil, fmt.Errorf("%s init: %w", t.Name, err)
+		}
+	}
+	step := func(name string, argv func(i int, t Tool) ([]string, string)) {
+		for i, t := range tools {
+			args, cwd := argv(i, t)
+			log("%s: %s\n", t.Name, name)
+			// Write back what the previous command left dirty, so that no
+			// tool pays for another's writes.
+			syscall.Sync()
+			s, err := timed(ctx, t, cwd, args)
+			s.Name = name
+			if err != nil {
+				s.Error = err.Error()
+			} else if s.Seconds > 0 {
+				s.MBps = float64(bytes) / 1e6 / s.Seconds
+				s.FilesPerS = float64(nfiles) / s.Seconds
+			}
+			results[i].Steps = append(results[i].Steps, s)
+		}
+	}
+	backup := func(i int, t Tool) ([]string, string) { return t.Backup(repos[i], abs), "" }
+	step("backup", backup)
+	step("rebackup-unchanged", backup)
+	if err := changeOnePercent(files); err != nil {
+		return nil, err
+	}
+	step("backup-1pct-changed", backup)
+	step("restore", func(i int, t Tool) ([]string, string) {
+		target := filepath.Join(work, t.Name+"-restore")
+		_ = os.MkdirAll(target, 0o755)
+		return t.Restore(repos[i], target), target
+	})
+	for _, t := range tools {
+		_ = os.RemoveAll(filepath.Join(work, t.Name+"-restore"))
+	}
+	step("check-read-data", func(i int, t Tool) ([]string, string) { return t.Check(repos[i]), "" })
+	for i := range results {
+		results[i].StoredBytes = duBytes(repos[i])
+		if results[i].StoredBytes > 0 {
+			results[i].Reduction = float64(bytes) / float64(results[i].StoredBytes)
+		}
+	}
+	return results, nil
+}
+
+// medianResults merges runs: each step's median time (and the MB/s,
+// files/s and peak RSS of that run), and the stored size of the last run.
+func medianResults(all [][]Result) []Result {
+	if len(all) == 1 {
+		return all[0]
+	}
+	out := make([]Result, len(all[0]))
+	for i := range out {
+		out[i] = all[len(all)-1][i]
+		out[i].Steps = nil
+		for k := range all[0][i].Steps {
+			var steps []Step
+			for _, run := range all {
+				steps = append(steps, run[i].Steps[k])
+			}
+			sort.Slice(steps, func(a, b int) bool {
+				if (steps[a].Error == "") != (steps[b].Error == "") {
+					return steps[a].Error == ""
+				}
+				return steps[a].Seconds < steps[b].Seconds
+			})
+			out[i].Steps = append(out[i].Steps, steps[(len(steps)-1)/2])
+		}
+	}
+	return out
 }
 
 // timed runs argv with the tool's environment and measures wall time and

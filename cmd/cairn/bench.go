@@ -53,6 +53,7 @@ bytes.`,
 	gen.Flags().IntVar(&o.Version, "version", 0, "vmimage: write version `n` (1% of blocks changed per version)")
 	var compare, work, plotFile string
 	var ceilingSample int64
+	var runs int
 	run := &cobra.Command{
 		Use:   "run DIR [--compare restic,borg,kopia]",
 		Short: "Time backup, re-backup, changed backup, restore and check on DIR",
@@ -62,6 +63,9 @@ hundredth file of DIR), a full restore, and check --read-data. With
 --compare, every installed peer runs the same steps on the same data in the
 same run, and the ratios cairn/peer are printed (above 1 means cairn is
 faster or smaller). Reports MB/s, files/s, peak RSS and stored size.
+Before every step, dirty pages are written back (sync). With --runs N,
+everything is repeated with fresh repositories and each step's median run
+is reported; every run appends to 1% of the files again.
 
 Before the steps, each stage of a backup (chunking, hashing, compression,
 pack writing with verification) runs alone on one core over the first
@@ -90,7 +94,7 @@ share of it.`,
 				peers = strings.Split(compare, ",")
 			}
 			rep, err := bench.Run(cmd.Context(), args[0], bench.RunOptions{Cairn: self, Compare: peers, Work: work,
-				CeilingSample: ceilingSample, Log: func(f string, a ...any) { g.verbosef(1, f, a...) }})
+				Runs: runs, CeilingSample: ceilingSample, Log: func(f string, a ...any) { g.verbosef(1, f, a...) }})
 			if err != nil {
 				return err
 			}
@@ -108,9 +112,68 @@ share of it.`,
 	}
 	run.Flags().StringVar(&compare, "compare", "", "also run these `tools`: restic, borg, kopia (comma-separated)")
 	run.Flags().StringVar(&plotFile, "plot", "", "also draw the MB/s of every step and tool into `file` (.svg, .png or .pdf)")
+	run.Flags().IntVar(&runs, "runs", 1, "repeat everything `n` times with fresh repositories and report each step's median")
 	run.Flags().Int64Var(&ceilingSample, "ceiling-sample", 256<<20, "measure the pipeline ceiling on this many `bytes` of DIR (negative: skip)")
 	run.Flags().StringVar(&work, "work", "", "scratch `folder` for repositories and restores (default: a temporary one)")
-	cmd.AddCommand(gen, run)
+	cmd.AddCommand(gen, run, newBenchScaleCmd(g))
+	return cmd
+}
+
+func newBenchScaleCmd(g *globals) *cobra.Command {
+	var profile, sizes, work string
+	var seed uint64
+	cmd := &cobra.Command{
+		Use:   "scale --profile PROFILE --sizes SIZE,SIZE,...",
+		Short: "Time first backups of growing datasets: how time and peak memory scale",
+		Long: `Generate a dataset of each size in turn, time cairn's first backup of it
+and measure its peak RSS, then remove it. Each row gives how much the data
+(files for manysmall and tree, bytes otherwise), the time and the peak RSS
+grew against the first row: time should grow like the data, and memory
+should stay bounded.`,
+		Example: `  cairn bench scale --profile manysmall --sizes 20MiB,200MiB,2GiB
+  cairn bench scale --profile bigfiles --sizes 1GiB,4GiB,16GiB --json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var o bench.ScaleOptions
+			for _, f := range strings.Split(sizes, ",") {
+				n, err := humanize.ParseBytes(strings.TrimSpace(f))
+				if err != nil || n == 0 {
+					return fmt.Errorf("--sizes: %q is not a size such as 4GiB", f)
+				}
+				o.Sizes = append(o.Sizes, int64(n))
+			}
+			self, err := os.Executable()
+			if err != nil {
+				return err
+			}
+			if work == "" {
+				if work, err = os.MkdirTemp("", "cairn-scale-"); err != nil {
+					return err
+				}
+				defer func() { _ = os.RemoveAll(work) }()
+			}
+			o.Cairn, o.Profile, o.Seed, o.Work = self, profile, seed, work
+			o.Log = func(f string, a ...any) { g.verbosef(1, f, a...) }
+			points, err := bench.Scale(cmd.Context(), o)
+			if err != nil {
+				return err
+			}
+			if g.json {
+				return g.printJSON(points)
+			}
+			tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
+			fmt.Fprint(tw, "files\tsize\tseconds\tMB/s\tfiles/s\tpeak RSS\tdata x\ttime x\tRSS x\t\n")
+			for _, p := range points {
+				fmt.Fprintf(tw, "%d\t%s\t%.2f\t%.1f\t%.0f\t%s\t%.1f\t%.1f\t%.2f\t\n", p.Files, humanize.IBytes(uint64(p.Bytes)),
+					p.Seconds, p.MBps, p.FilesPerS, humanize.IBytes(uint64(p.PeakRSSKB)<<10), p.DataGrowth, p.TimeGrowth, p.RSSGrowth)
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().StringVar(&profile, "profile", "manysmall", "dataset `profile`: "+strings.Join(bench.Profiles, ", "))
+	cmd.Flags().StringVar(&sizes, "sizes", "20MiB,200MiB,2GiB", "dataset `sizes`, comma-separated, smallest first")
+	cmd.Flags().Uint64Var(&seed, "seed", 1, "random `seed`")
+	cmd.Flags().StringVar(&work, "work", "", "scratch `folder` (default: a temporary one)")
 	return cmd
 }
 
