@@ -36,7 +36,10 @@ type gen struct {
 func newGen(seed uint64) *gen { return &gen{r: rand.New(rand.NewPCG(seed, 0x6361697266))} }
 
 func (g *gen) text(w io.Writer, n int64) error {
-	bw := bufio.NewWriterSize(w, 1<<16)
+	bw, ok := w.(*bufio.Writer)
+	if !ok {
+		bw = bufio.NewWriterSize(w, int(min(n, 1<<16)))
+	}
 	for written := int64(0); written < n; {
 		word := words[g.r.IntN(len(words))]
 		if int64(len(word)) > n-written {
@@ -53,7 +56,7 @@ func (g *gen) text(w io.Writer, n int64) error {
 }
 
 func (g *gen) random(w io.Writer, n int64) error {
-	buf := make([]byte, 1<<16)
+	buf := make([]byte, min(n, 1<<16))
 	for n > 0 {
 		k := min(n, int64(len(buf)))
 		for i := 0; i < int(k); i += 8 {
@@ -126,7 +129,9 @@ func writeFile(p string, n int64, fill func(io.Writer, int64) error) error {
 	if err != nil {
 		return err
 	}
-	bw := bufio.NewWriterSize(f, 1<<20)
+	// Buffers no larger than the file: a million small files must not
+	// cost a million 1 MiB allocations.
+	bw := bufio.NewWriterSize(f, int(min(max(n, 16), 1<<20)))
 	if err := fill(bw, n); err != nil {
 		_ = f.Close()
 		return err

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"syscall"
 )
 
 // ScalePoint is one first backup of a generated dataset.
@@ -55,6 +56,9 @@ func Scale(ctx context.Context, o ScaleOptions) ([]ScalePoint, error) {
 		if err != nil {
 			return nil, err
 		}
+		// Write the new dataset back first: the backup must not compete
+		// with gigabytes of the generator's dirty pages.
+		syscall.Sync()
 		if _, err := timed(ctx, cairn, "", cairn.Init(repo)); err != nil {
 			return nil, fmt.Errorf("init: %w", err)
 		}

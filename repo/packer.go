@@ -120,9 +120,10 @@ func (r *Repository) bufSize() int {
 // BackupMemory estimates the memory a backup into r needs: the pack
 // buffers (one per upload slot, one gathering, one being built), the
 // index with room to grow by half, and a fixed allowance for chunks in
-// flight, codecs, trees and the runtime. The CLI makes it the Go runtime's
-// soft memory limit for a backup, so that freed buffers are returned to the
-// system promptly instead of piling up in the peak RSS.
+// flight, codecs, trees and the runtime. The CLI keeps the Go runtime's
+// soft memory limit no lower than this during a backup, so that freed
+// buffers are returned to the system promptly instead of piling up in the
+// peak RSS.
 func (r *Repository) BackupMemory() int64 {
 	const perBlob = 48 * 3 / 2 // index bytes per blob, with headroom
 	blobs := int64(r.idx.Len(blob.Data) + r.idx.Len(blob.Tree))

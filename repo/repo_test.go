@@ -320,3 +320,39 @@ func FuzzUnframe(f *testing.F) {
 	f.Add([]byte{1, 200, 1, 0})
 	f.Fuzz(func(t *testing.T, b []byte) { _, _ = unframe(b) })
 }
+
+// TestBackupMemory checks the backup memory estimate, which grows by 72
+// bytes per indexed blob, and that blobs gathered in recycled arenas and
+// built in recycled pack buffers, over many packs, all come back intact.
+func TestBackupMemory(t *testing.T) {
+	ctx := context.Background()
+	r := initRepo(t, mem.New())
+	empty := r.BackupMemory()
+	if min := int64(cap(r.uploadSem)+2) * int64(r.bufSize()); empty < min {
+		t.Fatalf("estimate %d below the pack buffers' %d", empty, min)
+	}
+	const n = 300
+	ids := make([]blob.ID, n)
+	for i := range n {
+		id, _, err := r.SaveBlob(ctx, blob.Data, testBlob(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[i] = id
+	}
+	if err := r.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if r.idx.Packs() < 20 {
+		t.Fatalf("only %d packs: the buffers were not recycled often", r.idx.Packs())
+	}
+	if got := r.BackupMemory() - empty; got != n*72 {
+		t.Errorf("estimate grew by %d for %d blobs, want %d", got, n, n*72)
+	}
+	for i, id := range ids {
+		got, err := r.LoadBlob(ctx, blob.Handle{Type: blob.Data, ID: id})
+		if err != nil || !bytes.Equal(got, testBlob(i)) {
+			t.Fatalf("blob %d: %v", i, err)
+		}
+	}
+}

@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"os/user"
-	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -158,11 +157,7 @@ func runBackup(ctx context.Context, g *globals, o *backupOptions, args []string)
 		return err
 	}
 	defer unlock()
-	if os.Getenv("GOMEMLIMIT") == "" {
-		// A soft limit: the garbage collector works harder near it, but
-		// never fails an allocation.
-		debug.SetMemoryLimit(r.BackupMemory())
-	}
+	defer governMemory(r.BackupMemory())()
 	if !o.dryRun {
 		if err := dropMissingPacks(ctx, g, r); err != nil {
 			return err

@@ -1,0 +1,46 @@
+package main
+
+import (
+	"math"
+	"runtime"
+	"runtime/debug"
+	"testing"
+	"time"
+)
+
+// TestGovernMemory checks that the memory limit starts at the base, rises
+// above a live heap larger than the base (so the collector does not run
+// without pause), and is lifted again by stop.
+func TestGovernMemory(t *testing.T) {
+	t.Setenv("GOMEMLIMIT", "")
+	defer debug.SetMemoryLimit(math.MaxInt64)
+	const base = 8 << 20
+	stop := governMemory(base)
+	if got := debug.SetMemoryLimit(-1); got < base {
+		t.Fatalf("limit %d below the base %d", got, base)
+	}
+	live := make([]byte, 64<<20)
+	for i := range live {
+		live[i] = byte(i)
+	}
+	runtime.GC() // the live heap is measured by the last collection
+	deadline := time.Now().Add(5 * time.Second)
+	for debug.SetMemoryLimit(-1) < 96<<20 {
+		if time.Now().After(deadline) {
+			t.Fatalf("limit %d did not follow a live heap of 64 MiB", debug.SetMemoryLimit(-1))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	runtime.KeepAlive(live)
+	stop()
+	if got := debug.SetMemoryLimit(-1); got != math.MaxInt64 {
+		t.Errorf("limit %d after stop, want none", got)
+	}
+
+	t.Setenv("GOMEMLIMIT", "1GiB")
+	debug.SetMemoryLimit(1 << 30)
+	governMemory(base)()
+	if got := debug.SetMemoryLimit(-1); got != 1<<30 {
+		t.Errorf("limit %d with GOMEMLIMIT set, want it untouched", got)
+	}
+}
