@@ -98,6 +98,15 @@ type FileInfo struct {
 	Size int64
 }
 
+// Releaser is implemented by backends that are done with a Save's data
+// before the Save returns: the local backend, once the bytes are written
+// and while it waits for them to reach the disk. SaveRelease is Save that
+// calls release (exactly once, before returning, whatever the outcome) as
+// soon as data is no longer needed, so the caller can reuse the buffer.
+type Releaser interface {
+	SaveRelease(ctx context.Context, h Handle, data []byte, release func()) error
+}
+
 // Backend stores whole files. Implementations must guarantee:
 //
 //   - Save is atomic: a concurrent or later reader sees the whole file or
@@ -108,7 +117,8 @@ type FileInfo struct {
 //   - Not found is reported as an error wrapping ErrNotExist.
 //   - All methods are safe for concurrent use.
 type Backend interface {
-	// Save stores data under h.
+	// Save stores data under h. It keeps no reference to data after it
+	// returns.
 	Save(ctx context.Context, h Handle, data []byte) error
 	// Load returns a reader of length bytes of h from offset; length 0
 	// means to the end. The caller closes it. Reading past the end returns

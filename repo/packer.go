@@ -176,6 +176,15 @@ func (r *Repository) writePack(ctx context.Context, p *packer) error {
 		r.finishPack(p, err)
 		return err
 	}
+	// Bound the uploads still running once their buffer is released
+	// (those waiting for the disk to sync).
+	select {
+	case r.syncing <- struct{}{}:
+	case <-ctx.Done():
+		<-r.uploadSem
+		r.finishPack(p, ctx.Err())
+		return ctx.Err()
+	}
 	r.uploads.Add(1)
 	// The upload outlives the call that filled the pack (a worker's
 	// context may end first); an abandoned upload is harmless because a
@@ -183,9 +192,19 @@ func (r *Repository) writePack(ctx context.Context, p *packer) error {
 	uctx := context.WithoutCancel(ctx)
 	go func() {
 		defer r.uploads.Done()
-		defer func() { <-r.uploadSem }()
-		r.finishPack(p, r.uploadPack(uctx, data, ip))
-		r.putBuf(data) // backends keep no reference once Save returns
+		defer func() { <-r.syncing }()
+		// The slot and the buffer are given back as soon as the backend
+		// is done with the bytes: a local backend then still syncs the
+		// file, and the next pack need not wait for the disk.
+		var once sync.Once
+		release := func() {
+			once.Do(func() {
+				r.putBuf(data)
+				<-r.uploadSem
+			})
+		}
+		defer release()
+		r.finishPack(p, r.uploadPack(uctx, data, ip, release))
 	}()
 	return nil
 }
@@ -226,8 +245,8 @@ func (r *Repository) buildPack(p *packer) ([]byte, index.Pack, error) {
 
 // uploadPack stores a built pack, checks its size, and only then indexes
 // its blobs.
-func (r *Repository) uploadPack(ctx context.Context, data []byte, ip index.Pack) error {
-	name, err := r.saveVerified(ctx, backend.Pack, data)
+func (r *Repository) uploadPack(ctx context.Context, data []byte, ip index.Pack, release func()) error {
+	name, err := r.saveVerifiedRelease(ctx, backend.Pack, data, release)
 	if err != nil {
 		return err
 	}

@@ -89,6 +89,7 @@ type Repository struct {
 
 	uploadSem chan struct{}  // bounds background pack uploads
 	bufs      chan []byte    // free list of pack-sized buffers (getBuf, putBuf)
+	syncing   chan struct{}  // bounds uploads in flight, counting those past their upload slot
 	uploads   sync.WaitGroup // background pack uploads in flight
 
 	packs       *packCache // whole packs for LoadBlob; nil when off
@@ -136,6 +137,7 @@ func Init(ctx context.Context, be backend.Backend, password []byte, opts Options
 func newRepository(be backend.Backend, key *crypto.Key, cfg Config, opts Options) *Repository {
 	r := &Repository{be: be, key: key, cfg: cfg, opts: opts, idx: index.New(), inflight: map[blob.Handle]struct{}{},
 		uploadSem: make(chan struct{}, max(2, opts.Connections/2))}
+	r.syncing = make(chan struct{}, 4*cap(r.uploadSem))
 	// Enough buffers for every pack being built or uploaded and every
 	// packer gathering blobs.
 	r.bufs = make(chan []byte, cap(r.uploadSem)+blob.NumTypes)
@@ -314,16 +316,31 @@ func (r *Repository) SaveFile(ctx context.Context, t backend.FileType, kind byte
 
 // saveVerified stores data under its hash and checks the stored size.
 func (r *Repository) saveVerified(ctx context.Context, t backend.FileType, data []byte) (string, error) {
+	return r.saveVerifiedRelease(ctx, t, data, func() {})
+}
+
+// saveVerifiedRelease is saveVerified calling release, exactly once, as
+// soon as the backend no longer needs data (backend.Releaser), or when it
+// returns.
+func (r *Repository) saveVerifiedRelease(ctx context.Context, t backend.FileType, data []byte, release func()) (string, error) {
 	h := backend.Handle{Type: t, Name: crypto.Hash(data).String()}
-	if err := r.be.Save(ctx, h, data); err != nil {
+	size := int64(len(data))
+	var err error
+	if rl, ok := r.be.(backend.Releaser); ok {
+		err = rl.SaveRelease(ctx, h, data, release)
+	} else {
+		err = r.be.Save(ctx, h, data)
+		release()
+	}
+	if err != nil {
 		return "", fmt.Errorf("save %v: %w", h, err)
 	}
 	fi, err := r.be.Stat(ctx, h)
 	if err != nil {
 		return "", fmt.Errorf("save %v: %w", h, err)
 	}
-	if fi.Size != int64(len(data)) {
-		return "", fmt.Errorf("save %v: stored %d bytes, want %d: %w", h, fi.Size, len(data), crypto.ErrCorrupt)
+	if fi.Size != size {
+		return "", fmt.Errorf("save %v: stored %d bytes, want %d: %w", h, fi.Size, size, crypto.ErrCorrupt)
 	}
 	return h.Name, nil
 }

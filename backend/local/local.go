@@ -46,7 +46,19 @@ func (b *Backend) filename(h backend.Handle) string {
 }
 
 // Save writes data atomically: temporary file, fsync, rename, directory fsync.
-func (b *Backend) Save(ctx context.Context, h backend.Handle, data []byte) (err error) {
+func (b *Backend) Save(ctx context.Context, h backend.Handle, data []byte) error {
+	return b.SaveRelease(ctx, h, data, func() {})
+}
+
+// SaveRelease is Save calling release once data is written to the
+// file, before it waits for the disk (backend.Releaser).
+func (b *Backend) SaveRelease(ctx context.Context, h backend.Handle, data []byte, release func()) (err error) {
+	released := false
+	defer func() {
+		if !released {
+			release()
+		}
+	}()
 	if err := h.Valid(); err != nil {
 		return err
 	}
@@ -71,6 +83,8 @@ func (b *Backend) Save(ctx context.Context, h backend.Handle, data []byte) (err 
 	if _, err = f.Write(data); err != nil {
 		return fmt.Errorf("save %v: %w", h, err)
 	}
+	released = true
+	release() // the bytes are in the file; only the sync is left
 	if err = f.Chmod(0o400); err != nil {
 		return fmt.Errorf("save %v: %w", h, err)
 	}

@@ -2,6 +2,7 @@ package local
 
 import (
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -46,5 +47,46 @@ func TestLayoutAndReadOnly(t *testing.T) {
 	names, err := backend.Names(context.Background(), be, backend.Pack)
 	if err != nil || len(names) != 1 || names[0] != name {
 		t.Errorf("List = %v, %v; want [%s]", names, err, name)
+	}
+}
+
+// TestSaveRelease checks that release is called exactly once, before
+// SaveRelease returns, on success and on failure, and that the caller may
+// overwrite the buffer once it has been released.
+func TestSaveRelease(t *testing.T) {
+	ctx := context.Background()
+	be, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var _ backend.Releaser = be
+	data := []byte("pack bytes")
+	calls := 0
+	h := backend.Handle{Type: backend.Pack, Name: "0123456789abcdef"}
+	err = be.SaveRelease(ctx, h, data, func() {
+		calls++
+		copy(data, "XXXXXXXXXX") // the buffer is the caller's again
+	})
+	if err != nil || calls != 1 {
+		t.Fatalf("err %v, %d release calls", err, calls)
+	}
+	rd, err := be.Load(ctx, h, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(rd)
+	_ = rd.Close()
+	if string(got) != "pack bytes" {
+		t.Errorf("stored %q", got)
+	}
+	calls = 0
+	if err := be.SaveRelease(ctx, backend.Handle{Type: backend.Pack, Name: "../x"}, data, func() { calls++ }); err == nil || calls != 1 {
+		t.Errorf("invalid name: err %v, %d release calls", err, calls)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	calls = 0
+	if err := be.SaveRelease(cctx, h, data, func() { calls++ }); err == nil || calls != 1 {
+		t.Errorf("cancelled: err %v, %d release calls", err, calls)
 	}
 }

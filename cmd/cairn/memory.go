@@ -29,7 +29,7 @@ func governMemory(base int64) (stop func()) {
 		if sample[0].Value.Kind() == metrics.KindUint64 {
 			live = int64(min(sample[0].Value.Uint64(), math.MaxInt64/2))
 		}
-		debug.SetMemoryLimit(max(base, live+live/2+32<<20))
+		debug.SetMemoryLimit(max(base, live+live/4+32<<20))
 	}
 	set()
 	done := make(chan struct{})
