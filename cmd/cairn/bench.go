@@ -63,7 +63,8 @@ hundredth file of DIR), a full restore, and check --read-data. With
 --compare, every installed peer runs the same steps on the same data in the
 same run, and the ratios cairn/peer are printed (above 1 means cairn is
 faster or smaller). Reports MB/s, files/s, peak RSS and stored size.
-Before every step, dirty pages are written back (sync). With --runs N,
+Before every backup the dataset is read once, so every tool finds it in
+the page cache, and before every step dirty pages are written back (sync). With --runs N,
 everything is repeated with fresh repositories and each step's median run
 is reported; every run appends to 1% of the files again.
 
