@@ -163,16 +163,17 @@ func OpenBlob(key *crypto.Key, salt [crypto.PackSaltSize]byte, e Entry, sealed [
 }
 
 func openEntry(key *crypto.Key, aead cipher.AEAD, e Entry, sealed []byte) ([]byte, error) {
-	return openEntryInto(key, aead, e, sealed, nil)
+	return openEntryInto(key, aead, e, sealed, sealed[:0], nil)
 }
 
-// openEntryInto is openEntry decompressing into plainBuf's array when it
-// has room.
-func openEntryInto(key *crypto.Key, aead cipher.AEAD, e Entry, sealed, plainBuf []byte) ([]byte, error) {
+// openEntryInto is openEntry decrypting into payloadDst (sealed[:0] for
+// in place, or a buffer of its own, leaving sealed intact) and
+// decompressing into plainBuf's array when it has room.
+func openEntryInto(key *crypto.Key, aead cipher.AEAD, e Entry, sealed, payloadDst, plainBuf []byte) ([]byte, error) {
 	if uint32(len(sealed)) != e.Length {
 		return nil, &BlobError{e.Handle(), fmt.Errorf("read %d of %d bytes: %w", len(sealed), e.Length, crypto.ErrCorrupt)}
 	}
-	payload, err := aead.Open(sealed[:0], crypto.OffsetNonce(e.Offset), sealed, crypto.BlobAD(e.Type, e.ID))
+	payload, err := aead.Open(payloadDst, crypto.OffsetNonce(e.Offset), sealed, crypto.BlobAD(e.Type, e.ID))
 	if err != nil {
 		return nil, &BlobError{e.Handle(), crypto.ErrCorrupt}
 	}

@@ -103,9 +103,12 @@ func (w *Writer) Add(t blob.Type, id blob.ID, payload []byte, rawLen int, compre
 	sc := w.scratch
 	sc.sealed = w.aead.Seal(sc.sealed[:0], nonce, payload, ad)
 	e := Entry{Type: t, ID: id, Offset: w.off, Length: uint32(len(sc.sealed)), RawLength: uint32(rawLen), Compressed: compressed}
-	// Verify a copy: opening decrypts in place.
-	sc.opened = append(sc.opened[:0], sc.sealed...)
-	plain, err := openEntryInto(w.key, w.aead, e, sc.opened, sc.plain)
+	// Open into a buffer of its own: the sealed bytes stay as they are,
+	// to be written once they have checked out.
+	if cap(sc.opened) < len(sc.sealed) {
+		sc.opened = make([]byte, 0, len(sc.sealed))
+	}
+	plain, err := openEntryInto(w.key, w.aead, e, sc.sealed, sc.opened[:0], sc.plain)
 	if err != nil {
 		return fmt.Errorf("blob %v: %w", id, ErrVerify)
 	}
