@@ -37,116 +37,140 @@ type Ceiling struct {
 // chunking, keyed BLAKE3 IDs, zstd at the default level, and pack writing
 // (sealing, then opening, decompressing and re-hashing every blob before
 // it is written).
-func MeasureCeiling(files []string, sample int64) (*Ceiling, error) {
-	var data [][]byte
-	var total int64
-	for _, f := range files {
-		if total >= sample {
-			break
-		}
-		b, err := readAtMost(f, sample-total)
-		if err != nil {
-			return nil, err
-		}
-		data = append(data, b)
-		total += int64(len(b))
-	}
-	if total == 0 {
-		return nil, fmt.Errorf("no file data to measure")
-	}
-	params, err := chunk.NewParams()
+func MeasureCeiling(files []string, sampleBytes int64) (*Ceiling, error) {
+	sm, err := readSample(files, sampleBytes)
 	if err != nil {
 		return nil, err
 	}
-	key, err := crypto.NewRandomKey()
-	if err != nil {
-		return nil, err
-	}
-	c := &Ceiling{SampleBytes: total, Cores: runtime.GOMAXPROCS(0)}
-	stage := func(name string, fn func() error) error {
-		runtime.GC()
-		start := time.Now()
-		if err := fn(); err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
-		ns := float64(time.Since(start).Nanoseconds()) / float64(total)
-		c.Stages = append(c.Stages, Stage{Name: name, NsPerByte: ns, MBps: 1e3 / ns})
-		return nil
-	}
-	var chunks [][]byte
-	arena := make([]byte, 0, total)
-	if err := stage("chunking", func() error {
-		for _, d := range data {
-			ch := params.New(bytes.NewReader(d))
-			for {
-				b, err := ch.Next()
-				if err == io.EOF {
-					break
-				}
-				if err != nil {
-					ch.Release()
-					return err
-				}
-				// Copied once, as a backup copies each chunk.
-				start := len(arena)
-				arena = append(arena, b...)
-				chunks = append(chunks, arena[start:len(arena):len(arena)])
-			}
-			ch.Release()
-		}
-		return nil
-	}); err != nil {
-		return nil, err
-	}
-	ids := make([]blob.ID, len(chunks))
-	if err := stage("hashing (keyed BLAKE3)", func() error {
-		for i, b := range chunks {
-			ids[i] = key.ID(b)
-		}
-		return nil
-	}); err != nil {
-		return nil, err
-	}
-	payloads := make([][]byte, len(chunks))
-	compressed := make([]bool, len(chunks))
-	if err := stage("compression (zstd auto)", func() error {
-		for i, b := range chunks {
-			payloads[i], compressed[i] = pack.Compress(pack.CompressionAuto, nil, b)
-		}
-		return nil
-	}); err != nil {
-		return nil, err
-	}
-	if err := stage("pack writing with verification", func() error {
-		var buf bytes.Buffer
-		w, err := pack.NewWriter(&buf, key)
-		if err != nil {
-			return err
-		}
-		for i, p := range payloads {
-			if err := w.Add(blob.Data, ids[i], p, len(chunks[i]), compressed[i]); err != nil {
-				return err
-			}
-			if buf.Len() >= 16<<20 {
-				if err := w.Close(); err != nil {
-					return err
-				}
-				buf.Reset()
-				if w, err = pack.NewWriter(&buf, key); err != nil {
-					return err
-				}
-			}
-		}
-		return w.Close()
-	}); err != nil {
-		return nil, err
+	c := &Ceiling{SampleBytes: sm.total, Cores: runtime.GOMAXPROCS(0)}
+	// In pipeline order: each stage works on what the one before made.
+	stages := []struct {
+		name string
+		run  func() error
+	}{
+		{"chunking", sm.chunkAll},
+		{"hashing (keyed BLAKE3)", sm.hashAll},
+		{"compression (zstd auto)", sm.compressAll},
+		{"pack writing with verification", sm.packAll},
 	}
 	var sum float64
-	for _, s := range c.Stages {
-		sum += s.NsPerByte
+	for _, st := range stages {
+		runtime.GC()
+		start := time.Now()
+		if err := st.run(); err != nil {
+			return nil, fmt.Errorf("%s: %w", st.name, err)
+		}
+		ns := float64(time.Since(start).Nanoseconds()) / float64(sm.total)
+		c.Stages = append(c.Stages, Stage{Name: st.name, NsPerByte: ns, MBps: 1e3 / ns})
+		sum += ns
 	}
 	c.MBps = float64(c.Cores) * 1e3 / sum
 	return c, nil
+}
+
+// sample is the data a ceiling is measured on, and what each stage makes
+// of it for the next.
+type sample struct {
+	data       [][]byte
+	total      int64
+	params     chunk.Params
+	key        *crypto.Key
+	chunks     [][]byte
+	ids        []blob.ID
+	payloads   [][]byte
+	compressed []bool
+}
+
+// readSample reads up to n bytes of files, in order.
+func readSample(files []string, n int64) (*sample, error) {
+	sm := &sample{}
+	for _, f := range files {
+		if sm.total >= n {
+			break
+		}
+		b, err := readAtMost(f, n-sm.total)
+		if err != nil {
+			return nil, err
+		}
+		sm.data = append(sm.data, b)
+		sm.total += int64(len(b))
+	}
+	if sm.total == 0 {
+		return nil, fmt.Errorf("no file data to measure")
+	}
+	var err error
+	if sm.params, err = chunk.NewParams(); err != nil {
+		return nil, err
+	}
+	if sm.key, err = crypto.NewRandomKey(); err != nil {
+		return nil, err
+	}
+	return sm, nil
+}
+
+// chunkAll cuts every file into chunks, copying each once, as a backup
+// copies each chunk.
+func (sm *sample) chunkAll() error {
+	arena := make([]byte, 0, sm.total)
+	for _, d := range sm.data {
+		ch := sm.params.New(bytes.NewReader(d))
+		for {
+			b, err := ch.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				ch.Release()
+				return err
+			}
+			start := len(arena)
+			arena = append(arena, b...)
+			sm.chunks = append(sm.chunks, arena[start:len(arena):len(arena)])
+		}
+		ch.Release()
+	}
+	return nil
+}
+
+func (sm *sample) hashAll() error {
+	sm.ids = make([]blob.ID, len(sm.chunks))
+	for i, b := range sm.chunks {
+		sm.ids[i] = sm.key.ID(b)
+	}
+	return nil
+}
+
+func (sm *sample) compressAll() error {
+	sm.payloads = make([][]byte, len(sm.chunks))
+	sm.compressed = make([]bool, len(sm.chunks))
+	for i, b := range sm.chunks {
+		sm.payloads[i], sm.compressed[i] = pack.Compress(pack.CompressionAuto, nil, b)
+	}
+	return nil
+}
+
+// packAll seals, verifies and writes every payload into 16 MiB packs.
+func (sm *sample) packAll() error {
+	var buf bytes.Buffer
+	w, err := pack.NewWriter(&buf, sm.key)
+	if err != nil {
+		return err
+	}
+	for i, p := range sm.payloads {
+		if err := w.Add(blob.Data, sm.ids[i], p, len(sm.chunks[i]), sm.compressed[i]); err != nil {
+			return err
+		}
+		if buf.Len() >= 16<<20 {
+			if err := w.Close(); err != nil {
+				return err
+			}
+			buf.Reset()
+			if w, err = pack.NewWriter(&buf, sm.key); err != nil {
+				return err
+			}
+		}
+	}
+	return w.Close()
 }
 
 func readAtMost(name string, n int64) ([]byte, error) {

@@ -19,8 +19,14 @@ func newBenchCmd(g *globals) *cobra.Command {
 		Example: `  cairn bench gen --profile tree --size 2G --seed 1 /tmp/ds
   cairn bench run /tmp/ds --compare restic,borg
   cairn bench run /tmp/ds --compare restic --json > result.json
-  cairn bench run /tmp/ds --compare restic,borg --plot bench.svg`,
+  cairn bench run /tmp/ds --compare restic,borg --plot bench.svg
+  cairn bench scale --profile manysmall --sizes 20MiB,200MiB,2GiB`,
 	}
+	cmd.AddCommand(newBenchGenCmd(g), newBenchRunCmd(g), newBenchScaleCmd(g))
+	return cmd
+}
+
+func newBenchGenCmd(g *globals) *cobra.Command {
 	var o bench.GenOptions
 	var size string
 	gen := &cobra.Command{
@@ -51,6 +57,10 @@ bytes.`,
 	gen.Flags().StringVar(&size, "size", "1G", "approximate total `size`")
 	gen.Flags().Uint64Var(&o.Seed, "seed", 1, "random `seed`")
 	gen.Flags().IntVar(&o.Version, "version", 0, "vmimage: write version `n` (1% of blocks changed per version)")
+	return gen
+}
+
+func newBenchRunCmd(g *globals) *cobra.Command {
 	var compare, work, plotFile string
 	var ceilingSample int64
 	var runs int
@@ -82,14 +92,11 @@ share of it.`,
 			if err != nil {
 				return err
 			}
-			if work == "" {
-				if work, err = os.MkdirTemp("", "cairn-bench-"); err != nil {
-					return err
-				}
-				defer func() { _ = os.RemoveAll(work) }()
-			} else if entries, _ := os.ReadDir(work); len(entries) > 0 {
-				return errors.New("--work must be an empty folder")
+			work, done, err := scratchFolder(work)
+			if err != nil {
+				return err
 			}
+			defer done()
 			var peers []string
 			if compare != "" {
 				peers = strings.Split(compare, ",")
@@ -116,8 +123,7 @@ share of it.`,
 	run.Flags().IntVar(&runs, "runs", 1, "repeat everything `n` times with fresh repositories and report each step's median")
 	run.Flags().Int64Var(&ceilingSample, "ceiling-sample", 256<<20, "measure the pipeline ceiling on this many `bytes` of DIR (negative: skip)")
 	run.Flags().StringVar(&work, "work", "", "scratch `folder` for repositories and restores (default: a temporary one)")
-	cmd.AddCommand(gen, run, newBenchScaleCmd(g))
-	return cmd
+	return run
 }
 
 func newBenchScaleCmd(g *globals) *cobra.Command {
@@ -147,12 +153,11 @@ should stay bounded.`,
 			if err != nil {
 				return err
 			}
-			if work == "" {
-				if work, err = os.MkdirTemp("", "cairn-scale-"); err != nil {
-					return err
-				}
-				defer func() { _ = os.RemoveAll(work) }()
+			work, done, err := scratchFolder(work)
+			if err != nil {
+				return err
 			}
+			defer done()
 			o.Cairn, o.Profile, o.Seed, o.Work = self, profile, seed, work
 			o.Log = func(f string, a ...any) { g.verbosef(1, f, a...) }
 			points, err := bench.Scale(cmd.Context(), o)
@@ -174,8 +179,23 @@ should stay bounded.`,
 	cmd.Flags().StringVar(&profile, "profile", "manysmall", "dataset `profile`: "+strings.Join(bench.Profiles, ", "))
 	cmd.Flags().StringVar(&sizes, "sizes", "20MiB,200MiB,2GiB", "dataset `sizes`, comma-separated, smallest first")
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "random `seed`")
-	cmd.Flags().StringVar(&work, "work", "", "scratch `folder` (default: a temporary one)")
+	cmd.Flags().StringVar(&work, "work", "", "empty scratch `folder` (default: a temporary one)")
 	return cmd
+}
+
+// scratchFolder returns the --work folder, which must be empty, or a new
+// temporary one that done removes.
+func scratchFolder(work string) (dir string, done func(), err error) {
+	if work != "" {
+		if entries, _ := os.ReadDir(work); len(entries) > 0 {
+			return "", nil, errors.New("--work must be an empty folder")
+		}
+		return work, func() {}, nil
+	}
+	if work, err = os.MkdirTemp("", "cairn-bench-"); err != nil {
+		return "", nil, err
+	}
+	return work, func() { _ = os.RemoveAll(work) }, nil
 }
 
 func printBench(g *globals, rep *bench.Report) {
