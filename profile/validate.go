@@ -173,7 +173,9 @@ func (v *validator) retention(key string, r *Retention) {
 	}
 	v.duration(key+".prune-every", r.PruneEvery)
 	if r.MaxUnused != "" {
-		v.percent(key+".max-unused", r.MaxUnused)
+		if r.MaxUnused != "0" && r.MaxUnused != "unlimited" && r.MaxUnused != "0%" {
+			v.percent(key+".max-unused", r.MaxUnused)
+		}
 	}
 }
 

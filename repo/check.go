@@ -104,6 +104,9 @@ func (r *Repository) Check(ctx context.Context, opts CheckOptions) (*CheckReport
 		if err := step(ctx); err != nil {
 			return nil, err
 		}
+		if err := ctx.Err(); err != nil {
+			return nil, err // a step may stop early without an error of its own
+		}
 	}
 	for _, d := range c.damaged {
 		c.report.Damage = append(c.report.Damage, *d)
@@ -336,7 +339,13 @@ func (c *checker) readData(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(c.r.opts.Connections)
 	for _, p := range selected {
+		if gctx.Err() != nil {
+			break
+		}
 		g.Go(func() error {
+			if err := gctx.Err(); err != nil {
+				return err
+			}
 			id, _ := blob.ParseID(p.Name)
 			if err := c.readPack(gctx, id); err != nil {
 				return err
@@ -348,6 +357,9 @@ func (c *checker) readData(ctx context.Context) error {
 		})
 	}
 	if err := g.Wait(); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
 		return err
 	}
 	c.report.PacksRead = len(selected)

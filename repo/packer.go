@@ -338,6 +338,11 @@ func (r *Repository) WriteIndex(ctx context.Context) error {
 // LoadBlob reads a blob with one range request, decrypts, decompresses and
 // verifies it against its ID. Damage yields a *pack.BlobError.
 func (r *Repository) LoadBlob(ctx context.Context, h blob.Handle) ([]byte, error) {
+	// A cancelled command stops here even when the pack cache could
+	// serve the blob without any I/O.
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	loc, ok := r.idx.Lookup(h)
 	if !ok {
 		return nil, fmt.Errorf("blob %v: %w", h, ErrNotFound)

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/cairn-backup/cairn/backend"
@@ -17,12 +19,30 @@ import (
 // PruneOptions configure Prune.
 type PruneOptions struct {
 	// MaxUnused is the share of a pack (percent) that may be unused before
-	// the pack is repacked. Zero means 5.
+	// the pack is repacked: 0 repacks every pack holding any unused blob,
+	// 100 repacks none (see ParseMaxUnused).
 	MaxUnused float64
 	// MaxRepackBytes bounds the size of packs repacked in one run; 0 means
 	// no bound.
 	MaxRepackBytes uint64
 	DryRun         bool
+}
+
+// ParseMaxUnused parses prune's --max-unused as restic takes it: a
+// percentage from 0% to 100%, a bare 0, or "unlimited" (never repack for
+// unused space; packs with no used blob are still deleted).
+func ParseMaxUnused(s string) (float64, error) {
+	switch s {
+	case "unlimited":
+		return 100, nil
+	case "0":
+		return 0, nil
+	}
+	p, err := strconv.ParseFloat(strings.TrimSuffix(s, "%"), 64)
+	if err != nil || !strings.HasSuffix(s, "%") || p < 0 || p > 100 {
+		return 0, fmt.Errorf("--max-unused %q: want a percentage from 0%% to 100%%, 0 or unlimited", s)
+	}
+	return p, nil
 }
 
 // PruneReport says what Prune did, or would do.
@@ -82,9 +102,6 @@ type prunePlan struct {
 // only then delete packs (design §12). Killed at any instant, it loses
 // nothing a snapshot references. It needs an exclusive lock.
 func (r *Repository) Prune(ctx context.Context, opts PruneOptions) (*PruneReport, error) {
-	if opts.MaxUnused <= 0 {
-		opts.MaxUnused = 5
-	}
 	r.mu.Lock()
 	l := r.lock
 	r.mu.Unlock()

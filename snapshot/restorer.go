@@ -10,6 +10,7 @@ import (
 	"os"
 	"path"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -57,6 +58,13 @@ type RestoreOptions struct {
 	Verify    bool // re-read every restored file and check it against the snapshot
 	Owner     bool // restore ownership (needs root)
 	Workers   int  // files written concurrently; 0 means 2×GOMAXPROCS
+	// MaxEntries bounds the entries a restore plans (0 means
+	// DefaultMaxEntries). Subtrees shared between directories are counted
+	// once per place they appear, over the distinct trees only, before
+	// anything is written; a snapshot past the bound is refused as
+	// ErrMalformed, so that a small hostile repository cannot make a
+	// restore use unbounded memory or time.
+	MaxEntries uint64
 	// OnWarning is told about entries that were refused or whose metadata
 	// could not be restored. Calls never overlap.
 	OnWarning func(path string, err error)
@@ -70,10 +78,14 @@ type RestoreSummary struct {
 	BytesWritten  uint64
 	TotalFiles    uint64
 	TotalBytes    uint64
-	Refused       uint64 // entries refused as unsafe
-	Failed        []string
+	Refused       uint64   // entries refused as unsafe
+	Failed        []string // files and directories that could not be restored
 	Verified      uint64
 }
+
+// DefaultMaxEntries is the bound on the entries of one restore: a plan of
+// this many entries takes a few GiB of memory.
+const DefaultMaxEntries = 20_000_000
 
 // ErrUnsafeName is reported for tree entries that could escape the target.
 var ErrUnsafeName = errors.New("refusing to restore an unsafe name")
@@ -117,40 +129,74 @@ type plan struct {
 
 // Restore writes node (a directory, whose contents go into target, or a
 // file, written as target/NAME) found at snapPath in the snapshot.
+//
+// Damage is contained: a directory whose tree cannot be read, or a file
+// whose data cannot, is named through OnWarning and listed in Failed, and
+// everything else is restored. When ctx ends, Restore stops promptly and
+// returns the summary of what it really did along with ctx's error; the
+// summary is never nil.
 func (r *Restorer) Restore(ctx context.Context, node *Node, snapPath, target string) (*RestoreSummary, error) {
+	err := r.restore(ctx, node, snapPath, target)
+	if ctx.Err() != nil {
+		err = ctx.Err()
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := r.sum
+	out.Failed = slices.Clone(r.sum.Failed)
+	return &out, err
+}
+
+func (r *Restorer) restore(ctx context.Context, node *Node, snapPath, target string) error {
+	if node.Type == TypeDir {
+		if err := r.measure(ctx, node.Subtree); err != nil {
+			return err
+		}
+	}
 	if err := os.MkdirAll(target, 0o700); err != nil {
-		return nil, fmt.Errorf("create target: %w", err)
+		return fmt.Errorf("create target: %w", err)
 	}
 	root, err := os.OpenRoot(target)
 	if err != nil {
-		return nil, fmt.Errorf("open target: %w", err)
+		return fmt.Errorf("open target: %w", err)
 	}
 	defer func() { _ = root.Close() }()
 	p := &plan{linkOf: map[[2]uint64]string{}}
 	if node.Type == TypeDir {
-		err = r.planDir(ctx, p, node, "", snapPath, false)
+		err = r.planDir(ctx, p, node, "", snapPath, false, 0)
 	} else {
-		r.planNode(ctx, p, node, node.Name, snapPath, true)
+		err = r.planNode(ctx, p, node, node.Name, snapPath, true, 0)
 	}
 	if err != nil {
-		return nil, err
+		return err
 	}
+	r.mu.Lock()
 	for _, it := range p.files {
 		r.sum.TotalFiles++
 		r.sum.TotalBytes += it.node.Size
 	}
+	r.mu.Unlock()
 	for _, d := range p.dirs {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		if err := r.makeDir(root, d); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	for _, it := range p.links {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		r.restoreSpecial(root, it)
 	}
 	if err := r.writeFiles(ctx, root, p.files); err != nil {
-		return nil, err
+		return err
 	}
 	for _, it := range p.hardlinks {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		r.restoreHardlink(root, p, it)
 	}
 	for i := len(p.dirs) - 1; i >= 0; i-- {
@@ -160,28 +206,91 @@ func (r *Restorer) Restore(ctx context.Context, node *Node, snapPath, target str
 	}
 	if r.opts.Verify {
 		if err := r.verify(ctx, root, p.files); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return &r.sum, nil
+	return nil
+}
+
+// measure counts the entries below tree id as a restore would expand them,
+// visiting each distinct tree once, and refuses a snapshot past MaxEntries
+// or MaxTreeDepth. Trees that cannot be loaded count as empty here; the
+// plan reports them.
+func (r *Restorer) measure(ctx context.Context, id blob.ID) error {
+	limit := r.opts.MaxEntries
+	if limit == 0 {
+		limit = DefaultMaxEntries
+	}
+	memo := map[blob.ID]uint64{}
+	var count func(id blob.ID, depth int) (uint64, error)
+	count = func(id blob.ID, depth int) (uint64, error) {
+		if n, ok := memo[id]; ok {
+			return n, nil
+		}
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+		if depth > MaxTreeDepth {
+			return 0, fmt.Errorf("%w: directories nest deeper than %d levels", ErrMalformed, MaxTreeDepth)
+		}
+		t, err := LoadTree(ctx, r.repo, id)
+		if err != nil {
+			if ctx.Err() != nil {
+				return 0, ctx.Err()
+			}
+			memo[id] = 0
+			return 0, nil
+		}
+		var total uint64
+		for i := range t.Nodes {
+			total++
+			if t.Nodes[i].Type == TypeDir {
+				n, err := count(t.Nodes[i].Subtree, depth+1)
+				if err != nil {
+					return 0, err
+				}
+				total += n
+			}
+			if total > limit {
+				return 0, fmt.Errorf("%w: its directories expand to more than %d entries (shared subtrees counted at each place they appear)", ErrMalformed, limit)
+			}
+		}
+		memo[id] = total
+		return total, nil
+	}
+	_, err := count(id, 0)
+	return err
 }
 
 // planDir lists what to restore below a directory. selected is true when an
 // include pattern matched an ancestor.
-func (r *Restorer) planDir(ctx context.Context, p *plan, dir *Node, rel, snap string, selected bool) error {
+func (r *Restorer) planDir(ctx context.Context, p *plan, dir *Node, rel, snap string, selected bool, depth int) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if depth > MaxTreeDepth {
+		return fmt.Errorf("%s: %w: directories nest deeper than %d levels", displayPath(snap), ErrMalformed, MaxTreeDepth)
+	}
 	tree, err := LoadTree(ctx, r.repo, dir.Subtree)
 	if err != nil {
-		return fmt.Errorf("load tree of %s: %w", displayPath(snap), err)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		// Damage below one directory hides nothing else: name it and
+		// restore the rest.
+		r.opts.OnWarning(displayPath(snap), fmt.Errorf("could not read directory: %w", err))
+		r.fail(displayPath(snap))
+		return nil
 	}
 	p.dirs = append(p.dirs, item{rel: rel, snap: snap, node: dir})
 	for i := range tree.Nodes {
 		n := &tree.Nodes[i]
 		childSnap := path.Join("/", snap, n.Name)
 		if why := ValidName(n.Name); why != "" {
-			r.refuse(path.Join("/", snap, fmt.Sprintf("%q", n.Name)), why)
+			r.refuse(UnsafePath(snap, n.Name), why)
 			continue
 		}
-		if err := r.planNode(ctx, p, n, path.Join(rel, n.Name), childSnap, selected); err != nil {
+		if err := r.planNode(ctx, p, n, path.Join(rel, n.Name), childSnap, selected, depth+1); err != nil {
 			return err
 		}
 	}
@@ -202,7 +311,7 @@ func displayPath(p string) string {
 	return p
 }
 
-func (r *Restorer) planNode(ctx context.Context, p *plan, n *Node, rel, snap string, selected bool) error {
+func (r *Restorer) planNode(ctx context.Context, p *plan, n *Node, rel, snap string, selected bool, depth int) error {
 	isDir := n.Type == TypeDir
 	if r.opts.Exclude.Match(snap, isDir) {
 		return nil
@@ -215,7 +324,7 @@ func (r *Restorer) planNode(ctx context.Context, p *plan, n *Node, rel, snap str
 			// Look inside; create this directory only if something below is chosen.
 			before := len(p.dirs) + len(p.files) + len(p.links) + len(p.hardlinks)
 			mark := len(p.dirs)
-			if err := r.planDir(ctx, p, n, rel, snap, false); err != nil {
+			if err := r.planDir(ctx, p, n, rel, snap, false, depth); err != nil {
 				return err
 			}
 			if len(p.dirs)+len(p.files)+len(p.links)+len(p.hardlinks) == before+1 {
@@ -223,7 +332,7 @@ func (r *Restorer) planNode(ctx context.Context, p *plan, n *Node, rel, snap str
 			}
 			return nil
 		}
-		return r.planDir(ctx, p, n, rel, snap, selected)
+		return r.planDir(ctx, p, n, rel, snap, selected, depth)
 	}
 	if !r.opts.Include.Empty() && !selected {
 		return nil
@@ -345,7 +454,12 @@ feed:
 		}
 	}
 	close(jobs)
-	return g.Wait()
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	// Workers stop taking files once ctx ends, without an error of their
+	// own: the restore is not complete then.
+	return ctx.Err()
 }
 
 func (r *Restorer) skipExisting(root *os.Root, it item) bool {

@@ -34,6 +34,14 @@ type Config struct {
 	// ListFailAfter, if > 0, makes List fail with ErrInjected after
 	// reporting that many files (a listing that breaks halfway).
 	ListFailAfter int
+	// StallAfterLoads, if > 0, makes every Load of a file of type
+	// StallType (any type if 0) after the first StallAfterLoads block
+	// until its context ends, as a backend that stops answering does.
+	// OnStall, if set, is called once, when the first Load stalls: tests
+	// wait for it instead of sleeping.
+	StallAfterLoads int
+	StallType       backend.FileType
+	OnStall         func()
 }
 
 // Backend injects faults into calls to the wrapped backend.
@@ -44,6 +52,28 @@ type Backend struct {
 	rng   *rand.Rand
 	saves int
 	muts  int // Save and Remove calls, for CrashAfter
+	loads int // Loads of StallType, for StallAfterLoads
+
+	stallOnce sync.Once
+}
+
+// stall blocks a Load past StallAfterLoads until ctx ends.
+func (b *Backend) stall(ctx context.Context, h backend.Handle) error {
+	if b.cfg.StallAfterLoads <= 0 || (b.cfg.StallType != 0 && b.cfg.StallType != h.Type) {
+		return nil
+	}
+	b.mu.Lock()
+	b.loads++
+	n := b.loads
+	b.mu.Unlock()
+	if n <= b.cfg.StallAfterLoads {
+		return nil
+	}
+	if b.cfg.OnStall != nil {
+		b.stallOnce.Do(b.cfg.OnStall)
+	}
+	<-ctx.Done()
+	return ctx.Err()
 }
 
 // crashed counts a mutating call and reports whether the simulated crash
@@ -117,6 +147,9 @@ func (b *Backend) Save(ctx context.Context, h backend.Handle, data []byte) error
 func (b *Backend) Load(ctx context.Context, h backend.Handle, offset, length int64) (io.ReadCloser, error) {
 	if b.crashed(false) || b.hit(b.cfg.ErrorRate) {
 		return nil, ErrInjected
+	}
+	if err := b.stall(ctx, h); err != nil {
+		return nil, err
 	}
 	rd, err := b.Backend.Load(ctx, h, offset, length)
 	if err != nil || (b.cfg.ShortReadRate <= 0 && b.cfg.FlipRate <= 0) {

@@ -308,6 +308,20 @@ func runCheck(cmd *cobra.Command, g *globals, o *checkFlags) error {
 	if prog != nil {
 		prog.finish()
 	}
+	if err != nil && ctx.Err() != nil {
+		// Say how far it got: a partial check proves nothing about the rest.
+		done, total := opts.Progress.PacksDone.Load(), opts.Progress.PacksTotal.Load()
+		if g.json {
+			_ = g.printJSON(map[string]any{"message_type": "summary", "ok": false, "interrupted": true,
+				"packs_read": done, "packs_total": total, "bytes_read": opts.Progress.BytesDone.Load(),
+				"total_duration": time.Since(start).Seconds()})
+		} else if opts.ReadData || opts.Rolling > 0 {
+			g.printf("check was interrupted after reading %d of %d packs; nothing is proven about the rest\n", done, total)
+		} else {
+			g.printf("check was interrupted before it finished\n")
+		}
+		return err
+	}
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"path"
 	"slices"
 
@@ -21,6 +22,7 @@ type differ struct {
 	r        *repo.Repository
 	metadata bool
 	stats    diffStats
+	dmg      *damage // trees that could not be read, names refused
 }
 
 func (d *differ) emit(kind, p string, n *snapshot.Node) error {
@@ -49,7 +51,7 @@ func (d *differ) all(ctx context.Context, kind, p string, n *snapshot.Node) erro
 	if err := d.emit(kind, p, n); err != nil || n.Type != snapshot.TypeDir {
 		return err
 	}
-	return snapshot.Walk(ctx, d.r, n.Subtree, p, func(cp string, c *snapshot.Node) error {
+	return snapshot.Walk(ctx, d.r, n.Subtree, p, d.dmg.report, func(cp string, c *snapshot.Node) error {
 		count(c)
 		return d.emit(kind, cp, c)
 	})
@@ -66,13 +68,16 @@ func (d *differ) trees(ctx context.Context, a, b blob.ID, dir string) error {
 	if a == b {
 		return nil
 	}
-	ta, err := snapshot.LoadTree(ctx, d.r, a)
+	ta, err := d.tree(ctx, a, dir)
 	if err != nil {
 		return err
 	}
-	tb, err := snapshot.LoadTree(ctx, d.r, b)
+	tb, err := d.tree(ctx, b, dir)
 	if err != nil {
 		return err
+	}
+	if ta == nil || tb == nil {
+		return nil // reported; the rest of the snapshots is still compared
 	}
 	i, j := 0, 0
 	for i < len(ta.Nodes) || j < len(tb.Nodes) {
@@ -96,6 +101,29 @@ func (d *differ) trees(ctx context.Context, a, b blob.ID, dir string) error {
 		}
 	}
 	return nil
+}
+
+// tree loads a tree and drops entries with unsafe names. A tree that
+// cannot be read is reported and yields nil; only cancellation is an error.
+func (d *differ) tree(ctx context.Context, id blob.ID, dir string) (*snapshot.Tree, error) {
+	t, err := snapshot.LoadTree(ctx, d.r, id)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		d.dmg.report(dir, fmt.Errorf("could not read directory: %w", err))
+		return nil, nil
+	}
+	nodes := t.Nodes[:0:0]
+	for _, n := range t.Nodes {
+		if why := snapshot.ValidName(n.Name); why != "" {
+			d.dmg.report(snapshot.UnsafePath(dir, n.Name), fmt.Errorf("%w: %s", snapshot.ErrUnsafeName, why))
+			continue
+		}
+		nodes = append(nodes, n)
+	}
+	t.Nodes = nodes
+	return t, nil
 }
 
 func (d *differ) node(ctx context.Context, p string, na, nb *snapshot.Node) error {
@@ -151,23 +179,26 @@ with --metadata, changed only in metadata (U), followed by totals.`,
 			if err != nil {
 				return err
 			}
-			d := &differ{g: g, r: r, metadata: metadata}
+			d := &differ{g: g, r: r, metadata: metadata, dmg: &damage{g: g, during: "diff"}}
 			if err := d.trees(ctx, a.Tree, b.Tree, "/"); err != nil {
 				return err
 			}
 			st := d.stats
 			if g.json {
-				return g.printJSON(map[string]any{"message_type": "statistics", "source_snapshot": a.ID.String(),
+				if err := g.printJSON(map[string]any{"message_type": "statistics", "source_snapshot": a.ID.String(),
 					"target_snapshot": b.ID.String(), "added": st.Added, "removed": st.Removed, "changed": st.Modified,
 					"metadata_changed": st.MetadataChanged, "type_changed": st.TypeChanged,
-					"added_bytes": st.AddedBytes, "removed_bytes": st.RemovedBytes})
+					"added_bytes": st.AddedBytes, "removed_bytes": st.RemovedBytes}); err != nil {
+					return err
+				}
+				return d.dmg.err()
 			}
 			g.printf("\nAdded:    %d entries, %s\nRemoved:  %d entries, %s\nModified: %d files\n",
 				st.Added, ibytes(st.AddedBytes), st.Removed, ibytes(st.RemovedBytes), st.Modified)
 			if metadata {
 				g.printf("Metadata: %d entries\n", st.MetadataChanged)
 			}
-			return nil
+			return d.dmg.err()
 		},
 	}
 	cmd.Flags().BoolVar(&metadata, "metadata", false, "also show entries whose metadata alone changed (U)")

@@ -70,3 +70,29 @@ func sentence(err error) string {
 }
 
 func errInvalidPattern(p string) error { return fmt.Errorf("invalid pattern %q", p) }
+
+// damage counts the entries a command could not read or refused, after
+// reporting each on stderr; the command still does everything else and
+// then fails with err, so that its exit code is 1.
+type damage struct {
+	g      *globals
+	during string
+	n      int
+}
+
+// report is a snapshot.OnWalkError.
+func (d *damage) report(p string, err error) {
+	d.n++
+	d.g.reportItemError(d.during, p, err)
+}
+
+// err summarises the damage, or is nil when there was none.
+func (d *damage) err() error {
+	if d.n == 0 {
+		return nil
+	}
+	if d.n == 1 {
+		return errors.New("1 entry could not be read or was refused (named above)")
+	}
+	return fmt.Errorf("%d entries could not be read or were refused (named above)", d.n)
+}

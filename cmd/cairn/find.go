@@ -44,10 +44,11 @@ absolute path matches it ("**" spans directories).`,
 				return err
 			}
 			results := []map[string]any{}
+			dmg := &damage{g: g, during: "find"}
 			for _, s := range snaps {
 				var matches []map[string]any
 				header := false
-				err := snapshot.Walk(ctx, r, s.Tree, "/", func(p string, n *snapshot.Node) error {
+				err := snapshot.Walk(ctx, r, s.Tree, "/", dmg.report, func(p string, n *snapshot.Node) error {
 					if !matchAny(pats, p, n.Name, ignoreCase) {
 						return nil
 					}
@@ -77,9 +78,11 @@ absolute path matches it ("**" spans directories).`,
 				}
 			}
 			if g.json {
-				return g.printJSON(results)
+				if err := g.printJSON(results); err != nil {
+					return err
+				}
 			}
-			return nil
+			return dmg.err()
 		},
 	}
 	f.addFlags(cmd.Flags())

@@ -92,7 +92,8 @@ unless --recursive=false.`,
 			if node.Type != snapshot.TypeDir {
 				return show(dir, node)
 			}
-			return snapshot.Walk(ctx, r, node.Subtree, dir, func(p string, n *snapshot.Node) error {
+			dmg := &damage{g: g, during: "ls"}
+			if err := snapshot.Walk(ctx, r, node.Subtree, dir, dmg.report, func(p string, n *snapshot.Node) error {
 				if err := show(p, n); err != nil {
 					return err
 				}
@@ -100,7 +101,10 @@ unless --recursive=false.`,
 					return snapshot.ErrSkipDir
 				}
 				return nil
-			})
+			}); err != nil {
+				return err
+			}
+			return dmg.err()
 		},
 	}
 	f.addFlags(cmd.Flags())

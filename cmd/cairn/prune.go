@@ -18,17 +18,16 @@ type pruneFlags struct {
 }
 
 func (p *pruneFlags) add(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&p.maxUnused, "max-unused", "5%", "repack packs with more than `P%` unused data")
+	cmd.Flags().StringVar(&p.maxUnused, "max-unused", "5%", "repack packs with more than `P%` unused data (0: any unused data; unlimited: never)")
 	cmd.Flags().StringVar(&p.maxRepackSize, "max-repack-size", "", "repack at most `size` of packs in this run (e.g. 10G)")
 }
 
 func (p *pruneFlags) options(dryRun bool) (repo.PruneOptions, error) {
 	opts := repo.PruneOptions{DryRun: dryRun}
-	s, err := repo.ParseSubset(p.maxUnused)
-	if err != nil || s.Percent == 0 {
-		return opts, fmt.Errorf("--max-unused %q: want a percentage such as 5%%", p.maxUnused)
+	var err error
+	if opts.MaxUnused, err = repo.ParseMaxUnused(p.maxUnused); err != nil {
+		return opts, err
 	}
-	opts.MaxUnused = s.Percent
 	if p.maxRepackSize != "" {
 		if opts.MaxRepackBytes, err = humanize.ParseBytes(p.maxRepackSize); err != nil {
 			return opts, fmt.Errorf("--max-repack-size %q: want a size such as 10G", p.maxRepackSize)

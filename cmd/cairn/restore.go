@@ -127,25 +127,39 @@ func runRestore(ctx context.Context, g *globals, r *repo.Repository, s *snapshot
 	start := time.Now()
 	sum, err := res.Restore(ctx, node, sub, target)
 	prog.finish()
-	if err != nil {
-		return err
+	interrupted := err != nil && ctx.Err() != nil
+	if err != nil && !interrupted && sum.FilesRestored == 0 && sum.DirsRestored == 0 {
+		return err // nothing was written: the error says it all
 	}
 	dur := time.Since(start)
 	if g.json {
 		_ = g.printJSON(map[string]any{"message_type": "summary", "snapshot_id": s.ID.String(), "total_files": sum.TotalFiles,
 			"files_restored": sum.FilesRestored, "files_skipped": sum.FilesSkipped, "total_bytes": sum.TotalBytes,
 			"bytes_restored": sum.BytesWritten, "dirs_restored": sum.DirsRestored, "files_verified": sum.Verified,
-			"refused": sum.Refused, "failed": nonNil(sum.Failed), "total_duration": dur.Seconds()})
+			"refused": sum.Refused, "failed": nonNil(sum.Failed), "total_duration": dur.Seconds(), "interrupted": interrupted})
 	} else {
-		g.printf("restored snapshot %s:%s to %s\n", s.ID.Short(), sub, target)
-		g.printf("Files: %d restored, %d skipped, %d dirs; %s in %s\n", sum.FilesRestored, sum.FilesSkipped,
-			sum.DirsRestored, ibytes(sum.TotalBytes), formatDuration(dur))
-		if opts.Verify {
+		switch {
+		case interrupted:
+			g.printf("restore of snapshot %s:%s to %s was interrupted\n", s.ID.Short(), sub, target)
+		case err != nil:
+			g.printf("restore of snapshot %s:%s to %s failed\n", s.ID.Short(), sub, target)
+		default:
+			g.printf("restored snapshot %s:%s to %s\n", s.ID.Short(), sub, target)
+		}
+		g.printf("Files: %d restored, %d skipped, %d dirs; %s written in %s\n", sum.FilesRestored, sum.FilesSkipped,
+			sum.DirsRestored, ibytes(sum.BytesWritten), formatDuration(dur))
+		if interrupted || err != nil {
+			g.printf("Not restored: %d of the %d files planned\n", sum.TotalFiles-min(sum.TotalFiles, sum.FilesRestored+sum.FilesSkipped), sum.TotalFiles)
+		}
+		if opts.Verify && err == nil {
 			g.printf("verified %d files\n", sum.Verified)
 		}
 	}
+	if err != nil {
+		return err
+	}
 	if len(sum.Failed) > 0 || sum.Refused > 0 {
-		return fmt.Errorf("%d files could not be restored and %d entries were refused", len(sum.Failed), sum.Refused)
+		return fmt.Errorf("%d files or directories could not be restored and %d entries were refused (named above)", len(sum.Failed), sum.Refused)
 	}
 	return nil
 }

@@ -134,14 +134,18 @@ func (g *globals) openLocation(loc, credPrefix string) (backend.Backend, error) 
 			if n <= 0 {
 				n = 16
 			}
-			return retry.New(limit.New(be, n), retry.Config{MaxTotal: g.retryTimeout, Attempts: 10, OnRetry: func(op string, h backend.Handle, err error, wait time.Duration) {
+			return retry.New(limit.New(g.testHooks(be), n), retry.Config{MaxTotal: g.retryTimeout, Attempts: 10, OnRetry: func(op string, h backend.Handle, err error, wait time.Duration) {
 				g.verbosef(1, "retrying %s %v in %v: %v\n", op, h, wait.Round(time.Millisecond), err)
 			}}), nil
 		default:
 			return nil, fmt.Errorf("unknown repository scheme %q (supported: a path, local:PATH, s3:https://HOST/BUCKET/PREFIX)", m[1])
 		}
 	}
-	return local.Open(loc)
+	be, err := local.Open(loc)
+	if err != nil {
+		return nil, err
+	}
+	return g.testHooks(be), nil
 }
 
 // creator is implemented by backends that can create their container.

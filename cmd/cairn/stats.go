@@ -42,7 +42,7 @@ deduplication and compression ratios.`,
 			}
 			for _, s := range snaps {
 				addBlob(blob.Handle{Type: blob.Tree, ID: s.Tree})
-				err := snapshot.Walk(ctx, r, s.Tree, "/", func(p string, n *snapshot.Node) error {
+				err := snapshot.Walk(ctx, r, s.Tree, "/", nil, func(p string, n *snapshot.Node) error {
 					switch n.Type {
 					case snapshot.TypeFile:
 						files++
