@@ -327,3 +327,48 @@ func TestInterruptedBackupReused(t *testing.T) {
 		t.Errorf("second run added %d of %d bytes; want reuse of the first run's packs", sum.DataAdded, total)
 	}
 }
+
+// After an upload fails, every pack that was stored is indexed, not only
+// those of the last checkpoint (design §12.3); with a lost lock, only the
+// packs that still exist are, under a fresh lock.
+func TestSalvageIndexAfterUploadError(t *testing.T) {
+	ctx := context.Background()
+	for _, lostLock := range []bool{false, true} {
+		t.Run(fmt.Sprintf("lost=%v", lostLock), func(t *testing.T) {
+			dir := t.TempDir()
+			be, err := local.Open(dir)
+			must(t, err)
+			initRepo(t, be)
+			src := t.TempDir()
+			for i := 0; i < 12; i++ {
+				writeFile(t, filepath.Join(src, fmt.Sprintf("f%02d", i)), randBytes(300<<10, uint64(i)), 0o644)
+			}
+			opts := testOpts // checkpoints only every 64 packs: none here
+			clock := &fakeClock{t: time.Now()}
+			opts.Now = clock.now
+			r, err := Open(ctx, faulty.New(be, faulty.Config{FailSaveAfter: 5, FailSaveType: backend.Pack}), pw, opts)
+			must(t, err)
+			l, err := r.Lock(ctx, LockOptions{NoRefresh: true})
+			must(t, err)
+			a := snapshot.NewArchiver(r, snapshot.ArchiverOptions{Chunker: r.Config().Chunker})
+			paths, _ := snapshot.CleanPaths([]string{src})
+			if _, _, err := a.Run(ctx, paths, blob.ID{}); !errors.Is(err, faulty.ErrInjected) {
+				t.Fatalf("backup through failing backend: %v", err)
+			}
+			if lostLock {
+				clock.advance(StaleAfter + time.Minute)
+			}
+			n, err := r.SalvageIndex(ctx)
+			must(t, err)
+			if n != 5 {
+				t.Errorf("salvaged %d packs, want the 5 stored", n)
+			}
+			must(t, l.Unlock())
+			fresh, err := Open(ctx, be, pw, testOpts)
+			must(t, err)
+			if got := fresh.Index().Packs(); got != 5 {
+				t.Errorf("index names %d packs after the failure, want 5", got)
+			}
+		})
+	}
+}

@@ -203,11 +203,25 @@ type LockOptions struct {
 // and failing, or retrying, if there are). While held, the lock is
 // refreshed in the background and every write of an index file or a
 // snapshot, and every deletion, first checks that the lock is still fresh.
+//
+// Lock, then load (design §12.6): once the lock is held, Lock loads the
+// index if Open deferred it (Options.DeferIndex), and loads it afresh if
+// it had to wait for another command's lock, which may have repacked and
+// deleted packs meanwhile. What a command reads before it holds its lock
+// is never trusted after it.
 func (r *Repository) Lock(ctx context.Context, opts LockOptions) (*Lock, error) {
 	if opts.Sleep == nil {
-		opts.Sleep = time.Sleep
+		opts.Sleep = func(d time.Duration) {
+			t := time.NewTimer(d)
+			defer t.Stop()
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+			}
+		}
 	}
 	deadline := r.opts.Now().Add(opts.Retry)
+	waited := false
 	for {
 		l, err := r.tryLock(ctx, opts.Exclusive)
 		var le *LockedError
@@ -223,12 +237,22 @@ func (r *Repository) Lock(ctx context.Context, opts LockOptions) (*Lock, error) 
 			r.mu.Lock()
 			r.lock = l
 			r.mu.Unlock()
+			if !r.indexLoaded || waited {
+				if err := r.ReloadIndex(ctx); err != nil {
+					_ = l.Unlock()
+					return nil, err
+				}
+			}
 			return l, nil
 		}
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
+		waited = true
 		opts.Sleep(min(5*time.Second, deadline.Sub(r.opts.Now())+time.Millisecond))
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 	}
 }
 

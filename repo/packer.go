@@ -289,7 +289,9 @@ func shuffle(blobs []pendingBlob) error {
 }
 
 // Flush writes every partly filled pack and then an index file naming all
-// packs stored since the last index file.
+// packs stored since the last index file. If a pack cannot be written or
+// uploaded, the packs that were stored are still indexed (SalvageIndex)
+// before the error is returned.
 func (r *Repository) Flush(ctx context.Context) error {
 	r.mu.Lock()
 	var partial []*packer
@@ -302,23 +304,23 @@ func (r *Repository) Flush(ctx context.Context) error {
 	r.mu.Unlock()
 	for _, p := range partial {
 		if err := r.writePack(ctx, p); err != nil {
+			_, _ = r.SalvageIndex(ctx)
 			return err
 		}
 	}
 	if err := r.waitUploads(); err != nil {
+		_, _ = r.SalvageIndex(ctx)
 		return err
 	}
 	return r.WriteIndex(ctx)
 }
 
 // WriteIndex stores an index file for the packs stored since the last one
-// (a checkpoint). Blobs still waiting in packers are not included.
+// (a checkpoint). Blobs still waiting in packers are not included. An
+// earlier upload failure does not stop it: the packs that did arrive are
+// indexed all the same (design §12.3).
 func (r *Repository) WriteIndex(ctx context.Context) error {
 	r.mu.Lock()
-	if r.failed != nil {
-		r.mu.Unlock()
-		return r.failed
-	}
 	packs := r.written
 	r.written = nil
 	r.mu.Unlock()
@@ -333,6 +335,52 @@ func (r *Repository) WriteIndex(ctx context.Context) error {
 		return fmt.Errorf("write index: %w", err)
 	}
 	return nil
+}
+
+// SalvageIndex is what a command calls when it stops early, whatever the
+// cause (an upload error, a cancel, a lost lock): it waits for the uploads
+// in flight and writes an index file for every pack stored since the last
+// one, so the next run reuses their blobs. It ignores ctx's cancellation.
+// If the command's lock was lost, a prune may have run meanwhile: it then
+// takes a fresh shared lock, keeps only the packs that still exist, and
+// indexes those. It returns the number of packs indexed.
+func (r *Repository) SalvageIndex(ctx context.Context) (int, error) {
+	ctx = context.WithoutCancel(ctx)
+	r.uploads.Wait()
+	r.mu.Lock()
+	n := len(r.written)
+	old := r.lock
+	r.mu.Unlock()
+	if n == 0 {
+		return 0, nil
+	}
+	if old == nil || old.Valid() == nil {
+		return n, r.WriteIndex(ctx)
+	}
+	fresh, err := r.tryLock(ctx, false)
+	if err != nil {
+		return 0, fmt.Errorf("index the %d packs stored: the lock was lost and cannot be taken again: %w", n, err)
+	}
+	close(fresh.done) // no refresh: held for two steps only
+	r.mu.Lock()
+	r.lock = fresh
+	var kept []index.Pack
+	packs := r.written
+	r.mu.Unlock()
+	for _, p := range packs {
+		if _, err := r.be.Stat(ctx, backend.Handle{Type: backend.Pack, Name: p.ID.String()}); err == nil {
+			kept = append(kept, p)
+		}
+	}
+	r.mu.Lock()
+	r.written = kept
+	r.mu.Unlock()
+	err = r.WriteIndex(ctx)
+	_ = fresh.Unlock()
+	r.mu.Lock()
+	r.lock = old
+	r.mu.Unlock()
+	return len(kept), err
 }
 
 // LoadBlob reads a blob with one range request, decrypts, decompresses and

@@ -391,3 +391,53 @@ func TestPruneRefusesDamage(t *testing.T) {
 		t.Error("prune without an exclusive lock ran")
 	}
 }
+
+// TestLockThenLoad: a command that waited for prune's lock, or opened the
+// repository before prune ran, works from the index prune left, not from
+// the one it read before: every blob of the kept snapshot still loads.
+func TestLockThenLoad(t *testing.T) {
+	ctx := context.Background()
+	for _, deferIndex := range []bool{false, true} {
+		t.Run(fmt.Sprintf("defer=%v", deferIndex), func(t *testing.T) {
+			e := newPruneEnv(t)
+			// The reader opens (and, without DeferIndex, loads the index) now.
+			opts := testOpts
+			opts.DeferIndex = deferIndex
+			reader, err := Open(ctx, e.be, pw, opts)
+			must(t, err)
+			pruner, err := Open(ctx, e.be, pw, testOpts)
+			must(t, err)
+			pl := lock(t, pruner, true)
+			for _, s := range e.snaps[:2] {
+				must(t, pruner.RemoveSnapshot(ctx, s.ID))
+			}
+			sleeps := 0
+			l, err := reader.Lock(ctx, LockOptions{NoRefresh: true, Retry: time.Hour, Sleep: func(time.Duration) {
+				sleeps++
+				if sleeps == 1 { // prune runs while the reader waits
+					rep, err := pruner.Prune(ctx, PruneOptions{MaxUnused: 0})
+					must(t, err)
+					if rep.PacksDeleted == 0 {
+						t.Error("prune deleted no packs: the test proves nothing")
+					}
+					must(t, pl.Unlock())
+				}
+			}})
+			must(t, err)
+			defer l.Unlock()
+			if sleeps == 0 {
+				t.Fatal("the reader did not wait for prune's lock")
+			}
+			s := e.snaps[2]
+			err = snapshot.Walk(ctx, reader, s.Tree, "/", nil, func(p string, n *snapshot.Node) error {
+				for _, id := range n.Content {
+					if _, err := reader.LoadBlob(ctx, blob.Handle{Type: blob.Data, ID: id}); err != nil {
+						return fmt.Errorf("%s: %w", p, err)
+					}
+				}
+				return nil
+			})
+			must(t, err)
+		})
+	}
+}

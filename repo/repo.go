@@ -49,6 +49,11 @@ type Options struct {
 	// this repository, so that copies between the two deduplicate against
 	// direct backups and copy can skip blobs without reading them.
 	From *Repository
+	// DeferIndex makes Open leave the index unloaded: the first Lock loads
+	// it once the lock is held (lock, then load; design §12.6). A command
+	// that locks should set it, so that it never works from an index read
+	// before another command's prune finished.
+	DeferIndex bool
 	// CheckpointPacks: after this many new packs an index file is written,
 	// so an interrupted run leaves reusable data. Zero means 64.
 	CheckpointPacks int
@@ -94,6 +99,7 @@ type Repository struct {
 
 	packs       *packCache // whole packs for LoadBlob; nil when off
 	indexErrors []error    // damaged index files skipped by LoadIndex
+	indexLoaded bool       // LoadIndex has run; set before the handle is shared
 	lock        *Lock      // guarded by mu; nil when the command holds no lock
 }
 
@@ -121,6 +127,7 @@ func Init(ctx context.Context, be backend.Backend, password []byte, opts Options
 		return nil, err
 	}
 	r := newRepository(be, key, cfg, opts)
+	r.indexLoaded = true // a new repository has no index files
 	if r.keyName, err = r.writeKey(ctx, password); err != nil {
 		return nil, err
 	}
@@ -165,6 +172,9 @@ func Open(ctx context.Context, be backend.Backend, password []byte, opts Options
 	}
 	r := newRepository(be, key, cfg, opts)
 	r.keyName = keyName
+	if opts.DeferIndex {
+		return r, nil
+	}
 	if err := r.LoadIndex(ctx); err != nil {
 		return nil, err
 	}
@@ -267,8 +277,23 @@ func (r *Repository) LoadIndex(ctx context.Context) error {
 		return err
 	}
 	r.idx.Compact()
+	r.indexLoaded = true
 	return nil
 }
+
+// ReloadIndex replaces the in-memory index with one read afresh from the
+// index files. Nothing else may use the repository meanwhile; Lock calls it
+// before it returns the lock.
+func (r *Repository) ReloadIndex(ctx context.Context) error {
+	r.idx = index.New()
+	r.indexErrors = nil
+	r.indexLoaded = false
+	return r.LoadIndex(ctx)
+}
+
+// IndexLoaded reports whether the index has been loaded (Open with
+// DeferIndex leaves it to the first Lock).
+func (r *Repository) IndexLoaded() bool { return r.indexLoaded }
 
 // IndexErrors lists the index files that could not be loaded.
 func (r *Repository) IndexErrors() []error { return r.indexErrors }

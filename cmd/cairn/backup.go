@@ -214,7 +214,13 @@ func runBackup(ctx context.Context, g *globals, o *backupOptions, args []string)
 	prog.finish()
 	if err != nil {
 		// Keep what was uploaded: index the finished packs for the next run.
-		_ = r.WriteIndex(context.WithoutCancel(ctx))
+		n, serr := r.SalvageIndex(ctx)
+		switch {
+		case serr != nil:
+			fmt.Fprintf(g.stderr, "warning: %v\n", serr)
+		case n > 0 && !g.json:
+			fmt.Fprintf(g.stderr, "no snapshot was made; the %d packs stored so far are indexed, and the next backup reuses them\n", n)
+		}
 		return err
 	}
 	snap.Tree, snap.Summary = tree, sum

@@ -52,6 +52,7 @@ func (s *source) open(ctx context.Context, g *globals) (*repo.Repository, error)
 	if err != nil {
 		return nil, err
 	}
+	opts.DeferIndex = true // copy locks the source next, then loads its index
 	r, err := repo.Open(ctx, be, pw, opts)
 	if err != nil {
 		return nil, fmt.Errorf("source repository: %w", err)

@@ -257,6 +257,12 @@ func (g *globals) newPassword(newFile string) ([]byte, error) {
 
 // openRepo opens the repository named by the global options.
 func (g *globals) openRepo(ctx context.Context) (*repo.Repository, error) {
+	return g.openRepoIndex(ctx, false)
+}
+
+// openRepoIndex opens the repository; with deferIndex its index is loaded
+// only by the lock that the caller takes next (lock, then load).
+func (g *globals) openRepoIndex(ctx context.Context, deferIndex bool) (*repo.Repository, error) {
 	be, err := g.openBackend()
 	if err != nil {
 		return nil, err
@@ -274,23 +280,36 @@ func (g *globals) openRepo(ctx context.Context) (*repo.Repository, error) {
 		return nil, err
 	}
 	opts.Warn = func(err error) { fmt.Fprintf(g.stderr, "warning: %v\n", err) }
+	opts.DeferIndex = deferIndex
 	r, err := repo.Open(ctx, be, pw, opts)
 	if err != nil {
 		return nil, err
 	}
-	for _, err := range r.IndexErrors() {
-		fmt.Fprintf(g.stderr, "warning: %v (run \"cairn check\", then \"cairn repair index\")\n", err)
+	if !deferIndex {
+		g.warnIndex(r)
 	}
 	g.verbosef(1, "repository %s opened with key %s\n", r.Config().ID.Short(), r.KeyName()[:8])
 	return r, nil
 }
 
+// warnIndex names the index files that could not be loaded.
+func (g *globals) warnIndex(r *repo.Repository) {
+	for _, err := range r.IndexErrors() {
+		fmt.Fprintf(g.stderr, "warning: %v (run \"cairn check\", then \"cairn repair index\")\n", err)
+	}
+}
+
 // lock takes a shared or exclusive lock on r and returns the function
-// that releases it.
+// that releases it. The repository's index is loaded (again) once the lock
+// is held, if it was deferred or the lock had to wait.
 func (g *globals) lock(ctx context.Context, r *repo.Repository, exclusive bool) (func(), error) {
+	deferred := !r.IndexLoaded()
 	l, err := r.Lock(ctx, repo.LockOptions{Exclusive: exclusive, Retry: g.retryLock})
 	if err != nil {
 		return nil, err
+	}
+	if deferred {
+		g.warnIndex(r)
 	}
 	return func() {
 		if err := l.Unlock(); err != nil {
@@ -301,7 +320,7 @@ func (g *globals) lock(ctx context.Context, r *repo.Repository, exclusive bool) 
 
 // openLocked opens the repository and locks it.
 func (g *globals) openLocked(ctx context.Context, exclusive bool) (*repo.Repository, func(), error) {
-	r, err := g.openRepo(ctx)
+	r, err := g.openRepoIndex(ctx, true)
 	if err != nil {
 		return nil, nil, err
 	}

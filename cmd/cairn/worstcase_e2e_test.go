@@ -1,8 +1,10 @@
 package main
 
 import (
+	"archive/tar"
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,6 +14,12 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
+
+	"github.com/cairn-backup/cairn/backend/local"
+	"github.com/cairn-backup/cairn/blob"
+	"github.com/cairn-backup/cairn/repo"
+	"github.com/cairn-backup/cairn/snapshot"
 )
 
 // smallPackRepo makes a repository with 64 KiB packs holding files
@@ -139,7 +147,6 @@ func TestRestoreInterrupted(t *testing.T) {
 	}
 }
 
-var _ = json.Valid
 
 // TestLongCommandsInterrupted: every long command stops when signalled in
 // the middle of its reads, exits 130, says so, and leaves no lock.
@@ -186,4 +193,115 @@ func writePw(t *testing.T, pw string) string {
 	p := filepath.Join(t.TempDir(), "pw")
 	put(t, p, pw)
 	return p
+}
+
+// hostileSnapshot stores, through the library, a snapshot whose tree holds
+// names restore refuses beside ordinary files, as a malicious or broken
+// client could write it.
+func hostileSnapshot(t *testing.T, env []string, repoDir string) {
+	t.Helper()
+	ctx := context.Background()
+	be, err := local.Open(repoDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := repo.Open(ctx, be, []byte("pw"), repo.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	l, err := r.Lock(ctx, repo.LockOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Unlock()
+	file := func(name, content string) snapshot.Node {
+		id, _, err := r.SaveBlob(ctx, blob.Data, []byte(content))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return snapshot.Node{Name: name, Type: snapshot.TypeFile, Mode: 0o644, Size: uint64(len(content)), Content: []blob.ID{id}}
+	}
+	dir := func(name string, nodes ...snapshot.Node) snapshot.Node {
+		tr := &snapshot.Tree{Nodes: nodes}
+		tr.Sort()
+		id, _, err := r.SaveBlob(ctx, blob.Tree, tr.Encode())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return snapshot.Node{Name: name, Type: snapshot.TypeDir, Mode: 0o755, Subtree: id}
+	}
+	root := dir("", dir("h", file("../x", "escape up"), file("/abs", "absolute"), file("a/b", "nested"),
+		file("n\x00ul", "nul"), file("..", "dotdot"), file("good", "fine"), dir("sub", file("ok", "ok"))))
+	if err := r.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s := &snapshot.Snapshot{Time: time.Now(), Tree: root.Subtree, Host: "evil", Paths: []string{"/h"}}
+	if err := r.SaveSnapshot(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestHostileNamesNeverLeave: names that restore refuses are refused by
+// dump, ls, find and diff too, shown escaped, and the exit code is 1.
+func TestHostileNamesNeverLeave(t *testing.T) {
+	env, repoDir, _ := smallPackRepo(t, 2)
+	hostileSnapshot(t, env, repoDir)
+	wantNamed := []string{`"../x"`, `"/abs"`, `"a/b"`, `"n\x00ul"`, `".."`}
+	checkRefused := func(what string, r result) {
+		t.Helper()
+		if r.code != 1 {
+			t.Errorf("%s: exit %d, want 1\nstderr: %s", what, r.code, r.stderr)
+		}
+		for _, n := range wantNamed {
+			if !strings.Contains(r.stderr, n) {
+				t.Errorf("%s: stderr does not name %s:\n%s", what, n, r.stderr)
+			}
+		}
+	}
+
+	// dump: the tar holds only the safe entries, and extracting it with
+	// GNU tar writes nothing outside the extraction directory.
+	r := cairn(t, env, "dump", "--host", "evil", "latest", "/h")
+	checkRefused("dump", r)
+	tr := tar.NewReader(strings.NewReader(r.stdout))
+	var names []string
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("dump wrote an unreadable tar: %v", err)
+		}
+		names = append(names, h.Name)
+	}
+	if got, want := strings.Join(names, " "), "h/ h/good h/sub/ h/sub/ok"; got != want {
+		t.Errorf("tar entries %q, want %q", got, want)
+	}
+	out := t.TempDir()
+	x := exec.Command("tar", "-x", "-C", filepath.Join(out))
+	x.Stdin = strings.NewReader(r.stdout)
+	if b, err := x.CombinedOutput(); err != nil {
+		t.Errorf("tar -x: %v\n%s", err, b)
+	}
+
+	r = cairn(t, env, "ls", "--host", "evil", "latest")
+	checkRefused("ls", r)
+	if strings.Contains(r.stdout, "/x\n") || strings.Contains(r.stdout, "/abs\n") || strings.Contains(r.stdout, "/h/a/b") {
+		t.Errorf("ls shows a cleaned hostile name:\n%s", r.stdout)
+	}
+	if !strings.Contains(r.stdout, "/h/good") {
+		t.Errorf("ls lost the safe entries:\n%s", r.stdout)
+	}
+	r = cairn(t, env, "find", "--host", "evil", "*")
+	checkRefused("find", r)
+	var snaps []map[string]any
+	if err := json.Unmarshal([]byte(mustRun(t, env, "snapshots", "--json")), &snaps); err != nil || len(snaps) != 2 {
+		t.Fatalf("snapshots: %v", err)
+	}
+	r = cairn(t, env, "diff", snaps[0]["id"].(string), snaps[1]["id"].(string))
+	checkRefused("diff", r)
+	r = cairn(t, env, "restore", "--host", "evil", "latest", "--target", t.TempDir())
+	checkRefused("restore", r)
 }
