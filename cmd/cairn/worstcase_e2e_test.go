@@ -147,7 +147,6 @@ func TestRestoreInterrupted(t *testing.T) {
 	}
 }
 
-
 // TestLongCommandsInterrupted: every long command stops when signalled in
 // the middle of its reads, exits 130, says so, and leaves no lock.
 func TestLongCommandsInterrupted(t *testing.T) {
