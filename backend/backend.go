@@ -13,6 +13,17 @@ import (
 // errors.Is.
 var ErrNotExist = errors.New("file does not exist")
 
+// ErrTruncated is returned (wrapped, and marked Permanent) when a stored
+// file is shorter than the range asked of it: the file is damaged, and
+// reading it again cannot help.
+var ErrTruncated = errors.New("file is shorter than expected (damaged)")
+
+// Creator is implemented by backends that can create their container (an
+// S3 bucket) when it does not exist, and by wrappers that pass it on.
+type Creator interface {
+	Create(ctx context.Context) error
+}
+
 // FileType is the kind of a stored file; it decides the directory.
 type FileType uint8
 
@@ -173,7 +184,7 @@ func ReadInto(ctx context.Context, be Backend, h Handle, offset, length int64, b
 	}
 	buf = buf[:length]
 	if _, err := io.ReadFull(rd, buf); err != nil {
-		return nil, fmt.Errorf("read %v at %d+%d: %w", h, offset, length, err)
+		return nil, fmt.Errorf("read %v at %d+%d: %w", h, offset, length, ShortRead(ctx, be, h, offset+length, err))
 	}
 	if whole {
 		// The file may have grown since Stat; a longer file is an error too.
@@ -182,6 +193,21 @@ func ReadInto(ctx context.Context, be Backend, h Handle, offset, length int64, b
 		}
 	}
 	return buf, nil
+}
+
+// ShortRead classifies err, a read of h that ended before byte end: when
+// the stored file is shorter than end, it returns a permanent error
+// wrapping ErrTruncated; otherwise (a connection that dropped mid-transfer)
+// err itself, which may be retried.
+func ShortRead(ctx context.Context, be Backend, h Handle, end int64, err error) error {
+	if !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return err
+	}
+	fi, serr := be.Stat(ctx, h)
+	if serr != nil || fi.Size >= end {
+		return err
+	}
+	return Permanent(fmt.Errorf("%v holds %d bytes, %d were expected: %w", h, fi.Size, end, ErrTruncated))
 }
 
 // Names returns the names of every file of type t.

@@ -411,7 +411,7 @@ func (r *Repository) LoadBlob(ctx context.Context, h blob.Handle) ([]byte, error
 	ph := backend.Handle{Type: backend.Pack, Name: loc.Pack.String()}
 	sealed, err := backend.ReadAll(ctx, r.be, ph, int64(loc.Entry.Offset), int64(loc.Entry.Length))
 	if err != nil {
-		if errors.Is(err, backend.ErrNotExist) {
+		if errors.Is(err, backend.ErrNotExist) || errors.Is(err, backend.ErrTruncated) {
 			return nil, &pack.BlobError{Handle: h, Err: err}
 		}
 		return nil, fmt.Errorf("load blob %v from pack %v: %w", h, loc.Pack.Short(), err)

@@ -93,3 +93,28 @@ func (b *Backend) Remove(ctx context.Context, h backend.Handle) error {
 	defer b.release()
 	return b.Backend.Remove(ctx, h)
 }
+
+// List holds a connection while the listing runs. It gathers the listing
+// first and calls fn after releasing the connection, so that fn may itself
+// call the backend without waiting on its own listing's slot (a deadlock
+// when every slot is held by a listing). An error from fn stops the calls.
+func (b *Backend) List(ctx context.Context, t backend.FileType, fn func(backend.FileInfo) error) error {
+	if err := b.acquire(ctx); err != nil {
+		return err
+	}
+	var all []backend.FileInfo
+	err := b.Backend.List(ctx, t, func(fi backend.FileInfo) error {
+		all = append(all, fi)
+		return nil
+	})
+	b.release()
+	if err != nil {
+		return err
+	}
+	for _, fi := range all {
+		if err := fn(fi); err != nil {
+			return err
+		}
+	}
+	return ctx.Err()
+}

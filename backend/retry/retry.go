@@ -103,10 +103,14 @@ func (b *Backend) Load(ctx context.Context, h backend.Handle, offset, length int
 		}
 		defer func() { _ = rd.Close() }()
 		if length > 0 {
-			// One buffer of the known size: no regrowth, no copies.
+			// One buffer of the known size: no regrowth, no copies. A
+			// stored file shorter than the range is damage, not a
+			// transient failure: it is not retried.
 			data = make([]byte, length)
-			_, err = io.ReadFull(rd, data)
-			return err
+			if _, err = io.ReadFull(rd, data); err != nil {
+				return backend.ShortRead(ctx, b.Backend, h, offset+length, err)
+			}
+			return nil
 		}
 		data, err = io.ReadAll(rd)
 		return err
@@ -134,6 +138,22 @@ func (b *Backend) List(ctx context.Context, t backend.FileType, fn func(backend.
 		}
 		return err
 	})
+}
+
+// Create retries the Create of the first backend below that has one (an
+// S3 bucket check and creation, at init), and does nothing otherwise.
+func (b *Backend) Create(ctx context.Context) error {
+	for be := b.Backend; be != nil; {
+		if c, ok := be.(backend.Creator); ok {
+			return b.do(ctx, "create", backend.Handle{Type: backend.Config}, func() error { return c.Create(ctx) })
+		}
+		u, ok := be.(backend.Unwrapper)
+		if !ok {
+			break
+		}
+		be = u.Unwrap()
+	}
+	return nil
 }
 
 // Remove retries.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -73,5 +74,58 @@ func TestGivesUp(t *testing.T) {
 	seen := 0
 	if err := be.List(ctx, backend.Pack, func(backend.FileInfo) error { seen++; return nil }); err == nil || seen != 1 {
 		t.Errorf("half-failed listing: %v after %d files", err, seen)
+	}
+}
+
+// A stored file shorter than the range asked is damage: it fails at once
+// with ErrTruncated instead of being read ten times with backoff.
+func TestTruncatedFileIsNotRetried(t *testing.T) {
+	ctx := context.Background()
+	inner := mem.New()
+	h := backend.Handle{Type: backend.Pack, Name: "abcdef"}
+	if err := inner.Save(ctx, h, []byte("only ten b")); err != nil {
+		t.Fatal(err)
+	}
+	waits := 0
+	be := New(inner, Config{Attempts: 10, Sleep: func(context.Context, time.Duration) error { waits++; return nil }})
+	_, err := backend.ReadAll(ctx, be, h, 4, 100)
+	if !errors.Is(err, backend.ErrTruncated) || waits != 0 {
+		t.Errorf("short file: %v after %d waits; want ErrTruncated at once", err, waits)
+	}
+	if !strings.Contains(err.Error(), h.String()) {
+		t.Errorf("error %q does not name the file", err)
+	}
+	// Without the retry wrapper, ReadAll says the same.
+	if _, err := backend.ReadAll(ctx, inner, h, 4, 100); !errors.Is(err, backend.ErrTruncated) {
+		t.Errorf("short file, no wrapper: %v", err)
+	}
+}
+
+// creatorBackend fails Create a number of times before it succeeds.
+type creatorBackend struct {
+	backend.Backend
+	fails, calls int
+}
+
+func (c *creatorBackend) Create(context.Context) error {
+	c.calls++
+	if c.calls <= c.fails {
+		return errors.New("503 Service Unavailable")
+	}
+	return nil
+}
+
+func TestCreateIsRetried(t *testing.T) {
+	inner := &creatorBackend{Backend: mem.New(), fails: 3}
+	var notices []string
+	be := New(inner, Config{Attempts: 10, Sleep: noSleep, OnRetry: func(op string, _ backend.Handle, err error, _ time.Duration) {
+		notices = append(notices, op+": "+err.Error())
+	}})
+	if err := be.Create(context.Background()); err != nil || inner.calls != 4 || len(notices) != 3 {
+		t.Errorf("Create: %v after %d calls, notices %q", err, inner.calls, notices)
+	}
+	// A backend without Create: nothing to do.
+	if err := New(mem.New(), Config{}).Create(context.Background()); err != nil {
+		t.Error(err)
 	}
 }

@@ -134,9 +134,7 @@ func (g *globals) openLocation(loc, credPrefix string) (backend.Backend, error) 
 			if n <= 0 {
 				n = 16
 			}
-			return retry.New(limit.New(g.testHooks(be), n), retry.Config{MaxTotal: g.retryTimeout, Attempts: 10, OnRetry: func(op string, h backend.Handle, err error, wait time.Duration) {
-				g.verbosef(1, "retrying %s %v in %v: %v\n", op, h, wait.Round(time.Millisecond), err)
-			}}), nil
+			return retry.New(limit.New(g.testHooks(be), n), retry.Config{MaxTotal: g.retryTimeout, Attempts: 10, OnRetry: g.retryNotice}), nil
 		default:
 			return nil, fmt.Errorf("unknown repository scheme %q (supported: a path, local:PATH, s3:https://HOST/BUCKET/PREFIX)", m[1])
 		}
@@ -148,15 +146,10 @@ func (g *globals) openLocation(loc, credPrefix string) (backend.Backend, error) 
 	return g.testHooks(be), nil
 }
 
-// creator is implemented by backends that can create their container.
-type creator interface {
-	Create(ctx context.Context) error
-}
-
 // createStorage creates the bucket of an S3 location, if any.
 func createStorage(ctx context.Context, be backend.Backend) error {
 	for be != nil {
-		if c, ok := be.(creator); ok {
+		if c, ok := be.(backend.Creator); ok {
 			return c.Create(ctx)
 		}
 		u, ok := be.(backend.Unwrapper)
@@ -274,6 +267,8 @@ func (g *globals) openRepoIndex(ctx context.Context, deferIndex bool) (*repo.Rep
 	// Fail with exit 10 before asking for a password.
 	if _, err := be.Stat(ctx, backend.Handle{Type: backend.Config}); errors.Is(err, backend.ErrNotExist) {
 		return nil, repo.ErrNoRepository
+	} else if err != nil {
+		return nil, fmt.Errorf("open repository: %w", err)
 	}
 	pw, err := g.password(ctx, "enter password for repository: ")
 	if err != nil {
@@ -359,4 +354,31 @@ func jsonLine(v any) (string, error) {
 	enc.SetEscapeHTML(false)
 	err := enc.Encode(v)
 	return b.String(), err
+}
+
+// retryMessage is the JSON line a storage retry prints on stderr under
+// --json.
+type retryMessage struct {
+	MessageType string  `json:"message_type"` // "retry"
+	Operation   string  `json:"operation"`
+	Item        string  `json:"item"`
+	Error       string  `json:"error"`
+	RetryIn     float64 `json:"retry_in_seconds"`
+}
+
+// retryNotice says, on stderr, that a storage request failed and when it
+// is tried again, so that a slow or unreachable endpoint is never silence.
+func (g *globals) retryNotice(op string, h backend.Handle, err error, wait time.Duration) {
+	item := h.String()
+	if op == "create" {
+		item = "bucket"
+	}
+	if g.json {
+		line, _ := jsonLine(retryMessage{MessageType: "retry", Operation: op, Item: item, Error: err.Error(), RetryIn: wait.Seconds()})
+		fmt.Fprint(g.stderr, line)
+		return
+	}
+	if !g.quiet {
+		fmt.Fprintf(g.stderr, "storage: %s %s failed (%v); retrying in %v\n", op, item, err, wait.Round(100*time.Millisecond))
+	}
 }

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -274,5 +275,53 @@ func TestS3RetriesExhausted(t *testing.T) {
 		var rep map[string]any
 		_ = json.Unmarshal([]byte(r.stdout), &rep)
 		t.Errorf("check after a failed backup: %v %s", rep, r.stderr)
+	}
+}
+
+// TestS3InitAndConnectionRetries: init retries the bucket check and its
+// creation; a refused connection is retried for --retry-timeout with a
+// line per retry (JSON under --json); wrong credentials fail at once.
+func TestS3InitAndConnectionRetries(t *testing.T) {
+	var bucketCalls atomic.Int32
+	bucket := s3test.BucketName()
+	p := &faultProxy{failPut: func(r *http.Request) bool {
+		// The first three bucket requests (check, creation) get a 503.
+		return strings.Trim(r.URL.Path, "/") == bucket && bucketCalls.Add(1) <= 3
+	}}
+	addr := startProxy(t, p)
+	env := s3Env(t, "s3:http://"+addr+"/"+bucket+"/repo")
+	r := cairn(t, env, "init")
+	if r.code != 0 || !strings.Contains(r.stderr, "storage: create bucket failed") {
+		t.Fatalf("init behind 503s: exit %d\n%s", r.code, r.stderr)
+	}
+	mustRun(t, env, "snapshots")
+
+	// Nothing listens on a closed port.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ln.Addr().String()
+	_ = ln.Close()
+	down := s3Env(t, "s3:http://"+closed+"/"+bucket+"/repo")
+	start := time.Now()
+	r = cairn(t, down, "snapshots", "--retry-timeout", "3s")
+	if r.code != 1 || strings.Count(r.stderr, "storage: stat config failed") < 2 || !strings.Contains(r.stderr, "connection refused") {
+		t.Errorf("unreachable endpoint: exit %d after %v\n%s", r.code, time.Since(start), r.stderr)
+	}
+	r = cairn(t, down, "snapshots", "--retry-timeout", "1s", "--json")
+	var msg retryMessage
+	line, _, _ := strings.Cut(r.stderr, "\n")
+	if err := json.Unmarshal([]byte(line), &msg); err != nil || msg.MessageType != "retry" || msg.Item != "config" {
+		t.Errorf("--json retry line %q: %v", line, err)
+	}
+
+	// Wrong credentials: no retries, one sentence.
+	endpoint, ak, _ := s3test.Server(t)
+	bad := []string{"AWS_ACCESS_KEY_ID=" + ak, "AWS_SECRET_ACCESS_KEY=wrong-secret", "CAIRN_PASSWORD=x",
+		"CAIRN_REPOSITORY=s3:http://" + endpoint + "/" + bucket + "/repo"}
+	r = cairn(t, bad, "snapshots", "--retry-timeout", "30s")
+	if r.code != 1 || strings.Contains(r.stderr, "retrying") {
+		t.Errorf("wrong secret: exit %d\n%s", r.code, r.stderr)
 	}
 }
