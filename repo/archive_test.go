@@ -372,3 +372,20 @@ func TestSalvageIndexAfterUploadError(t *testing.T) {
 		})
 	}
 }
+
+// A backup path may pass through a symlinked directory; the snapshot
+// stores the path as given, and restores it as a real directory.
+func TestBackupThroughSymlinkedDir(t *testing.T) {
+	e := newBackupEnv(t)
+	base := t.TempDir()
+	writeFile(t, filepath.Join(base, "real", "sub", "f.txt"), []byte("through a link"), 0o644)
+	must(t, os.Symlink("real", filepath.Join(base, "link")))
+	s, _ := e.backup(filepath.Join(base, "link", "sub"), nil)
+	n := e.node(s, filepath.Join(base, "link", "sub", "f.txt"))
+	if n == nil || n.Size != uint64(len("through a link")) {
+		t.Fatalf("file below the symlinked path not stored: %+v", n)
+	}
+	if d := e.node(s, filepath.Join(base, "link")); d == nil || d.Type != snapshot.TypeDir {
+		t.Errorf("the symlinked directory is stored as %+v, want a directory", d)
+	}
+}

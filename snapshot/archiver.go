@@ -234,6 +234,14 @@ func (a *Archiver) walkVirtual(ctx context.Context, g *errgroup.Group, p, name s
 	if v.full {
 		return a.walkEntry(ctx, g, p, name, fi, parent, jobs, deviceOf(fi))
 	}
+	if fi.Mode()&fs.ModeSymlink != 0 {
+		// A directory above a backup path may be reached through a
+		// symlink (/home -> /data/home), as in restic: the snapshot
+		// stores the path as given, with the directory the link leads to.
+		if fi, err = os.Stat(p); err != nil {
+			return nil, fmt.Errorf("backup path: %w", err)
+		}
+	}
 	node := a.names.nodeFromInfo(name, fi)
 	if node.Type != TypeDir {
 		return nil, fmt.Errorf("%s is not a directory", p)
