@@ -265,7 +265,7 @@ func drillDir(src *profile.Source, scratch string) string {
 func (rn *run) verifyCommand(command, dir string) VerifyResult {
 	c := strings.ReplaceAll(command, "{dir}", shellQuote([]string{dir}))
 	start := time.Now()
-	out, err := runHook(rn.ctx, c, HookEnv{Source: rn.src.Name, Hook: "drill verify"}, profile.Duration(rn.src.Drill.Timeout), false)
+	out, err := runHook(rn.ctx, c, HookEnv{Source: rn.src.Name, Hook: "drill verify", Dir: rn.Config.Dir()}, profile.Duration(rn.src.Drill.Timeout), false)
 	v := VerifyResult{Command: command, OK: err == nil, Output: tail(out, 2000), Duration: time.Since(start).Seconds()}
 	if err != nil {
 		v.Output = strings.TrimSpace(v.Output + "\n" + err.Error())

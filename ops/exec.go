@@ -69,6 +69,10 @@ type Binary struct {
 	// RetryLock makes every command wait this long for a conflicting
 	// lock (another source's prune, say) instead of failing.
 	RetryLock time.Duration
+	// Dir is the commands' working directory (the configuration file's,
+	// so that a relative password-command finds its script); empty means
+	// this process's.
+	Dir string
 }
 
 // Cairn implements Executor.
@@ -86,6 +90,7 @@ func (b Binary) Cairn(ctx context.Context, c Command) (Result, error) {
 	}
 	cmd := exec.CommandContext(ctx, b.Path, args...)
 	cmd.Env = env
+	cmd.Dir = b.Dir
 	cmd.Stdin = c.Stdin
 	// Ctrl-C and SIGTERM stop the child cleanly (exit 130, no partial
 	// snapshot, lock removed) rather than killing it.

@@ -15,6 +15,8 @@ import (
 // HookEnv is what a hook learns about the run, as CAIRN_* variables.
 type HookEnv struct {
 	Source, Hook, SnapshotID, Status, Error string
+	// Dir is the working directory: the configuration file's.
+	Dir string
 }
 
 // secretEnv reports whether an environment variable carries a secret.
@@ -36,6 +38,7 @@ func runHook(ctx context.Context, command string, he HookEnv, timeout time.Durat
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "sh", "-c", command)
+	cmd.Dir = he.Dir
 	for _, kv := range os.Environ() {
 		if passSecrets || !secretEnv(kv) {
 			cmd.Env = append(cmd.Env, kv)

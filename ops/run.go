@@ -177,7 +177,8 @@ func (rn *run) hooks(kind string, cmds []string) bool {
 	ok := true
 	for _, c := range cmds {
 		start := time.Now()
-		he := HookEnv{Source: rn.src.Name, Hook: kind, SnapshotID: rn.rep.SnapshotID, Status: rn.rep.Status, Error: rn.firstError()}
+		he := HookEnv{Source: rn.src.Name, Hook: kind, SnapshotID: rn.rep.SnapshotID, Status: rn.rep.Status, Error: rn.firstError(),
+			Dir: rn.Config.Dir()}
 		out, err := runHook(rn.ctx, c, he, profile.Duration(rn.src.Hooks.Timeout), rn.src.Hooks.PassSecrets)
 		if out != "" && rn.Log != nil {
 			rn.logf("%s", indent(out))

@@ -309,6 +309,16 @@ func (s *Source) DumpName() string {
 	return s.Name + ".dump"
 }
 
+// Dir is the directory of the configuration file, absolute: relative
+// paths in the file are relative to it, and hooks run in it.
+func (c *Config) Dir() string {
+	if c.File == "" {
+		d, _ := os.Getwd()
+		return d
+	}
+	return filepath.Dir(c.File)
+}
+
 // StateDirectory returns the directory for run state.
 func (c *Config) StateDirectory() string {
 	if c.StateDir != "" {

@@ -61,12 +61,25 @@ func formatDuration(d time.Duration) string {
 
 // applyDefaults fills in what the file leaves out, so that the result is
 // the complete configuration cairn acts on.
+//
+// Every relative path in the file is relative to the file's directory,
+// whatever the working directory: repository paths, password and
+// credentials files, CA certificates, the state directory, the metrics
+// file and source paths. Hooks and drill verify commands run in that
+// directory too (Config.Dir).
 func applyDefaults(c *Config) {
+	base := c.Dir()
+	rel := func(p *string) {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(base, *p)
+		}
+	}
+	rel(&c.StateDir)
 	c.StateDir = c.StateDirectory()
+	rel(&c.MetricsFile)
 	if c.MetricsFile == "" {
 		c.MetricsFile = filepath.Join(c.StateDir, "cairn.prom")
 	}
-	base := filepath.Dir(c.File)
 	for name, r := range c.Repositories {
 		r.Name = name
 		if r.MinFree == "" {
@@ -75,6 +88,9 @@ func applyDefaults(c *Config) {
 		if p, ok := r.Local(); ok && !filepath.IsAbs(p) {
 			r.URL = filepath.Join(base, p)
 		}
+		rel(&r.PasswordFile)
+		rel(&r.S3CredentialsFile)
+		rel(&r.CACert)
 	}
 	for _, s := range c.Sources {
 		sourceDefaults(s, base)

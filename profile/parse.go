@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -84,6 +85,9 @@ func Parse(file string, data []byte) (*Config, error) {
 		return nil, err
 	}
 	c.File = file
+	if abs, err := filepath.Abs(file); err == nil {
+		c.File = abs
+	}
 	applyDefaults(&c)
 	return &c, nil
 }

@@ -96,7 +96,7 @@ func (g *globals) runner(c *profile.Config) (*ops.Runner, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &ops.Runner{Config: c, Exec: ops.Binary{Path: exe, RetryLock: time.Hour},
+	return &ops.Runner{Config: c, Exec: ops.Binary{Path: exe, RetryLock: time.Hour, Dir: c.Dir()},
 		Store: ops.StateStore{Dir: c.StateDir}, Now: time.Now, Log: g.logWriter()}, nil
 }
 

@@ -304,3 +304,75 @@ func TestHostileNamesNeverLeave(t *testing.T) {
 	r = cairn(t, env, "restore", "--host", "evil", "latest", "--target", t.TempDir())
 	checkRefused("restore", r)
 }
+
+// TestConfigPathsRelativeToFile: relative paths in cairn.toml are relative
+// to the file, whatever directory cairn runs from; hooks run in the file's
+// directory; status then reports the source as protected.
+func TestConfigPathsRelativeToFile(t *testing.T) {
+	dir := t.TempDir()
+	put(t, filepath.Join(dir, "conf", "pw"), "relative password\n")
+	writeTree(t, filepath.Join(dir, "conf", "data"), 3, 4<<10, 3)
+	mustRun(t, []string{"CAIRN_PASSWORD_FILE=" + filepath.Join(dir, "conf", "pw")}, "-r", filepath.Join(dir, "conf", "repo"), "init")
+	put(t, filepath.Join(dir, "conf", "cairn.toml"), `state-dir = "state"
+
+[repositories.local]
+url = "repo"
+password-file = "pw"
+
+[sources.docs]
+paths = ["data"]
+targets = ["local"]
+schedule = "@daily"
+[sources.docs.hooks]
+before = ["pwd > hook-dir"]
+`)
+	elsewhere := t.TempDir()
+	run := func(args ...string) result {
+		t.Helper()
+		cmd := exec.Command(cairnBin, args...)
+		cmd.Dir = elsewhere
+		cmd.Env = []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")}
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		err := cmd.Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		}
+		return result{out.String(), errb.String(), code}
+	}
+	conf := filepath.Join(dir, "conf", "cairn.toml")
+	if r := run("--config", conf, "run", "docs"); r.code != 0 {
+		t.Fatalf("run from another directory: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "conf", "state", "docs.json")); err != nil {
+		t.Errorf("state not written below the file's directory: %v", err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(dir, "conf", "hook-dir")); strings.TrimSpace(string(got)) != filepath.Join(dir, "conf") {
+		t.Errorf("hook ran in %q, want the configuration's directory", got)
+	}
+	if r := run("--config", conf, "status"); r.code != 0 || strings.Contains(r.stdout, "MISSED") {
+		t.Errorf("status from another directory: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	// Generated crontab lines and units hold absolute paths only.
+	crontab := filepath.Join(dir, "crontab")
+	units := filepath.Join(dir, "units")
+	if r := run("--config", "../"+filepath.Base(dir)+"/conf/cairn.toml", "schedule", "install", "--cron", "--crontab-file", crontab); r.code != 0 {
+		t.Fatalf("schedule install: %s", r.stderr)
+	}
+	if r := run("--config", conf, "schedule", "install", "--unit-dir", units, "--no-enable"); r.code != 0 {
+		t.Fatalf("schedule install: %s", r.stderr)
+	}
+	service, _ := os.ReadFile(filepath.Join(units, "cairn-docs.service"))
+	tab, _ := os.ReadFile(crontab)
+	for _, f := range strings.Fields(string(tab) + " " + string(service)) {
+		if strings.Contains(f, "cairn.toml") || strings.Contains(f, "/state") {
+			if !strings.HasPrefix(strings.Trim(f, `"'>`), "/") {
+				t.Errorf("schedule holds a relative path %q:\n%s\n%s", f, tab, service)
+			}
+		}
+	}
+	if !strings.Contains(string(tab), filepath.Join(dir, "conf", "cairn.toml")) || !strings.Contains(string(service), filepath.Join(dir, "conf", "cairn.toml")) {
+		t.Errorf("schedule does not name the configuration by its absolute path:\n%s\n%s", tab, service)
+	}
+}
