@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"os"
-	"strings"
 
 	"github.com/cairn-backup/cairn/ops"
 	"github.com/cairn-backup/cairn/profile"
@@ -26,11 +25,24 @@ func (g *globals) openConfigured(ctx context.Context, r *profile.Repository) (*r
 	if err != nil {
 		return nil, err
 	}
-	for _, kv := range env {
-		k, v, _ := strings.Cut(kv, "=")
-		os.Setenv(k, v)
+	// The repository's own credentials, or none: never those of the
+	// repository opened before it.
+	g2.s3Creds = env
+	if env == nil {
+		g2.s3Creds = processS3Creds()
 	}
 	return g2.openRepo(ctx)
+}
+
+// processS3Creds returns the AWS_* credentials of the process environment.
+func processS3Creds() []string {
+	out := []string{}
+	for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_DEFAULT_REGION"} {
+		if v, ok := os.LookupEnv(k); ok {
+			out = append(out, k+"="+v)
+		}
+	}
+	return out
 }
 
 // SaveRecord implements ops.Records.
@@ -39,6 +51,7 @@ func (c configuredRecords) SaveRecord(ctx context.Context, r *profile.Repository
 	if err != nil {
 		return "", err
 	}
+	defer rp.Close()
 	unlock, err := c.g.lock(ctx, rp, false)
 	if err != nil {
 		return "", err
@@ -53,5 +66,6 @@ func (c configuredRecords) LoadRecords(ctx context.Context, r *profile.Repositor
 	if err != nil {
 		return nil, err
 	}
+	defer rp.Close()
 	return rp.LoadJSONRecords(ctx, kind)
 }

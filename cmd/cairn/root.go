@@ -43,6 +43,12 @@ type globals struct {
 	stdout, stderr io.Writer
 	stdin          io.Reader
 	exitCode       int
+
+	// s3Creds, when set, are the S3 credentials of the repository -r
+	// names (from its s3-credentials-file), used instead of the process
+	// environment's AWS_* variables. Each configured repository gets its
+	// own; none is ever put into the environment.
+	s3Creds []string
 }
 
 func newRootCmd(g *globals) *cobra.Command {
@@ -118,7 +124,9 @@ func (g *globals) openLocation(loc, credPrefix string) (backend.Backend, error) 
 			if err != nil {
 				return nil, err
 			}
-			if credPrefix != "" && os.Getenv(credPrefix+"AWS_ACCESS_KEY_ID") != "" {
+			if g.s3Creds != nil && credPrefix == "" {
+				applyS3Creds(&cfg, g.s3Creds)
+			} else if credPrefix != "" && os.Getenv(credPrefix+"AWS_ACCESS_KEY_ID") != "" {
 				cfg.AccessKey, cfg.SecretKey = os.Getenv(credPrefix+"AWS_ACCESS_KEY_ID"), os.Getenv(credPrefix+"AWS_SECRET_ACCESS_KEY")
 				cfg.SessionToken = os.Getenv(credPrefix + "AWS_SESSION_TOKEN")
 				if r := os.Getenv(credPrefix + "AWS_DEFAULT_REGION"); r != "" {
@@ -380,5 +388,24 @@ func (g *globals) retryNotice(op string, h backend.Handle, err error, wait time.
 	}
 	if !g.quiet {
 		fmt.Fprintf(g.stderr, "storage: %s %s failed (%v); retrying in %v\n", op, item, err, wait.Round(100*time.Millisecond))
+	}
+}
+
+// applyS3Creds sets the credentials of KEY=VALUE lines (AWS_ACCESS_KEY_ID
+// and its kin) on cfg, replacing those taken from the environment.
+func applyS3Creds(cfg *s3.Config, creds []string) {
+	cfg.AccessKey, cfg.SecretKey, cfg.SessionToken = "", "", ""
+	for _, kv := range creds {
+		k, v, _ := strings.Cut(kv, "=")
+		switch k {
+		case "AWS_ACCESS_KEY_ID":
+			cfg.AccessKey = v
+		case "AWS_SECRET_ACCESS_KEY":
+			cfg.SecretKey = v
+		case "AWS_SESSION_TOKEN":
+			cfg.SessionToken = v
+		case "AWS_DEFAULT_REGION":
+			cfg.Region = v
+		}
 	}
 }

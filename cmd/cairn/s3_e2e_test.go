@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,6 +20,7 @@ import (
 	"time"
 
 	"github.com/cairn-backup/cairn/backend/s3/s3test"
+	"github.com/cairn-backup/cairn/profile"
 )
 
 // s3Env returns the environment for a new repository on the test MinIO.
@@ -323,5 +326,39 @@ func TestS3InitAndConnectionRetries(t *testing.T) {
 	r = cairn(t, bad, "snapshots", "--retry-timeout", "30s")
 	if r.code != 1 || strings.Contains(r.stderr, "retrying") {
 		t.Errorf("wrong secret: exit %d\n%s", r.code, r.stderr)
+	}
+}
+
+// TestConfiguredReposKeepTheirOwnCredentials: opening configured
+// repositories one after another (audit, gate) gives each its own
+// credentials; one without a credentials file never borrows the keys of
+// the one opened before, and nothing lands in the process environment.
+func TestConfiguredReposKeepTheirOwnCredentials(t *testing.T) {
+	endpoint, ak, sk := s3test.Server(t)
+	dir := t.TempDir()
+	put(t, filepath.Join(dir, "pw"), "pw\n")
+	put(t, filepath.Join(dir, "creds"), "AWS_ACCESS_KEY_ID="+ak+"\nAWS_SECRET_ACCESS_KEY="+sk+"\n")
+	a := "s3:http://" + endpoint + "/" + s3test.BucketName() + "/a"
+	b := "s3:http://" + endpoint + "/" + s3test.BucketName() + "/b"
+	for _, u := range []string{a, b} {
+		mustRun(t, append(s3test.Env(t), "CAIRN_PASSWORD=pw"), "-r", u, "init")
+	}
+	for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"} {
+		t.Setenv(k, "")
+		os.Unsetenv(k)
+	}
+	var stderr bytes.Buffer
+	g := &globals{stdout: io.Discard, stderr: &stderr, retryTimeout: time.Second, s3Addressing: "auto"}
+	ctx := context.Background()
+	ra, err := g.openConfigured(ctx, &profile.Repository{Name: "a", URL: a, PasswordFile: filepath.Join(dir, "pw"), S3CredentialsFile: filepath.Join(dir, "creds")})
+	if err != nil {
+		t.Fatalf("repository with its credentials file: %v", err)
+	}
+	_ = ra.Close()
+	if _, err := g.openConfigured(ctx, &profile.Repository{Name: "b", URL: b, PasswordFile: filepath.Join(dir, "pw")}); err == nil {
+		t.Error("a repository without credentials opened with the keys of the one before")
+	}
+	if os.Getenv("AWS_SECRET_ACCESS_KEY") != "" {
+		t.Error("credentials leaked into the process environment")
 	}
 }
