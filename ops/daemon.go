@@ -2,6 +2,7 @@ package ops
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -114,7 +115,10 @@ func (d *Daemon) Serve(ctx context.Context) error {
 // last run, or now for a job that never ran.
 func (d *Daemon) next(j Job, s cron.Schedule) (time.Time, error) {
 	st, err := d.Store.Load(j.Source)
-	if err != nil {
+	var damaged *DamagedStateError
+	if errors.As(err, &damaged) {
+		d.logf("daemon: warning: %v\n", err)
+	} else if err != nil {
 		return time.Time{}, err
 	}
 	last := st.LastRun
@@ -155,8 +159,16 @@ func (d *Daemon) checkRPO(ctx context.Context, now time.Time) {
 
 func (d *Daemon) checkSourceRPO(ctx context.Context, name string, now time.Time) {
 	src := d.Config.Sources[name]
-	st, err := d.Store.Load(name)
+	// A run in another process (cairn run, a timer) owns the state file
+	// while it holds the source's run lock: check again on the next tick.
+	unlock, err := d.Store.Lock(name)
 	if err != nil {
+		return
+	}
+	defer unlock()
+	st, err := d.Store.Load(name)
+	var damaged *DamagedStateError
+	if err != nil && !errors.As(err, &damaged) {
 		return
 	}
 	since := st.LastSuccess
@@ -174,8 +186,7 @@ func (d *Daemon) checkSourceRPO(ctx context.Context, name string, now time.Time)
 	if err := d.Notifier.Send(ctx, d.Config.NotifyFor(src), Event{Event: profile.EventRPOMissed, Source: name, Time: now, Message: msg}); err != nil {
 		d.logf("daemon: warning: %v\n", err)
 	}
-	st.RPOAlerted = since
-	if err := d.Store.Save(name, st); err != nil {
+	if err := d.Store.Update(name, func(st *State) { st.RPOAlerted = since }); err != nil {
 		d.logf("daemon: warning: %v\n", err)
 	}
 }

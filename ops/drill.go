@@ -310,10 +310,8 @@ func lastLine(s string) string {
 
 // drillState records the drill time, and notifies a failure as runs do.
 func (rn *run) drillState(rec *DrillRecord) {
-	if st, err := rn.Store.Load(rn.src.Name); err == nil {
-		st.LastDrill = rn.Now()
-		rn.warnf(rn.Store.Save(rn.src.Name, st))
-	}
+	now := rn.Now()
+	rn.warnf(rn.Store.Update(rn.src.Name, func(st *State) { st.LastDrill = now }))
 	cfg := rn.Config.NotifyFor(rn.src)
 	if !rec.Pass {
 		rn.warnf(rn.Notifier.Send(rn.ctx, cfg, Event{Event: profile.EventFailure, Source: rn.src.Name, Host: rec.Host,

@@ -1,6 +1,7 @@
 package ops
 
 import (
+	"errors"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -35,7 +36,8 @@ func Metrics(cfg *profile.Config, store StateStore, now time.Time) (*prometheus.
 	for _, name := range cfg.SourceNames() {
 		src := cfg.Sources[name]
 		st, err := store.Load(name)
-		if err != nil {
+		var damaged *DamagedStateError
+		if err != nil && !errors.As(err, &damaged) {
 			return nil, err
 		}
 		rpo.WithLabelValues(name).Set(src.RPODuration.Seconds())

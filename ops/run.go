@@ -98,7 +98,10 @@ func (r *Runner) Run(ctx context.Context, name string) *Report {
 		return rn.rep
 	}
 	defer unlock()
-	if rn.st, err = r.Store.Load(name); err != nil {
+	var damaged *DamagedStateError
+	if rn.st, err = r.Store.Load(name); errors.As(err, &damaged) {
+		rn.warnf(err) // a fresh state: the run goes on
+	} else if err != nil {
 		rn.step("state", StatusFailed, err.Error(), time.Now(), nil)
 		return rn.rep
 	}
@@ -233,7 +236,18 @@ func (rn *run) finish() {
 	if rn.rep.Status != StatusFailed {
 		rn.st.LastSuccess = rn.rep.Start
 	}
-	rn.warnf(rn.Store.Save(rn.src.Name, rn.st))
+	// Fields others write meanwhile (the daemon's RPO alert, a drill's
+	// time) are kept: the state is merged under the state lock.
+	rn.warnf(rn.Store.Update(rn.src.Name, func(cur *State) {
+		drill, alerted := cur.LastDrill, cur.RPOAlerted
+		*cur = *rn.st
+		if drill.After(cur.LastDrill) {
+			cur.LastDrill = drill
+		}
+		if alerted.After(cur.RPOAlerted) {
+			cur.RPOAlerted = alerted
+		}
+	}))
 	rn.notify()
 	rn.warnf(WriteMetrics(rn.Config, rn.Store, now))
 	rn.logf("%s: %s in %.1fs (%d steps)\n", rn.src.Name, rn.rep.Status, rn.rep.Duration, len(rn.rep.Steps))

@@ -44,7 +44,26 @@ func (s StateStore) path(source string) string {
 	return filepath.Join(s.Dir, source+".json")
 }
 
-// Load returns a source's state; a missing file is an empty state.
+// DamagedStateError says a state file could not be decoded. Load moves
+// the file aside (to MovedTo) and returns an empty state with it: losing
+// the state costs only an early prune or check (design §12a), while
+// refusing to run would stop the source's backups.
+type DamagedStateError struct {
+	Path, MovedTo string
+	Err           error
+}
+
+// Error says what happened, in one sentence.
+func (e *DamagedStateError) Error() string {
+	return fmt.Sprintf("state file %s was damaged (%v); it was moved to %s and the run starts with a fresh state", e.Path, e.Err, e.MovedTo)
+}
+
+// Unwrap returns the decoding error.
+func (e *DamagedStateError) Unwrap() error { return e.Err }
+
+// Load returns a source's state; a missing file is an empty state. A
+// damaged file yields an empty state and a *DamagedStateError, which
+// callers report as a warning.
 func (s StateStore) Load(source string) (*State, error) {
 	st := &State{}
 	b, err := os.ReadFile(s.path(source))
@@ -55,9 +74,49 @@ func (s StateStore) Load(source string) (*State, error) {
 		return nil, fmt.Errorf("read state of %s: %w", source, err)
 	}
 	if err := json.Unmarshal(b, st); err != nil {
-		return nil, fmt.Errorf("state file %s is damaged (%v): remove it to start afresh", s.path(source), err)
+		moved := fmt.Sprintf("%s.damaged-%d", s.path(source), time.Now().Unix())
+		if rerr := os.Rename(s.path(source), moved); rerr != nil {
+			moved = "(could not be moved: " + rerr.Error() + ")"
+		}
+		return &State{}, &DamagedStateError{Path: s.path(source), MovedTo: moved, Err: err}
 	}
 	return st, nil
+}
+
+// Update changes a source's state under a short lock of its own
+// (SOURCE.state.lock, held for the read, fn and the write), so that the
+// daemon, a drill and a run that end at the same time never overwrite
+// each other's fields.
+func (s StateStore) Update(source string, fn func(st *State)) error {
+	if err := os.MkdirAll(s.Dir, 0o700); err != nil {
+		return fmt.Errorf("create state directory: %w", err)
+	}
+	f, err := os.OpenFile(filepath.Join(s.Dir, source+".state.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return fmt.Errorf("open state lock: %w", err)
+	}
+	defer f.Close()
+	if err := ignoringEINTR(func() error { return syscall.Flock(int(f.Fd()), syscall.LOCK_EX) }); err != nil {
+		return fmt.Errorf("take state lock: %w", err)
+	}
+	st, err := s.Load(source)
+	var de *DamagedStateError
+	if err != nil && !errors.As(err, &de) {
+		return err
+	}
+	fn(st)
+	if serr := s.Save(source, st); serr != nil {
+		return serr
+	}
+	return err // a damaged file, replaced: the caller may warn
+}
+
+func ignoringEINTR(fn func() error) error {
+	for {
+		if err := fn(); !errors.Is(err, syscall.EINTR) {
+			return err
+		}
+	}
 }
 
 // Save writes a source's state atomically.

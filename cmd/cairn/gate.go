@@ -60,11 +60,7 @@ and exits 0 for go, or 1 for no-go with the reason on one line.`,
 					return err
 				}
 			} else {
-				g.printf("gate %s for %s: %s\n", gr.ID, gr.Source, strings.ToUpper(gr.Verdict))
-				g.printf("  snapshot   %s (%s)\n", gr.Snapshot, gr.SnapshotTime.Local().Format(time.RFC3339))
-				g.printf("  tree hash  %s\n", gr.TreeHash)
-				g.printf("  drill      %s\n", gr.Drill)
-				g.printf("  runbook    %s (sha256 %s)\n", gr.Runbook, gr.RunbookHash)
+				printGate(g, gr)
 			}
 			if gr.Verdict != "go" {
 				return &codeError{code: exitError, err: errors.New("no-go: " + strings.Join(gr.Reasons, "; "))}
@@ -124,4 +120,36 @@ looks for it; -o FILE writes elsewhere, -o - to standard output.`,
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "", "write to `file` (- for standard output)")
 	return cmd
+}
+
+// printGate prints a gate record; what the gate could not establish is
+// said so ("none"), never printed as an empty hash or a zero time.
+func printGate(g *globals, gr *ops.GateRecord) {
+	id := gr.ID
+	if id == "" {
+		id = "(not recorded)"
+	}
+	g.printf("gate %s for %s: %s\n", id, gr.Source, strings.ToUpper(gr.Verdict))
+	if gr.Snapshot == "" {
+		g.printf("  snapshot   none\n")
+	} else {
+		g.printf("  snapshot   %s (%s)\n", gr.Snapshot, gr.SnapshotTime.Local().Format(time.RFC3339))
+	}
+	g.printf("  tree hash  %s\n", orNone(gr.TreeHash))
+	g.printf("  drill      %s\n", orNone(gr.Drill))
+	if gr.RunbookHash == "" {
+		g.printf("  runbook    %s (missing)\n", orNone(gr.Runbook))
+	} else {
+		g.printf("  runbook    %s (sha256 %s)\n", gr.Runbook, gr.RunbookHash)
+	}
+	for _, r := range gr.Reasons {
+		g.printf("  no-go:     %s\n", r)
+	}
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/cairn-backup/cairn/backend/local"
 	"github.com/cairn-backup/cairn/blob"
+	"github.com/cairn-backup/cairn/ops"
 	"github.com/cairn-backup/cairn/repo"
 	"github.com/cairn-backup/cairn/snapshot"
 )
@@ -374,5 +375,22 @@ before = ["pwd > hook-dir"]
 	}
 	if !strings.Contains(string(tab), filepath.Join(dir, "conf", "cairn.toml")) || !strings.Contains(string(service), filepath.Join(dir, "conf", "cairn.toml")) {
 		t.Errorf("schedule does not name the configuration by its absolute path:\n%s\n%s", tab, service)
+	}
+}
+
+// TestGateNoGoPrintsNoEmptyFacts: a no-go gate that found no snapshot says
+// "none" instead of an empty hash and a zero time.
+func TestGateNoGoPrintsNoEmptyFacts(t *testing.T) {
+	var out bytes.Buffer
+	g := &globals{stdout: &out, stderr: io.Discard}
+	printGate(g, &ops.GateRecord{Source: "app", Verdict: "no-go", Runbook: "/x/app.md", Reasons: []string{"no snapshot of app in local"}})
+	s := out.String()
+	for _, bad := range []string{"0001-01-01", "()", "sha256 )", "tree hash  \n"} {
+		if strings.Contains(s, bad) {
+			t.Errorf("gate output shows %q:\n%s", bad, s)
+		}
+	}
+	if !strings.Contains(s, "tree hash  none") || !strings.Contains(s, "no-go:     no snapshot") {
+		t.Errorf("gate output:\n%s", s)
 	}
 }
