@@ -389,3 +389,77 @@ func TestBackupThroughSymlinkedDir(t *testing.T) {
 		t.Errorf("the symlinked directory is stored as %+v, want a directory", d)
 	}
 }
+
+// A backup killed at every step boundary (after each lock, pack, index
+// and snapshot write) leaves a repository that checks clean, and the next
+// backup adopts the packs it stored, uploads only the rest, and restores
+// exactly.
+func TestBackupKilledAtEveryStep(t *testing.T) {
+	ctx := context.Background()
+	src := t.TempDir()
+	for i := 0; i < 8; i++ {
+		writeFile(t, filepath.Join(src, fmt.Sprintf("f%02d", i)), randBytes(100<<10, uint64(i)), 0o644)
+	}
+	total := uint64(8 * 100 << 10)
+	paths, _ := snapshot.CleanPaths([]string{src})
+	for crashAfter := 1; ; crashAfter++ {
+		dir := t.TempDir()
+		be, err := local.Open(dir)
+		must(t, err)
+		initRepo(t, be)
+		crashing := faulty.New(be, faulty.Config{CrashAfter: crashAfter})
+		r, err := Open(ctx, crashing, pw, testOpts)
+		must(t, err)
+		finished := func() bool {
+			l, err := r.Lock(ctx, LockOptions{NoRefresh: true})
+			if err != nil {
+				return false
+			}
+			_ = l // a killed process never removes its lock
+			a := snapshot.NewArchiver(r, snapshot.ArchiverOptions{Chunker: r.Config().Chunker})
+			tree, sum, err := a.Run(ctx, paths, blob.ID{})
+			if err != nil {
+				return false
+			}
+			if err := r.Flush(ctx); err != nil {
+				return false
+			}
+			return r.SaveSnapshot(ctx, &snapshot.Snapshot{Time: time.Now(), Tree: tree, Paths: paths, Summary: sum}) == nil
+		}()
+		stored := crashing.Mutations()
+		if finished {
+			if crashAfter < 5 {
+				t.Fatalf("the backup finished after only %d writes", crashAfter)
+			}
+			return // every boundary before the last write was tried
+		}
+		// The next run, with the killed run's stale lock still there.
+		e := &backupEnv{t: t, be: be}
+		e.r, err = Open(ctx, be, pw, testOpts)
+		must(t, err)
+		l, err := e.r.Lock(ctx, LockOptions{NoRefresh: true})
+		must(t, err)
+		rec, err := e.r.ReconcilePacks(ctx)
+		must(t, err)
+		if len(rec.AdoptedErr) > 0 || len(rec.Missing) > 0 {
+			t.Fatalf("crash after %d writes: reconcile %+v", crashAfter, rec)
+		}
+		s, sum := e.backup(src, nil)
+		must(t, l.Unlock())
+		if rec.Adopted > 0 && sum.DataAdded >= total {
+			t.Errorf("crash after %d writes: %d packs adopted, yet %d of %d bytes uploaded again", crashAfter, rec.Adopted, sum.DataAdded, total)
+		}
+		rep, err := e.r.Check(ctx, CheckOptions{ReadData: true})
+		must(t, err)
+		if !rep.OK() || len(rep.UnindexedPacks) > 0 {
+			t.Errorf("crash after %d writes (%d stored): check %+v", crashAfter, stored, rep)
+		}
+		target := t.TempDir()
+		res := snapshot.NewRestorer(e.r, snapshot.RestoreOptions{Verify: true})
+		rs, err := res.Restore(ctx, e.node(s, src), src, target)
+		must(t, err)
+		if len(rs.Failed) > 0 || rs.FilesRestored != 8 {
+			t.Errorf("crash after %d writes: restore %+v", crashAfter, rs)
+		}
+	}
+}

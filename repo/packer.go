@@ -189,7 +189,7 @@ func (r *Repository) writePack(ctx context.Context, p *packer) error {
 	// The upload outlives the call that filled the pack (a worker's
 	// context may end first); an abandoned upload is harmless because a
 	// pack is stored atomically and indexed only afterwards.
-	uctx := context.WithoutCancel(ctx)
+	uctx := r.uploadContext(ctx)
 	go func() {
 		defer r.uploads.Done()
 		defer func() { <-r.syncing }()
@@ -207,6 +207,26 @@ func (r *Repository) writePack(ctx context.Context, p *packer) error {
 		r.finishPack(p, r.uploadPack(uctx, data, ip, release))
 	}()
 	return nil
+}
+
+// BindUploads makes background pack uploads started from now on stop when
+// ctx ends: the command's own context, cancelled by Ctrl-C or SIGTERM, so
+// that an interrupted command never waits on a hung upload. Without it an
+// upload runs to its end, whatever the context of the call that filled
+// the pack (a worker's context may end first).
+func (r *Repository) BindUploads(ctx context.Context) {
+	r.mu.Lock()
+	r.uploadCtx = ctx
+	r.mu.Unlock()
+}
+
+func (r *Repository) uploadContext(ctx context.Context) context.Context {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.uploadCtx != nil {
+		return r.uploadCtx
+	}
+	return context.WithoutCancel(ctx)
 }
 
 // waitUploads waits for background pack uploads and returns the first

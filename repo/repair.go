@@ -433,6 +433,75 @@ func (rw *rewriter) save(ctx context.Context, t *snapshot.Tree) (blob.ID, error)
 	return id, err
 }
 
+// ReconcileReport says what ReconcilePacks found.
+type ReconcileReport struct {
+	Missing    []string // packs the index names that the storage lacks
+	Adopted    int      // packs no index named whose headers were read and indexed
+	AdoptedErr []error  // unindexed packs whose headers could not be read
+}
+
+// ReconcilePacks makes the in-memory index agree with the pack files in
+// storage before a backup. It drops packs that are gone, so their blobs
+// are uploaded again, and it adopts packs that no index file names, left
+// by a command killed before it could write its index (kill -9, power
+// loss): it reads their headers, as "repair index" does, adds their blobs
+// to the index and indexes them with this command's next index file, so
+// a killed backup's data is reused instead of uploaded again. It needs a
+// lock: under it no prune runs, so an adopted pack stays.
+func (r *Repository) ReconcilePacks(ctx context.Context) (*ReconcileReport, error) {
+	present, err := r.listPackSizes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rep := &ReconcileReport{}
+	missing := map[blob.ID]bool{}
+	indexed := r.idx.PackIDs()
+	for id := range indexed {
+		if _, ok := present[id]; !ok {
+			missing[id] = true
+			rep.Missing = append(rep.Missing, id.String())
+		}
+	}
+	r.idx.RemovePacks(missing)
+	var orphans []backend.FileInfo
+	for id, size := range present {
+		if _, ok := indexed[id]; !ok {
+			orphans = append(orphans, backend.FileInfo{Name: id.String(), Size: size})
+		}
+	}
+	if len(orphans) == 0 {
+		return rep, nil
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(r.opts.Connections)
+	var mu sync.Mutex
+	for _, fi := range orphans {
+		g.Go(func() error {
+			p, err := r.readPackHeader(gctx, backend.Handle{Type: backend.Pack, Name: fi.Name}, fi.Size)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				if gctx.Err() != nil {
+					return gctx.Err()
+				}
+				rep.AdoptedErr = append(rep.AdoptedErr, fmt.Errorf("pack %s: %w", shortName(fi.Name), err))
+				return nil
+			}
+			p.ID, _ = blob.ParseID(fi.Name)
+			r.idx.Add(p)
+			r.mu.Lock()
+			r.written = append(r.written, p)
+			r.mu.Unlock()
+			rep.Adopted++
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return rep, nil
+}
+
 // DropMissingPacks removes from the in-memory index every pack that the
 // storage no longer has, so that a backup uploads their blobs again. It
 // returns the names of the missing packs.

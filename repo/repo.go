@@ -97,10 +97,11 @@ type Repository struct {
 	syncing   chan struct{}  // bounds uploads in flight, counting those past their upload slot
 	uploads   sync.WaitGroup // background pack uploads in flight
 
-	packs       *packCache // whole packs for LoadBlob; nil when off
-	indexErrors []error    // damaged index files skipped by LoadIndex
-	indexLoaded bool       // LoadIndex has run; set before the handle is shared
-	lock        *Lock      // guarded by mu; nil when the command holds no lock
+	packs       *packCache      // whole packs for LoadBlob; nil when off
+	indexErrors []error         // damaged index files skipped by LoadIndex
+	indexLoaded bool            // LoadIndex has run; set before the handle is shared
+	lock        *Lock           // guarded by mu; nil when the command holds no lock
+	uploadCtx   context.Context // guarded by mu; see BindUploads
 }
 
 // Init creates a repository on be, protected by password, and returns it

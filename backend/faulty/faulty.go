@@ -42,6 +42,9 @@ type Config struct {
 	StallAfterLoads int
 	StallType       backend.FileType
 	OnStall         func()
+	// StallAfterSaves is StallAfterLoads for Save: the saves of StallType
+	// after the first StallAfterSaves block until their context ends.
+	StallAfterSaves int
 }
 
 // Backend injects faults into calls to the wrapped backend.
@@ -53,20 +56,26 @@ type Backend struct {
 	saves int
 	muts  int // Save and Remove calls, for CrashAfter
 	loads int // Loads of StallType, for StallAfterLoads
+	saved int // Saves of StallType, for StallAfterSaves
 
 	stallOnce sync.Once
 }
 
-// stall blocks a Load past StallAfterLoads until ctx ends.
-func (b *Backend) stall(ctx context.Context, h backend.Handle) error {
-	if b.cfg.StallAfterLoads <= 0 || (b.cfg.StallType != 0 && b.cfg.StallType != h.Type) {
+// stall blocks a Load past StallAfterLoads, or a Save past
+// StallAfterSaves, until ctx ends.
+func (b *Backend) stall(ctx context.Context, h backend.Handle, save bool) error {
+	after, count := b.cfg.StallAfterLoads, &b.loads
+	if save {
+		after, count = b.cfg.StallAfterSaves, &b.saved
+	}
+	if after <= 0 || (b.cfg.StallType != 0 && b.cfg.StallType != h.Type) {
 		return nil
 	}
 	b.mu.Lock()
-	b.loads++
-	n := b.loads
+	*count++
+	n := *count
 	b.mu.Unlock()
-	if n <= b.cfg.StallAfterLoads {
+	if n <= after {
 		return nil
 	}
 	if b.cfg.OnStall != nil {
@@ -125,6 +134,9 @@ func (b *Backend) Save(ctx context.Context, h backend.Handle, data []byte) error
 	if b.crashed(true) {
 		return ErrInjected
 	}
+	if err := b.stall(ctx, h, true); err != nil {
+		return err
+	}
 	if b.cfg.FailSaveAfter > 0 && (b.cfg.FailSaveType == 0 || b.cfg.FailSaveType == h.Type) {
 		b.mu.Lock()
 		b.saves++
@@ -148,7 +160,7 @@ func (b *Backend) Load(ctx context.Context, h backend.Handle, offset, length int
 	if b.crashed(false) || b.hit(b.cfg.ErrorRate) {
 		return nil, ErrInjected
 	}
-	if err := b.stall(ctx, h); err != nil {
+	if err := b.stall(ctx, h, false); err != nil {
 		return nil, err
 	}
 	rd, err := b.Backend.Load(ctx, h, offset, length)

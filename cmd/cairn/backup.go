@@ -159,7 +159,7 @@ func runBackup(ctx context.Context, g *globals, o *backupOptions, args []string)
 	defer unlock()
 	defer governMemory(r.BackupMemory())()
 	if !o.dryRun {
-		if err := dropMissingPacks(ctx, g, r); err != nil {
+		if err := reconcilePacks(ctx, g, r); err != nil {
 			return err
 		}
 	}
@@ -391,15 +391,22 @@ func contextReader(ctx context.Context, rd io.Reader) io.Reader {
 	return pr
 }
 
-// dropMissingPacks makes blobs in packs that vanished from storage count as
-// absent, so they are uploaded again, and says so.
-func dropMissingPacks(ctx context.Context, g *globals, r *repo.Repository) error {
-	missing, err := r.DropMissingPacks(ctx)
+// reconcilePacks makes blobs in packs that vanished from storage count as
+// absent, so they are uploaded again, and adopts packs a killed command
+// left unindexed, so their blobs are reused; it says what it did.
+func reconcilePacks(ctx context.Context, g *globals, r *repo.Repository) error {
+	rep, err := r.ReconcilePacks(ctx)
 	if err != nil {
 		return err
 	}
-	if len(missing) > 0 {
-		fmt.Fprintf(g.stderr, "warning: %d packs named by the index are missing from storage; their data will be uploaded again if still present on disk (run \"cairn check\" and \"cairn repair index\")\n", len(missing))
+	if len(rep.Missing) > 0 {
+		fmt.Fprintf(g.stderr, "warning: %d packs named by the index are missing from storage; their data will be uploaded again if still present on disk (run \"cairn check\" and \"cairn repair index\")\n", len(rep.Missing))
+	}
+	if rep.Adopted > 0 {
+		g.verbosef(0, "adopted %d packs left unindexed by an interrupted command; their data is reused\n", rep.Adopted)
+	}
+	for _, err := range rep.AdoptedErr {
+		fmt.Fprintf(g.stderr, "warning: unindexed %v (left out; \"cairn repair index\" can look at it)\n", err)
 	}
 	return nil
 }

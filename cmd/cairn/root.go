@@ -331,6 +331,7 @@ func (g *globals) openLocked(ctx context.Context, exclusive bool) (*repo.Reposit
 	if err != nil {
 		return nil, nil, err
 	}
+	r.BindUploads(ctx) // Ctrl-C stops uploads in flight too
 	return r, unlock, nil
 }
 

@@ -16,22 +16,27 @@ import (
 // signal then. It is not for users, and ops strips CAIRN_TEST_ variables
 // from the commands it runs.
 const (
-	stallEnv    = "CAIRN_TEST_STALL_PACK_LOADS"
-	stallMarker = "cairn-test: storage stalled"
+	stallEnv     = "CAIRN_TEST_STALL_PACK_LOADS"
+	stallSaveEnv = "CAIRN_TEST_STALL_PACK_SAVES" // the same for pack uploads
+	stallMarker  = "cairn-test: storage stalled"
 )
 
 // testHooks wraps be as the CAIRN_TEST_ variables ask; without them it
 // returns be unchanged.
 func (g *globals) testHooks(be backend.Backend) backend.Backend {
-	v := os.Getenv(stallEnv)
-	if v == "" {
+	loads, saves := envCount(stallEnv), envCount(stallSaveEnv)
+	if loads == 0 && saves == 0 {
 		return be
 	}
-	n, err := strconv.Atoi(v)
+	return faulty.New(be, faulty.Config{StallAfterLoads: loads, StallAfterSaves: saves, StallType: backend.Pack,
+		OnStall: func() { fmt.Fprintln(g.stderr, stallMarker) }})
+}
+
+// envCount reads a positive count from the environment, or 0.
+func envCount(name string) int {
+	n, err := strconv.Atoi(os.Getenv(name))
 	if err != nil || n < 1 {
-		return be
+		return 0
 	}
-	return faulty.New(be, faulty.Config{StallAfterLoads: n, StallType: backend.Pack, OnStall: func() {
-		fmt.Fprintln(g.stderr, stallMarker)
-	}})
+	return n
 }

@@ -49,7 +49,15 @@ func startStalled(t *testing.T, env []string, loads int, args ...string) *stalle
 	t.Helper()
 	cmd := exec.Command(cairnBin, args...)
 	cmd.Env = append([]string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH"), fmt.Sprintf("%s=%d", stallEnv, loads)}, env...)
-	s := &stalled{cmd: cmd, stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}}
+	return startStalledCmd(t, &stalled{cmd: cmd, stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}})
+}
+
+// startStalledCmd starts s.cmd, whose environment asks for a stall, and
+// returns once the stall marker is on its stderr.
+func startStalledCmd(t *testing.T, s *stalled) *stalled {
+	t.Helper()
+	cmd := s.cmd
+	args := cmd.Args[1:]
 	cmd.Stdout = s.stdout
 	pipe, err := cmd.StderrPipe()
 	if err != nil {
@@ -392,5 +400,50 @@ func TestGateNoGoPrintsNoEmptyFacts(t *testing.T) {
 	}
 	if !strings.Contains(s, "tree hash  none") || !strings.Contains(s, "no-go:     no snapshot") {
 		t.Errorf("gate output:\n%s", s)
+	}
+}
+
+// TestKilledBackupIsResumed: a first backup killed with SIGKILL after a few
+// pack uploads leaves packs no index names; the next backup adopts them
+// and uploads only the rest. A backup stopped with SIGINT indexes what it
+// stored, exits 130 and says so.
+func TestKilledBackupIsResumed(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGKILL, syscall.SIGINT} {
+		t.Run(sig.String(), func(t *testing.T) {
+			repoDir := filepath.Join(t.TempDir(), "repo")
+			env := []string{"CAIRN_PASSWORD=pw", "CAIRN_REPOSITORY=" + repoDir}
+			mustRun(t, env, "init", "--pack-size", "64KiB")
+			src := t.TempDir()
+			writeTree(t, src, 40, 40<<10, 11)
+			cmd := exec.Command(cairnBin, "backup", "--compression", "off", src)
+			cmd.Env = append([]string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH"), stallSaveEnv + "=6"}, env...)
+			s := &stalled{cmd: cmd, stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}}
+			s = startStalledCmd(t, s)
+			code := s.stop(t, sig)
+			if sig == syscall.SIGINT && (code != 130 || !strings.Contains(s.stderr.String(), "packs stored so far are indexed")) {
+				t.Errorf("interrupted backup: exit %d\n%s", code, s.stderr)
+			}
+			if n := snapshotCount(t, env); n != 0 {
+				t.Fatalf("%d snapshots after the stopped backup", n)
+			}
+			r := cairn(t, env, "backup", "--compression", "off", "--json", src)
+			if r.code != 0 {
+				t.Fatalf("second backup: exit %d\n%s", r.code, r.stderr)
+			}
+			sum := lastJSON(t, r.stdout)
+			added, total := sum["data_added"].(float64), sum["total_bytes_processed"].(float64)
+			if added >= total*0.95 {
+				t.Errorf("second backup added %.0f of %.0f bytes: the stopped backup's packs were not reused", added, total)
+			}
+			if sig == syscall.SIGKILL && !strings.Contains(r.stderr, "adopted") {
+				t.Errorf("second backup does not say it adopted packs:\n%s", r.stderr)
+			}
+			if r := cairn(t, env, "check", "--read-data"); r.code != 0 || strings.Contains(r.stdout, "not referenced") {
+				t.Errorf("check after resuming: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+			}
+			target := t.TempDir()
+			mustRun(t, env, "restore", "latest:"+src, "--target", target)
+			sameTrees(t, src, target)
+		})
 	}
 }
