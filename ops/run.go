@@ -170,7 +170,7 @@ func (rn *run) warnf(err error) {
 func (rn *run) cairn(c Command) (Result, error) {
 	res, err := rn.Exec.Cairn(rn.ctx, c)
 	if err == nil && rn.ctx.Err() != nil {
-		err = errors.New("interrupted")
+		err = fmt.Errorf("interrupted: %w", rn.ctx.Err())
 	}
 	return res, err
 }

@@ -12,7 +12,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 )
 
 // repoEnv makes a fresh repository and returns the environment that
@@ -281,10 +280,12 @@ func TestBackupInterrupted(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	// A pipe holds 64 KiB: this write returns only once cairn has read
+	// most of the mebibyte, so it has opened the repository and is in
+	// the middle of the backup. No sleep needed.
 	if _, err := stdin.Write(bytes.Repeat([]byte("x"), 1<<20)); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(300 * time.Millisecond) // let it open the repository and start reading
 	if err := cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,9 @@ const (
 	stallEnv     = "CAIRN_TEST_STALL_PACK_LOADS"
 	stallSaveEnv = "CAIRN_TEST_STALL_PACK_SAVES" // the same for pack uploads
 	stallMarker  = "cairn-test: storage stalled"
+	// stallFileEnv names a file created when the storage stalls, for
+	// tests of commands whose stderr another cairn process captures.
+	stallFileEnv = "CAIRN_TEST_STALL_FILE"
 )
 
 // testHooks wraps be as the CAIRN_TEST_ variables ask; without them it
@@ -29,7 +32,12 @@ func (g *globals) testHooks(be backend.Backend) backend.Backend {
 		return be
 	}
 	return faulty.New(be, faulty.Config{StallAfterLoads: loads, StallAfterSaves: saves, StallType: backend.Pack,
-		OnStall: func() { fmt.Fprintln(g.stderr, stallMarker) }})
+		OnStall: func() {
+			fmt.Fprintln(g.stderr, stallMarker)
+			if f := os.Getenv(stallFileEnv); f != "" {
+				_ = os.WriteFile(f, nil, 0o600)
+			}
+		}})
 }
 
 // envCount reads a positive count from the environment, or 0.

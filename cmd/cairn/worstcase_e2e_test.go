@@ -447,3 +447,76 @@ func TestKilledBackupIsResumed(t *testing.T) {
 		})
 	}
 }
+
+// TestRunAndDrillInterrupted: cairn run and cairn drill, stopped while
+// their child command waits on the storage, stop that child, exit 130,
+// and record no drill result.
+func TestRunAndDrillInterrupted(t *testing.T) {
+	dir := t.TempDir()
+	put(t, filepath.Join(dir, "pw"), "pw\n")
+	writeTree(t, filepath.Join(dir, "data"), 30, 40<<10, 5)
+	repoDir := filepath.Join(dir, "repo")
+	mustRun(t, []string{"CAIRN_PASSWORD=pw"}, "-r", repoDir, "init", "--pack-size", "64KiB")
+	conf := filepath.Join(dir, "cairn.toml")
+	put(t, conf, `state-dir = "state"
+[repositories.local]
+url = "repo"
+password-file = "pw"
+[sources.docs]
+paths = ["data"]
+targets = ["local"]
+`)
+	for _, tc := range []struct {
+		name, env string
+		args      []string
+	}{
+		{"run", stallSaveEnv + "=3", []string{"--config", conf, "run", "docs"}},
+		{"drill", stallEnv + "=2", []string{"--config", conf, "drill", "docs"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.name == "drill" {
+				mustRun(t, nil, "--config", conf, "run", "docs")
+			}
+			marker := filepath.Join(t.TempDir(), "stalled")
+			cmd := exec.Command(cairnBin, tc.args...)
+			cmd.Env = []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH"), tc.env, stallFileEnv + "=" + marker}
+			var out, errb bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &errb
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			exited := make(chan error, 1)
+			go func() { exited <- cmd.Wait() }()
+			// Wait on the child's state: the marker file it creates when
+			// its storage stalls (a poll of the file system, not a sleep
+			// standing in for synchronisation).
+			for {
+				if _, err := os.Stat(marker); err == nil {
+					break
+				}
+				select {
+				case err := <-exited:
+					t.Fatalf("%s ended before stalling: %v\n%s%s", tc.name, err, out.String(), errb.String())
+				case <-time.After(10 * time.Millisecond):
+				}
+			}
+			if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+				t.Fatal(err)
+			}
+			err := <-exited
+			code := 0
+			if ee, ok := err.(*exec.ExitError); ok {
+				code = ee.ExitCode()
+			}
+			if code != 130 {
+				t.Errorf("%s: exit %d, want 130\n%s%s", tc.name, code, out.String(), errb.String())
+			}
+			noLocks(t, repoDir)
+			if tc.name == "drill" {
+				if r := cairn(t, nil, "--config", conf, "drills", "docs", "--json"); strings.Contains(r.stdout, `"pass"`) {
+					t.Errorf("an interrupted drill was recorded: %s", r.stdout)
+				}
+			}
+		})
+	}
+}
