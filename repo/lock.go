@@ -57,6 +57,21 @@ func (e *LockedError) Error() string {
 // Unwrap makes it match ErrLocked.
 func (e *LockedError) Unwrap() error { return ErrLocked }
 
+// Lock fields (doc/design.md §10). The numbers are the stored format:
+// never renumber, never reuse one.
+const (
+	lockVersionField   = 1
+	lockTimeField      = 2
+	lockExclusiveField = 3
+	lockHostField      = 4
+	lockUserField      = 5
+	lockPIDField       = 6
+	lockUIDField       = 7
+	lockGIDField       = 8
+
+	lockVersion = 1
+)
+
 func (l *LockInfo) encode() []byte {
 	var b []byte
 	u := func(n protowire.Number, v uint64) {
@@ -71,16 +86,16 @@ func (l *LockInfo) encode() []byte {
 			b = protowire.AppendString(b, v)
 		}
 	}
-	u(1, 1)
-	u(2, protowire.EncodeZigZag(l.Time.UnixNano()))
+	u(lockVersionField, lockVersion)
+	u(lockTimeField, protowire.EncodeZigZag(l.Time.UnixNano()))
 	if l.Exclusive {
-		u(3, 1)
+		u(lockExclusiveField, 1)
 	}
-	s(4, l.Host)
-	s(5, l.User)
-	u(6, uint64(l.PID))
-	u(7, uint64(l.UID))
-	u(8, uint64(l.GID))
+	s(lockHostField, l.Host)
+	s(lockUserField, l.User)
+	u(lockPIDField, uint64(l.PID))
+	u(lockUIDField, uint64(l.UID))
+	u(lockGIDField, uint64(l.GID))
 	return b
 }
 
@@ -109,25 +124,25 @@ func DecodeLock(b []byte) (LockInfo, error) {
 		}
 		b = b[n:]
 		switch num {
-		case 1:
+		case lockVersionField:
 			version = v
-		case 2:
+		case lockTimeField:
 			l.Time = time.Unix(0, protowire.DecodeZigZag(v)).UTC()
-		case 3:
+		case lockExclusiveField:
 			l.Exclusive = v == 1
-		case 4:
+		case lockHostField:
 			l.Host = string(s)
-		case 5:
+		case lockUserField:
 			l.User = string(s)
-		case 6:
+		case lockPIDField:
 			l.PID = int(v)
-		case 7:
+		case lockUIDField:
 			l.UID = uint32(v)
-		case 8:
+		case lockGIDField:
 			l.GID = uint32(v)
 		}
 	}
-	if version != 1 {
+	if version != lockVersion {
 		return l, fmt.Errorf("lock version %d: %w", version, crypto.ErrCorrupt)
 	}
 	return l, nil

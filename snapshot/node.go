@@ -17,13 +17,13 @@ type NodeType uint8
 
 // Node types.
 const (
-	TypeFile NodeType = iota + 1
-	TypeDir
-	TypeSymlink
-	TypeFIFO
-	TypeSocket
-	TypeCharDev
-	TypeBlockDev
+	TypeFile     NodeType = 1
+	TypeDir      NodeType = 2
+	TypeSymlink  NodeType = 3
+	TypeFIFO     NodeType = 4
+	TypeSocket   NodeType = 5
+	TypeCharDev  NodeType = 6
+	TypeBlockDev NodeType = 7
 )
 
 var typeNames = map[NodeType]string{
@@ -134,27 +134,31 @@ func (t *Tree) Find(name string) *Node {
 
 const treeVersion = 1
 
-// Node fields (doc/design.md §9).
+// Node fields (doc/design.md §9). The numbers are the stored format:
+// never renumber, never reuse one.
 const (
-	fName = iota + 1
-	fType
-	fMode
-	fUID
-	fGID
-	fUser
-	fGroup
-	fModTime
-	fChangeTime
-	fAccessTime
-	fSize
-	fInode
-	fDevice
-	fLinks
-	fRdev
-	fLinkTarget
-	fContent
-	fSubtree
-	fXattr
+	fName       = 1
+	fType       = 2
+	fMode       = 3
+	fUID        = 4
+	fGID        = 5
+	fUser       = 6
+	fGroup      = 7
+	fModTime    = 8
+	fChangeTime = 9
+	fAccessTime = 10
+	fSize       = 11
+	fInode      = 12
+	fDevice     = 13
+	fLinks      = 14
+	fRdev       = 15
+	fLinkTarget = 16
+	fContent    = 17
+	fSubtree    = 18
+	fXattr      = 19
+
+	xattrName  = 1 // fields of the xattr message
+	xattrValue = 2
 )
 
 func nanos(t time.Time) int64 {
@@ -211,8 +215,8 @@ func encodeNode(e *encoder, n *Node) {
 	e.id(fSubtree, n.Subtree)
 	for _, x := range n.Xattrs {
 		var xe encoder
-		xe.str(1, x.Name)
-		xe.bytes(2, x.Value)
+		xe.str(xattrName, x.Name)
+		xe.bytes(xattrValue, x.Value)
 		e.bytes(fXattr, xe.b)
 	}
 }
@@ -296,9 +300,9 @@ func decodeNode(b []byte) (Node, error) {
 			var x Xattr
 			err = decode(f.b, func(xf field) error {
 				switch xf.num {
-				case 1:
+				case xattrName:
 					x.Name = string(xf.b)
-				case 2:
+				case xattrValue:
 					x.Value = bytes.Clone(xf.b)
 				}
 				return nil

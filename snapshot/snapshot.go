@@ -57,27 +57,55 @@ func (s *Snapshot) HasTag(tag string) bool {
 
 const snapshotVersion = 1
 
-// Snapshot fields (doc/design.md §9).
+// Snapshot fields (doc/design.md §9). The numbers are the stored format:
+// never renumber, never reuse one.
 const (
-	sVersion = iota + 1
-	sTime
-	sTree
-	sParent
-	sHost
-	sUser
-	sUID
-	sGID
-	sPaths
-	sTags
-	sProgram
-	sSummary
-	sOriginal
+	sVersion  = 1
+	sTime     = 2
+	sTree     = 3
+	sParent   = 4
+	sHost     = 5
+	sUser     = 6
+	sUID      = 7
+	sGID      = 8
+	sPaths    = 9
+	sTags     = 10
+	sProgram  = 11
+	sSummary  = 12
+	sOriginal = 13
 )
 
-var summaryFields = func(s *Summary) []*uint64 {
-	return []*uint64{&s.FilesNew, &s.FilesChanged, &s.FilesUnmodified, &s.DirsNew, &s.DirsChanged,
-		&s.DirsUnmodified, &s.DataBlobs, &s.TreeBlobs, &s.DataAdded, &s.TotalFilesProcessed,
-		&s.TotalBytesProcessed, &s.BytesRead, &s.ErrorCount}
+// Summary fields (doc/design.md §9), pinned like the snapshot's.
+const (
+	sumBackupStart         = 1
+	sumBackupEnd           = 2
+	sumFilesNew            = 3
+	sumFilesChanged        = 4
+	sumFilesUnmodified     = 5
+	sumDirsNew             = 6
+	sumDirsChanged         = 7
+	sumDirsUnmodified      = 8
+	sumDataBlobs           = 9
+	sumTreeBlobs           = 10
+	sumDataAdded           = 11
+	sumTotalFilesProcessed = 12
+	sumTotalBytesProcessed = 13
+	sumBytesRead           = 14
+	sumErrorCount          = 15
+)
+
+// summaryField is one counter of the summary and its field number.
+type summaryField struct {
+	num protowire.Number
+	p   *uint64
+}
+
+func summaryFields(s *Summary) []summaryField {
+	return []summaryField{{sumFilesNew, &s.FilesNew}, {sumFilesChanged, &s.FilesChanged},
+		{sumFilesUnmodified, &s.FilesUnmodified}, {sumDirsNew, &s.DirsNew}, {sumDirsChanged, &s.DirsChanged},
+		{sumDirsUnmodified, &s.DirsUnmodified}, {sumDataBlobs, &s.DataBlobs}, {sumTreeBlobs, &s.TreeBlobs},
+		{sumDataAdded, &s.DataAdded}, {sumTotalFilesProcessed, &s.TotalFilesProcessed},
+		{sumTotalBytesProcessed, &s.TotalBytesProcessed}, {sumBytesRead, &s.BytesRead}, {sumErrorCount, &s.ErrorCount}}
 }
 
 // Encode returns the snapshot's payload.
@@ -100,10 +128,10 @@ func (s *Snapshot) Encode() []byte {
 	e.str(sProgram, s.Program)
 	if s.Summary != nil {
 		var se encoder
-		se.int(1, nanos(s.Summary.BackupStart))
-		se.int(2, nanos(s.Summary.BackupEnd))
-		for i, p := range summaryFields(s.Summary) {
-			se.uint(protowire.Number(i+3), *p)
+		se.int(sumBackupStart, nanos(s.Summary.BackupStart))
+		se.int(sumBackupEnd, nanos(s.Summary.BackupEnd))
+		for _, f := range summaryFields(s.Summary) {
+			se.uint(f.num, *f.p)
 		}
 		e.b = protowire.AppendTag(e.b, sSummary, protowire.BytesType)
 		e.b = protowire.AppendBytes(e.b, se.b)
@@ -162,15 +190,20 @@ func DecodeSnapshot(b []byte) (*Snapshot, error) {
 
 func decodeSummary(b []byte) (*Summary, error) {
 	sum := &Summary{}
-	fields := summaryFields(sum)
+	byNum := map[protowire.Number]*uint64{}
+	for _, f := range summaryFields(sum) {
+		byNum[f.num] = f.p
+	}
 	err := decode(b, func(f field) error {
-		switch {
-		case f.num == 1:
+		switch f.num {
+		case sumBackupStart:
 			sum.BackupStart = fromNanos(f.int())
-		case f.num == 2:
+		case sumBackupEnd:
 			sum.BackupEnd = fromNanos(f.int())
-		case f.num >= 3 && int(f.num) < 3+len(fields):
-			*fields[f.num-3] = f.u
+		default:
+			if p := byNum[f.num]; p != nil {
+				*p = f.u
+			}
 		}
 		return nil
 	})
