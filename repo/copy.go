@@ -46,6 +46,9 @@ func SnapshotKey(s *snapshot.Snapshot) blob.ID {
 // already has (by original ID) and uploading only blobs dst lacks. Each
 // snapshot is saved only after all its data is stored, so a killed copy
 // is finished by running it again.
+//
+// When it fails or ctx ends, it returns the report of what it did with the
+// error: snapshots are copied whole or not at all.
 func Copy(ctx context.Context, src, dst *Repository, snaps []*snapshot.Snapshot, onSnapshot func(src, dst *snapshot.Snapshot)) (*CopyReport, error) {
 	have, err := dst.Snapshots(ctx)
 	if err != nil {
@@ -58,6 +61,15 @@ func Copy(ctx context.Context, src, dst *Repository, snaps []*snapshot.Snapshot,
 	probe := []byte("cairn copy: do both repositories share the blob-ID key?")
 	c := &copier{src: src, dst: dst, sameIDs: src.BlobID(probe) == dst.BlobID(probe), rep: &CopyReport{},
 		blobs: map[blob.ID]blob.ID{}, trees: map[blob.ID]blob.ID{}}
+	// On failure or cancellation the report counts what was really done,
+	// and the blobs already stored in dst are indexed for the next run.
+	fail := func(err error) (*CopyReport, error) {
+		if _, serr := dst.SalvageIndex(ctx); serr != nil {
+			err = fmt.Errorf("%w (and indexing what was stored failed: %v)", err, serr)
+		}
+		c.rep.BlobsCopied, c.rep.BlobsPresent, c.rep.BytesCopied = int(c.copied.Load()), int(c.present.Load()), c.bytes.Load()
+		return c.rep, err
+	}
 	for _, s := range snaps {
 		if done[SnapshotKey(s)] {
 			c.rep.Skipped++
@@ -65,15 +77,15 @@ func Copy(ctx context.Context, src, dst *Repository, snaps []*snapshot.Snapshot,
 		}
 		tree, err := c.tree(ctx, s.Tree)
 		if err != nil {
-			return nil, fmt.Errorf("copy snapshot %s: %w", s.ID.Short(), err)
+			return fail(fmt.Errorf("copy snapshot %s: %w", s.ID.Short(), err))
 		}
 		if err := dst.Flush(ctx); err != nil {
-			return nil, err
+			return fail(err)
 		}
 		ns := *s
 		ns.Tree, ns.Parent, ns.Original = tree, blob.ID{}, SnapshotKey(s)
 		if err := dst.SaveSnapshot(ctx, &ns); err != nil {
-			return nil, err
+			return fail(err)
 		}
 		done[ns.Original] = true
 		c.rep.Copied = append(c.rep.Copied, &ns)

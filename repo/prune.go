@@ -61,6 +61,12 @@ type PruneReport struct {
 	BytesWritten      uint64 // pack bytes written by repacking
 	BytesUnusedRemain uint64 // unused bytes left in kept packs
 	IndexFilesOld     int
+	// What was really done, for a prune that stopped early: the stage it
+	// reached ("plan", "repack", "index", "delete", "done") and the pack
+	// files it deleted.
+	Stage         string
+	FilesRemoved  int
+	FilesToRemove int
 }
 
 // ErrNeedsRepair is returned when prune finds the repository damaged.
@@ -112,6 +118,7 @@ func (r *Repository) Prune(ctx context.Context, opts PruneOptions) (*PruneReport
 	if err != nil || opts.DryRun {
 		return planReport(plan), err
 	}
+	plan.rep.Stage = "plan"
 	return plan.rep, r.executePrune(ctx, plan)
 }
 
@@ -245,9 +252,11 @@ func (plan *prunePlan) gone() []*prunePack {
 
 // executePrune repacks, replaces the index, then deletes packs.
 func (r *Repository) executePrune(ctx context.Context, plan *prunePlan) error {
+	plan.rep.Stage = "repack"
 	if err := r.repack(ctx, plan.repack, plan.rep); err != nil {
 		return err
 	}
+	plan.rep.Stage = "index"
 	gone := map[blob.ID]bool{}
 	for _, p := range plan.gone() {
 		gone[p.ip.ID] = true
@@ -268,11 +277,17 @@ func (r *Repository) executePrune(ctx context.Context, plan *prunePlan) error {
 	for id := range gone {
 		names = append(names, id.String())
 	}
+	plan.rep.Stage, plan.rep.FilesToRemove = "delete", len(names)
 	for _, name := range names {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		if err := r.remove(ctx, backend.Handle{Type: backend.Pack, Name: name}); err != nil {
 			return fmt.Errorf("delete pack: %w", err)
 		}
+		plan.rep.FilesRemoved++
 	}
+	plan.rep.Stage = "done"
 	r.idx, r.indexErrors = index.New(), nil
 	return r.LoadIndex(ctx)
 }

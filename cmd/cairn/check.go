@@ -165,6 +165,9 @@ files they hurt.`,
 			defer unlock()
 			rep, err := r.RepairIndex(cmd.Context(), repo.RepairIndexOptions{DryRun: dryRun, ReadData: readData,
 				OnPack: func(name string, err error) { g.reportItemError("repair", "data/"+name, err) }})
+			if err != nil && cmd.Context().Err() != nil {
+				g.printf("repair index was interrupted; the repository is consistent (old and new index files may both remain until the next repair or prune)\n")
+			}
 			if err != nil {
 				return err
 			}

@@ -105,18 +105,29 @@ IDs, so unchanged data is not even read.`,
 					g.printf("copied snapshot %s as %s\n", s.ID.Short(), ns.ID.Short())
 				}
 			})
-			if err != nil {
+			if rep == nil {
 				return err
 			}
 			ids := []string{}
 			for _, s := range rep.Copied {
 				ids = append(ids, s.ID.String())
 			}
-			return g.report(map[string]any{"message_type": "summary", "snapshots_copied": len(rep.Copied),
+			interrupted := err != nil && ctx.Err() != nil
+			verb := "copied"
+			switch {
+			case interrupted:
+				verb = "interrupted after copying"
+			case err != nil:
+				verb = "failed after copying"
+			}
+			if rerr := g.report(map[string]any{"message_type": "summary", "snapshots_copied": len(rep.Copied),
 				"snapshots_skipped": rep.Skipped, "blobs_copied": rep.BlobsCopied, "bytes_copied": rep.BytesCopied,
-				"blobs_present": rep.BlobsPresent, "new_snapshots": ids},
-				"copied %d snapshots (%d already present): %d blobs, %s uploaded; %d blobs were already there\n",
-				len(rep.Copied), rep.Skipped, rep.BlobsCopied, ibytes(rep.BytesCopied), rep.BlobsPresent)
+				"blobs_present": rep.BlobsPresent, "new_snapshots": ids, "interrupted": interrupted},
+				"%s %d of %d snapshots (%d already present): %d blobs, %s uploaded; %d blobs were already there\n",
+				verb, len(rep.Copied), len(snaps)-rep.Skipped, rep.Skipped, rep.BlobsCopied, ibytes(rep.BytesCopied), rep.BlobsPresent); rerr != nil {
+				return rerr
+			}
+			return err
 		},
 	}
 	src.addFlags(cmd.Flags())

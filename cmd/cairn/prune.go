@@ -39,6 +39,26 @@ func (p *pruneFlags) options(dryRun bool) (repo.PruneOptions, error) {
 func runPrune(ctx context.Context, g *globals, r *repo.Repository, opts repo.PruneOptions) error {
 	start := time.Now()
 	rep, err := r.Prune(ctx, opts)
+	if err != nil && rep != nil && rep.Stage != "" {
+		// Stopped part-way: say where, and what was really deleted. Every
+		// stage leaves the repository consistent (design §12.8).
+		what := "interrupted"
+		if ctx.Err() == nil {
+			what = "stopped by an error"
+		}
+		if g.json {
+			_ = g.printJSON(map[string]any{"message_type": "summary", "interrupted": ctx.Err() != nil, "stage": rep.Stage,
+				"pack_files_deleted": rep.FilesRemoved, "pack_files_to_delete": rep.FilesToRemove,
+				"total_duration": time.Since(start).Seconds()})
+		} else {
+			g.printf("prune was %s during its %s stage: %d of %d pack files deleted; the repository is consistent, run prune again to finish\n",
+				what, rep.Stage, rep.FilesRemoved, rep.FilesToRemove)
+		}
+		return err
+	}
+	if err != nil && ctx.Err() != nil && !g.json {
+		g.printf("prune was interrupted while planning; nothing was changed\n")
+	}
 	if err != nil {
 		return err
 	}

@@ -22,6 +22,7 @@ func newRestoreCmd(g *globals) *cobra.Command {
 		includes, excludes   []string
 		iincludes, iexcludes []string
 		verify               bool
+		maxEntries           uint64
 	)
 	cmd := &cobra.Command{
 		Use:   "restore SNAPSHOT[:SUBPATH] --target DIR",
@@ -36,7 +37,18 @@ files and, when run as root, ownership are restored, many files at once.
 Nothing is ever written outside the target: entries named "..", containing
 "/" or NUL, or reached through a symlink are refused with a warning, and the
 exit code is then 1. A file whose data cannot be read back intact is not
-left behind with wrong bytes: it is removed and named in a warning.`,
+left behind with wrong bytes: it is removed and named in a warning. A
+directory that cannot be read is named too, and everything else is
+restored (exit code 1).
+
+A snapshot whose directories nest deeper than 2048 levels, or whose
+shared subtrees expand to more than --max-entries entries (20 million by
+default; counted over the distinct trees before anything is written), is
+refused as malformed.
+
+Ctrl-C or SIGTERM stops the restore within a second or two, with exit code
+130 and a summary of the files really written; --overwrite if-changed
+resumes it.`,
 		Example: `  cairn restore latest --target /tmp/restore
   cairn restore 3f2a9c1b:/home/ann/projects --target ~/recovered --verify
   cairn restore latest --host web1 --include '*.conf' --target /tmp/conf
@@ -75,7 +87,7 @@ left behind with wrong bytes: it is removed and named in a warning.`,
 				return err
 			}
 			return runRestore(ctx, g, r, s, node, path.Clean("/"+sub), target, snapshot.RestoreOptions{
-				Include: inc, Exclude: exc, Overwrite: mode, Verify: verify, Owner: os.Geteuid() == 0,
+				Include: inc, Exclude: exc, Overwrite: mode, Verify: verify, Owner: os.Geteuid() == 0, MaxEntries: maxEntries,
 			})
 		},
 	}
@@ -88,6 +100,7 @@ left behind with wrong bytes: it is removed and named in a warning.`,
 	fl.StringArrayVar(&iincludes, "iinclude", nil, "like --include, ignoring case")
 	fl.StringArrayVar(&iexcludes, "iexclude", nil, "like --exclude, ignoring case")
 	fl.BoolVar(&verify, "verify", false, "re-read every restored file and check it against the snapshot")
+	fl.Uint64Var(&maxEntries, "max-entries", snapshot.DefaultMaxEntries, "refuse a snapshot expanding to more than `n` entries as malformed")
 	return cmd
 }
 
