@@ -219,7 +219,7 @@ type LockOptions struct {
 // refreshed in the background and every write of an index file or a
 // snapshot, and every deletion, first checks that the lock is still fresh.
 //
-// Lock, then load (design §12.6): once the lock is held, Lock loads the
+// Lock, then load (design §12.9): once the lock is held, Lock loads the
 // index if Open deferred it (Options.DeferIndex), and loads it afresh if
 // it had to wait for another command's lock, which may have repacked and
 // deleted packs meanwhile. What a command reads before it holds its lock

@@ -50,7 +50,7 @@ type Options struct {
 	// direct backups and copy can skip blobs without reading them.
 	From *Repository
 	// DeferIndex makes Open leave the index unloaded: the first Lock loads
-	// it once the lock is held (lock, then load; design §12.6). A command
+	// it once the lock is held (lock, then load; design §12.9). A command
 	// that locks should set it, so that it never works from an index read
 	// before another command's prune finished.
 	DeferIndex bool
