@@ -441,3 +441,19 @@ func TestLockThenLoad(t *testing.T) {
 		})
 	}
 }
+
+func TestParseMaxUnused(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want float64
+		ok   bool
+	}{
+		{"0", 0, true}, {"0%", 0, true}, {"5%", 5, true}, {"100%", 100, true}, {"unlimited", 100, true},
+		{"2.5%", 2.5, true}, {"-1%", 0, false}, {"101%", 0, false}, {"5", 0, false}, {"", 0, false}, {"abc", 0, false},
+	} {
+		got, err := ParseMaxUnused(tc.in)
+		if (err == nil) != tc.ok || got != tc.want {
+			t.Errorf("ParseMaxUnused(%q) = %v, %v; want %v, ok=%v", tc.in, got, err, tc.want, tc.ok)
+		}
+	}
+}

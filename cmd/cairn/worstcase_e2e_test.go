@@ -40,6 +40,7 @@ func smallPackRepo(t *testing.T, files int) (env []string, repoDir, src string) 
 type stalled struct {
 	cmd            *exec.Cmd
 	stdout, stderr *bytes.Buffer
+	copied         chan struct{} // closed when the rest of stderr is read
 }
 
 // startStalled runs cairn with its pack reads stalling after loads reads,
@@ -79,7 +80,11 @@ func startStalledCmd(t *testing.T, s *stalled) *stalled {
 			t.Fatalf("cairn %s ended before its storage stalled:\nstdout: %s\nstderr: %s", strings.Join(args, " "), s.stdout, s.stderr)
 		}
 	}
-	go func() { _, _ = io.Copy(s.stderr, rd) }()
+	s.copied = make(chan struct{})
+	go func() {
+		defer close(s.copied)
+		_, _ = io.Copy(s.stderr, rd)
+	}()
 	return s
 }
 
@@ -89,6 +94,7 @@ func (s *stalled) stop(t *testing.T, sig os.Signal) int {
 	if err := s.cmd.Process.Signal(sig); err != nil {
 		t.Fatal(err)
 	}
+	<-s.copied // stderr reaches EOF when the process has exited
 	err := s.cmd.Wait()
 	if ee, ok := err.(*exec.ExitError); ok {
 		return ee.ExitCode()
