@@ -17,9 +17,10 @@ const module = "github.com/cairn-backup/cairn"
 // Anything else fails the test, so a new arrow is a decision made here, next
 // to the picture in doc/design.md, not an accident.
 var allowed = map[string][]string{
-	"blob":    nil,
-	"backend": nil,
-	"chunk":   nil,
+	"blob":     nil,
+	"backend":  nil,
+	"chunk":    nil,
+	"duration": nil,
 	// Backend wrappers and implementations know only the interface.
 	"backend/backendtest": {"backend"},
 	"backend/faulty":      {"backend"},
@@ -33,16 +34,14 @@ var allowed = map[string][]string{
 	"crypto":   {"blob"},
 	"pack":     {"blob", "crypto"},
 	"index":    {"blob", "crypto", "pack"},
-	"snapshot": {"blob", "chunk"},
+	"snapshot": {"blob", "chunk", "duration"},
 	"repo":     {"backend", "blob", "chunk", "crypto", "index", "pack", "snapshot"},
 
-	// The configuration file parses keep-within durations as the retention
-	// policy does.
-	"profile": {"snapshot"},
+	"profile": {"duration"},
 	"ops":     {"profile", "repo"},
 	"bench":   {"blob", "chunk", "crypto", "pack"},
 	"cmd/cairn": {"backend", "backend/faulty", "backend/limit", "backend/local", "backend/retry", "backend/s3",
-		"bench", "blob", "index", "ops", "pack", "profile", "repo", "snapshot"},
+		"bench", "blob", "duration", "index", "ops", "pack", "profile", "repo", "snapshot"},
 }
 
 // allowedInTests adds what a package's tests may import besides its own
@@ -68,6 +67,8 @@ var forbidden = []struct{ from, to, why string }{
 	{"*", "cmd/cairn", "nothing imports the command"},
 	{"repo", "ops", "the engine never depends on the operations layer above it"},
 	{"repo", "profile", "the engine never reads the configuration file"},
+	{"profile", "repo", "the configuration file is parsed without the engine"},
+	{"duration", "*", "the duration grammar is a leaf that every layer may use"},
 	{"crypto", "pack", "sealing knows nothing of pack layout"},
 }
 

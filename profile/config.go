@@ -28,6 +28,9 @@ type Config struct {
 
 	// File is the path the configuration was read from.
 	File string `toml:"-"`
+	// Warnings are deprecated forms the file uses, still read as before
+	// (FILE:LINE: KEY: what to write instead).
+	Warnings Problems `toml:"-"`
 }
 
 // Daemon configures "cairn daemon".

@@ -1,12 +1,10 @@
 package profile
 
 import (
-	"fmt"
 	"path/filepath"
-	"regexp"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/cairn-backup/cairn/duration"
 )
 
 // presets are named lists of exclude patterns.
@@ -20,43 +18,16 @@ var presets = map[string][]string{
 // Preset returns the patterns of a named exclude preset.
 func Preset(name string) []string { return presets[name] }
 
-var durationPartRE = regexp.MustCompile(`(\d+(?:\.\d+)?)([wd])`)
-
-// ParseDuration parses a Go duration ("90m", "1h30m") that may also use
-// days and weeks ("7d", "2w", "1d12h").
-func ParseDuration(s string) (time.Duration, error) {
-	var extra time.Duration
-	rest := durationPartRE.ReplaceAllStringFunc(s, func(m string) string {
-		n, _ := strconv.ParseFloat(m[:len(m)-1], 64)
-		unit := 24 * time.Hour
-		if m[len(m)-1] == 'w' {
-			unit *= 7
-		}
-		extra += time.Duration(n * float64(unit))
-		return ""
-	})
-	if rest == "" && extra > 0 {
-		return extra, nil
-	}
-	d, err := time.ParseDuration(rest)
-	if err != nil {
-		return 0, fmt.Errorf("duration %q: want a number with a unit (s, m, h, d, w), such as 90m, 1h or 7d", s)
-	}
-	return d + extra, nil
-}
-
 // mustDuration parses a duration validation has already accepted.
 func mustDuration(s string) time.Duration {
-	d, _ := ParseDuration(s)
+	d, _ := duration.ParseFixed(s)
 	return d
 }
 
-// formatDuration prints d with days where it has whole days.
+// formatDuration prints d in the grammar of package duration, with days
+// where it has whole days.
 func formatDuration(d time.Duration) string {
-	if d >= 24*time.Hour && d%(24*time.Hour) == 0 {
-		return fmt.Sprintf("%dd", d/(24*time.Hour))
-	}
-	return strings.TrimSuffix(strings.TrimSuffix(d.String(), "0s"), "0m")
+	return duration.Span{Days: int(d / (24 * time.Hour)), Clock: d % (24 * time.Hour)}.String()
 }
 
 // applyDefaults fills in what the file leaves out, so that the result is

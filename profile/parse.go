@@ -85,6 +85,7 @@ func Parse(file string, data []byte) (*Config, error) {
 		return nil, err
 	}
 	c.File = file
+	c.Warnings = v.warnings
 	if abs, err := filepath.Abs(file); err == nil {
 		c.File = abs
 	}
@@ -96,6 +97,7 @@ type validator struct {
 	file     string
 	pos      positions
 	problems Problems
+	warnings Problems // deprecated forms that are still read
 }
 
 func newValidator(file string, data []byte) *validator {
@@ -104,6 +106,11 @@ func newValidator(file string, data []byte) *validator {
 
 func (v *validator) errorf(key, format string, args ...any) {
 	v.problems = append(v.problems, Problem{File: v.file, Line: v.pos.line(key), Key: key, Msg: fmt.Sprintf(format, args...)})
+}
+
+// warnf records a deprecation: the file is read, and the user told.
+func (v *validator) warnf(key, format string, args ...any) {
+	v.warnings = append(v.warnings, Problem{File: v.file, Line: v.pos.line(key), Key: key, Msg: fmt.Sprintf(format, args...)})
 }
 
 func (v *validator) result() error {

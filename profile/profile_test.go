@@ -133,24 +133,37 @@ ping = "https://hc.example.com/uuid-123"
 	}
 }
 
-func TestParseDuration(t *testing.T) {
-	tests := []struct {
-		in   string
-		want time.Duration
-	}{
-		{"90m", 90 * time.Minute}, {"1h", time.Hour}, {"7d", 7 * 24 * time.Hour},
-		{"2w", 14 * 24 * time.Hour}, {"1d12h", 36 * time.Hour},
+// One grammar: "m" is minutes in every duration of the file; keep-within
+// in restic's old form ("6m" for six months) is still read as months, with
+// a warning that says what to write.
+func TestDurationsOneGrammar(t *testing.T) {
+	cfg := `[repositories.r]
+url = "/tmp/r"
+[sources.s]
+paths = ["/data"]
+targets = ["r"]
+rpo = "90m"
+[sources.s.retention]
+keep-within = "6m"
+keep-within-daily = "1y6mo"
+prune-every = "1d12h"
+`
+	c, err := Parse("cairn.toml", []byte(cfg))
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, tt := range tests {
-		got, err := ParseDuration(tt.in)
-		if err != nil || got != tt.want {
-			t.Errorf("ParseDuration(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
-		}
+	if got := c.Sources["s"].RPODuration; got != 90*time.Minute {
+		t.Errorf("rpo 90m = %v", got)
 	}
-	for _, bad := range []string{"", "soon", "7", "d"} {
-		if _, err := ParseDuration(bad); err == nil {
-			t.Errorf("ParseDuration(%q) accepted", bad)
-		}
+	if Duration(c.Sources["s"].Retention.PruneEvery) != 36*time.Hour {
+		t.Errorf("prune-every 1d12h = %v", Duration(c.Sources["s"].Retention.PruneEvery))
+	}
+	if len(c.Warnings) != 1 || c.Warnings[0].Line != 8 || !strings.Contains(c.Warnings[0].String(), `write "6mo"`) {
+		t.Errorf("warnings: %v", c.Warnings)
+	}
+	if _, err := Parse("cairn.toml", []byte(strings.Replace(cfg, `rpo = "90m"`, `rpo = "1mo"`, 1))); err == nil ||
+		!strings.Contains(err.Error(), "fixed length") {
+		t.Errorf("rpo in months: %v", err)
 	}
 }
 

@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/cairn-backup/cairn/snapshot"
+	"github.com/cairn-backup/cairn/duration"
 	"github.com/dustin/go-humanize"
 	"github.com/robfig/cron/v3"
 )
@@ -167,8 +167,10 @@ func (v *validator) retention(key string, r *Retention) {
 		if w.val == "" {
 			continue
 		}
-		if _, err := snapshot.ParseDuration(w.val); err != nil {
+		if _, deprecated, err := duration.ParseRetention(w.val); err != nil {
 			v.errorf(key+"."+w.name, "%v", err)
+		} else if deprecated != "" {
+			v.warnf(key+"."+w.name, "%s", deprecated)
 		}
 	}
 	v.duration(key+".prune-every", r.PruneEvery)
@@ -202,7 +204,7 @@ func (v *validator) duration(key, s string) {
 	if s == "" {
 		return
 	}
-	if d, err := ParseDuration(s); err != nil {
+	if d, err := duration.ParseFixed(s); err != nil {
 		v.errorf(key, "%v", err)
 	} else if d <= 0 {
 		v.errorf(key, "%q: must be positive", s)

@@ -426,6 +426,9 @@ func TestBackupKilledAtEveryStep(t *testing.T) {
 			}
 			return r.SaveSnapshot(ctx, &snapshot.Snapshot{Time: time.Now(), Tree: tree, Paths: paths, Summary: sum}) == nil
 		}()
+		// A killed process's uploads end with it: let those the crashing
+		// backend had accepted land before the next run lists the packs.
+		r.uploads.Wait()
 		stored := crashing.Mutations()
 		if finished {
 			if crashAfter < 5 {

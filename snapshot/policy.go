@@ -2,71 +2,12 @@ package snapshot
 
 import (
 	"fmt"
-	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/cairn-backup/cairn/duration"
 )
-
-// Duration is a calendar span as restic's --keep-within takes it:
-// years, months, days and hours, as in "1y2m3d4h".
-type Duration struct {
-	Years, Months, Days, Hours int
-}
-
-var durationRE = regexp.MustCompile(`^(\d+y)?(\d+m)?(\d+d)?(\d+h)?$`)
-
-// ParseDuration parses "1y2m3d4h" (any part may be left out, not all).
-func ParseDuration(s string) (Duration, error) {
-	m := durationRE.FindStringSubmatch(s)
-	if s == "" || m == nil {
-		return Duration{}, fmt.Errorf("duration %q: want a combination of Ny, Nm, Nd and Nh, such as 1y6m or 7d", s)
-	}
-	var d Duration
-	for _, part := range m[1:] {
-		if part == "" {
-			continue
-		}
-		n, err := strconv.Atoi(part[:len(part)-1])
-		if err != nil {
-			return Duration{}, fmt.Errorf("duration %q: %w", s, err)
-		}
-		switch part[len(part)-1] {
-		case 'y':
-			d.Years = n
-		case 'm':
-			d.Months = n
-		case 'd':
-			d.Days = n
-		case 'h':
-			d.Hours = n
-		}
-	}
-	return d, nil
-}
-
-// Zero reports whether d is empty.
-func (d Duration) Zero() bool { return d == Duration{} }
-
-// String formats d as it is parsed.
-func (d Duration) String() string {
-	var b strings.Builder
-	for _, p := range []struct {
-		n int
-		u string
-	}{{d.Years, "y"}, {d.Months, "m"}, {d.Days, "d"}, {d.Hours, "h"}} {
-		if p.n != 0 {
-			fmt.Fprintf(&b, "%d%s", p.n, p.u)
-		}
-	}
-	return b.String()
-}
-
-// before returns t minus d.
-func (d Duration) before(t time.Time) time.Time {
-	return t.AddDate(-d.Years, -d.Months, -d.Days).Add(-time.Duration(d.Hours) * time.Hour)
-}
 
 // Unlimited as a count keeps every bucket (restic's "unlimited").
 const Unlimited = -1
@@ -74,17 +15,17 @@ const Unlimited = -1
 // Policy is a set of keep rules with restic's semantics.
 type Policy struct {
 	Last, Hourly, Daily, Weekly, Monthly, Yearly int // counts; Unlimited for all
-	Within                                       Duration
-	WithinHourly, WithinDaily, WithinWeekly      Duration
-	WithinMonthly, WithinYearly                  Duration
+	Within                                       duration.Span
+	WithinHourly, WithinDaily, WithinWeekly      duration.Span
+	WithinMonthly, WithinYearly                  duration.Span
 	Tags                                         [][]string // keep snapshots holding all tags of any entry
 }
 
 // Empty reports whether the policy has no rule.
 func (p Policy) Empty() bool {
 	return p.Last == 0 && p.Hourly == 0 && p.Daily == 0 && p.Weekly == 0 && p.Monthly == 0 && p.Yearly == 0 &&
-		p.Within.Zero() && p.WithinHourly.Zero() && p.WithinDaily.Zero() && p.WithinWeekly.Zero() &&
-		p.WithinMonthly.Zero() && p.WithinYearly.Zero() && len(p.Tags) == 0
+		p.Within.IsZero() && p.WithinHourly.IsZero() && p.WithinDaily.IsZero() && p.WithinWeekly.IsZero() &&
+		p.WithinMonthly.IsZero() && p.WithinYearly.IsZero() && len(p.Tags) == 0
 }
 
 // Decision says whether a snapshot is kept and why.
@@ -97,7 +38,7 @@ type Decision struct {
 type bucketRule struct {
 	name   string
 	count  int
-	within Duration
+	within duration.Span
 	key    func(time.Time) int
 }
 
@@ -154,14 +95,14 @@ func (p Policy) Apply(snaps []*Snapshot, loc *time.Location) []Decision {
 				break
 			}
 		}
-		if !p.Within.Zero() && !s.Time.Before(p.Within.before(latest)) {
+		if !p.Within.IsZero() && !s.Time.Before(p.Within.Before(latest)) {
 			d.Reasons = append(d.Reasons, "within "+p.Within.String())
 		}
 		for i, r := range rules {
-			if r.within.Zero() && r.count == 0 {
+			if r.within.IsZero() && r.count == 0 {
 				continue
 			}
-			if !r.within.Zero() && s.Time.Before(r.within.before(latest)) {
+			if !r.within.IsZero() && s.Time.Before(r.within.Before(latest)) {
 				continue
 			}
 			k := r.key(t)
@@ -171,7 +112,7 @@ func (p Policy) Apply(snaps []*Snapshot, loc *time.Location) []Decision {
 			if k == last[i] {
 				continue
 			}
-			if r.within.Zero() {
+			if r.within.IsZero() {
 				if r.count == 0 {
 					continue
 				}

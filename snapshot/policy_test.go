@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cairn-backup/cairn/blob"
+	"github.com/cairn-backup/cairn/duration"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -43,11 +44,11 @@ var goldenPolicies = map[string]Policy{
 	"baseline-7d-4w-6m":          {Daily: 7, Weekly: 4, Monthly: 6},
 	"last-5":                     {Last: 5},
 	"hourly-24-daily-14":         {Hourly: 24, Daily: 14},
-	"within-1m":                  {Within: Duration{Months: 1}},
-	"within-daily-14d-weekly-8w": {WithinDaily: Duration{Days: 14}, WithinWeekly: Duration{Months: 2}},
+	"within-1m":                  {Within: duration.Span{Months: 1}},
+	"within-daily-14d-weekly-8w": {WithinDaily: duration.Span{Days: 14}, WithinWeekly: duration.Span{Months: 2}},
 	"yearly-unlimited-monthly-3": {Yearly: Unlimited, Monthly: 3},
 	"tag-release-last-2":         {Tags: [][]string{{"release"}}, Last: 2},
-	"within-monthly-1y":          {WithinMonthly: Duration{Years: 1}},
+	"within-monthly-1y":          {WithinMonthly: duration.Span{Years: 1}},
 }
 
 func formatDecisions(ds []Decision) string {
@@ -128,10 +129,10 @@ func TestPolicyProperties(t *testing.T) {
 		count := func() int { return []int{0, 0, 1, 3, 7, Unlimited}[r.IntN(6)] }
 		p := Policy{Last: count(), Hourly: count(), Daily: count(), Weekly: count(), Monthly: count(), Yearly: count()}
 		if r.IntN(3) == 0 {
-			p.Within = Duration{Days: r.IntN(60)}
+			p.Within = duration.Span{Days: r.IntN(60)}
 		}
 		if r.IntN(3) == 0 {
-			p.WithinDaily = Duration{Days: 1 + r.IntN(30)}
+			p.WithinDaily = duration.Span{Days: 1 + r.IntN(30)}
 		}
 		latest := snaps[0].Time
 		for _, s := range snaps {
@@ -157,15 +158,15 @@ func TestPolicyProperties(t *testing.T) {
 				want[s.ID] = true
 			}
 		}
-		if !p.Within.Zero() {
+		if !p.Within.IsZero() {
 			for _, s := range snaps {
-				if !s.Time.Before(p.Within.before(latest)) {
+				if !s.Time.Before(p.Within.Before(latest)) {
 					want[s.ID] = true
 				}
 			}
 		}
-		if !p.WithinDaily.Zero() {
-			for id := range oracle(snaps, Unlimited, p.WithinDaily.before(latest), dayKey) {
+		if !p.WithinDaily.IsZero() {
+			for id := range oracle(snaps, Unlimited, p.WithinDaily.Before(latest), dayKey) {
 				want[id] = true
 			}
 		}
@@ -177,20 +178,6 @@ func TestPolicyProperties(t *testing.T) {
 			if d.Keep != (len(d.Reasons) > 0) {
 				t.Fatalf("kept without reason or removed with one: %+v", d)
 			}
-		}
-	}
-}
-
-func TestParseDuration(t *testing.T) {
-	for in, want := range map[string]Duration{"1y2m3d4h": {1, 2, 3, 4}, "7d": {Days: 7}, "36h": {Hours: 36}, "2y": {Years: 2}} {
-		got, err := ParseDuration(in)
-		if err != nil || got != want || got.String() != in {
-			t.Errorf("ParseDuration(%q) = %+v, %v", in, got, err)
-		}
-	}
-	for _, bad := range []string{"", "7", "1w", "d", "-1d", "1d2y"} {
-		if _, err := ParseDuration(bad); err == nil {
-			t.Errorf("ParseDuration(%q) accepted", bad)
 		}
 	}
 }

@@ -87,6 +87,11 @@ func (g *globals) loadConfig() (*profile.Config, error) {
 		}
 		return nil, fmt.Errorf("the configuration has %d problems", len(ps))
 	}
+	if err == nil {
+		for _, w := range c.Warnings {
+			fmt.Fprintf(g.stderr, "warning: %s\n", w)
+		}
+	}
 	return c, err
 }
 

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cairn-backup/cairn/duration"
 	"github.com/cairn-backup/cairn/ops"
-	"github.com/cairn-backup/cairn/profile"
 	"github.com/spf13/cobra"
 )
 
@@ -40,7 +40,7 @@ and exits 0 for go, or 1 for no-go with the reason on one line.`,
 			}
 			age := src.RPODuration
 			if maxAge != "" {
-				if age, err = profile.ParseDuration(maxAge); err != nil || age <= 0 {
+				if age, err = duration.ParseFixed(maxAge); err != nil || age <= 0 {
 					return fmt.Errorf("--max-age %q: want a duration such as 30m or 1d", maxAge)
 				}
 			}

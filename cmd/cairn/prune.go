@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cairn-backup/cairn/duration"
 	"github.com/cairn-backup/cairn/repo"
 	"github.com/cairn-backup/cairn/snapshot"
 	"github.com/dustin/go-humanize"
@@ -146,6 +147,7 @@ type forgetFlags struct {
 	last, hourly, daily, weekly, monthly, yearly        string
 	within, wHourly, wDaily, wWeekly, wMonthly, wYearly string
 	keepTags                                            []string
+	warnings                                            []string // deprecated forms found by policy
 }
 
 func parseCount(flag, s string) (int, error) {
@@ -180,16 +182,19 @@ func (f *forgetFlags) policy() (snapshot.Policy, error) {
 	durs := []struct {
 		name string
 		s    string
-		dst  *snapshot.Duration
+		dst  *duration.Span
 	}{{"within", f.within, &p.Within}, {"within-hourly", f.wHourly, &p.WithinHourly}, {"within-daily", f.wDaily, &p.WithinDaily},
 		{"within-weekly", f.wWeekly, &p.WithinWeekly}, {"within-monthly", f.wMonthly, &p.WithinMonthly}, {"within-yearly", f.wYearly, &p.WithinYearly}}
 	for _, d := range durs {
 		if d.s == "" {
 			continue
 		}
-		v, err := snapshot.ParseDuration(d.s)
+		v, deprecated, err := duration.ParseRetention(d.s)
 		if err != nil {
 			return p, fmt.Errorf("--keep-%s: %w", d.name, err)
+		}
+		if deprecated != "" {
+			f.warnings = append(f.warnings, "--keep-"+d.name+": "+deprecated)
 		}
 		*d.dst = v
 	}
@@ -234,7 +239,7 @@ files; "cairn prune" (or --prune) then frees the space.`,
 	fl.StringVarP(&ff.weekly, "keep-weekly", "w", "", "keep the last `n` weekly snapshots")
 	fl.StringVarP(&ff.monthly, "keep-monthly", "m", "", "keep the last `n` monthly snapshots")
 	fl.StringVarP(&ff.yearly, "keep-yearly", "y", "", "keep the last `n` yearly snapshots")
-	fl.StringVar(&ff.within, "keep-within", "", "keep snapshots newer than `duration` (1y2m3d4h) before the latest")
+	fl.StringVar(&ff.within, "keep-within", "", "keep snapshots newer than `duration` (1y2mo3d4h; m is minutes, mo months) before the latest")
 	fl.StringVar(&ff.wHourly, "keep-within-hourly", "", "keep hourly snapshots within `duration` before the latest")
 	fl.StringVar(&ff.wDaily, "keep-within-daily", "", "keep daily snapshots within `duration` before the latest")
 	fl.StringVar(&ff.wWeekly, "keep-within-weekly", "", "keep weekly snapshots within `duration` before the latest")
@@ -306,6 +311,9 @@ func nonNilMaps(m []map[string]any) []map[string]any {
 func runForget(cmd *cobra.Command, g *globals, f *snapFilter, ff *forgetFlags, pf *pruneFlags, groupBy string, dryRun, prune bool, args []string) error {
 	ctx := cmd.Context()
 	p, err := ff.policy()
+	for _, w := range ff.warnings {
+		fmt.Fprintf(g.stderr, "warning: %s\n", w)
+	}
 	if err != nil {
 		return err
 	}
