@@ -37,11 +37,11 @@ var allowed = map[string][]string{
 	"snapshot": {"blob", "chunk", "duration"},
 	"repo":     {"backend", "blob", "chunk", "crypto", "index", "pack", "snapshot"},
 
-	"profile": {"duration"},
-	"ops":     {"profile", "repo"},
-	"bench":   {"blob", "chunk", "crypto", "pack"},
+	"config": {"duration"},
+	"ops":    {"config", "repo"},
+	"bench":  {"blob", "chunk", "crypto", "pack"},
 	"cmd/cairn": {"backend", "backend/faulty", "backend/limit", "backend/local", "backend/retry", "backend/s3",
-		"bench", "blob", "duration", "index", "ops", "pack", "profile", "repo", "snapshot"},
+		"bench", "blob", "duration", "index", "config", "ops", "pack", "repo", "snapshot"},
 }
 
 // allowedInTests adds what a package's tests may import besides its own
@@ -66,8 +66,8 @@ var forbidden = []struct{ from, to, why string }{
 	{"backend", "*", "storage knows nothing of cairn's format: the backend layer imports no cairn package"},
 	{"*", "cmd/cairn", "nothing imports the command"},
 	{"repo", "ops", "the engine never depends on the operations layer above it"},
-	{"repo", "profile", "the engine never reads the configuration file"},
-	{"profile", "repo", "the configuration file is parsed without the engine"},
+	{"repo", "config", "the engine never reads the configuration file"},
+	{"config", "repo", "the configuration file is parsed without the engine"},
 	{"duration", "*", "the duration grammar is a leaf that every layer may use"},
 	{"crypto", "pack", "sealing knows nothing of pack layout"},
 }

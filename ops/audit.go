@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/cairn-backup/cairn/profile"
+	"github.com/cairn-backup/cairn/config"
 )
 
 // TargetFacts is what an audit learned about one target repository.
@@ -85,7 +85,7 @@ type SourceAudit struct {
 func (a *SourceAudit) Compliant() bool { return a.Verdict == "go" }
 
 // Audit judges one source from its facts at time now.
-func Audit(src *profile.Source, f Facts, now time.Time) *SourceAudit {
+func Audit(src *config.Source, f Facts, now time.Time) *SourceAudit {
 	a := &SourceAudit{Source: src.Name, Holds: src.Paths, Tier: src.Tier, RPO: src.RPO, RTO: src.RTO,
 		Targets: src.Targets, Automation: f.Automation, Retention: src.Retention.HasRetention()}
 	no := func(format string, args ...any) { a.Reasons = append(a.Reasons, fmt.Sprintf(format, args...)) }
@@ -147,13 +147,13 @@ func Audit(src *profile.Source, f Facts, now time.Time) *SourceAudit {
 	return a
 }
 
-func (a *SourceAudit) drill(src *profile.Source, drills []*DrillRecord, now time.Time, no func(string, ...any)) {
+func (a *SourceAudit) drill(src *config.Source, drills []*DrillRecord, now time.Time, no func(string, ...any)) {
 	if len(drills) == 0 {
 		no("no restore drill was ever recorded (cairn drill %s)", src.Name)
 		return
 	}
 	d := drills[len(drills)-1]
-	maxAge := profile.Duration(src.Drill.MaxAge)
+	maxAge := config.Duration(src.Drill.MaxAge)
 	a.LastDrill = &DrillSummary{Time: d.Time, Target: d.Target, Pass: d.Pass, Duration: d.EstimatedDuration,
 		WithinRTO: d.EstimatedDuration <= src.RTODuration.Seconds(), Age: now.Sub(d.Time).Seconds(), Fresh: now.Sub(d.Time) <= maxAge}
 	switch {

@@ -8,14 +8,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cairn-backup/cairn/profile"
+	"github.com/cairn-backup/cairn/config"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
-func auditConfig(t *testing.T) *profile.Config {
+func auditConfig(t *testing.T) *config.Config {
 	t.Helper()
-	c, err := profile.Parse("cairn.toml", []byte(`[repositories.local]
+	c, err := config.Parse("cairn.toml", []byte(`[repositories.local]
 url = "/srv/backup"
 [repositories.offsite]
 url = "s3:https://s3.example.com/bucket/app"

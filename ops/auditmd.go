@@ -7,9 +7,9 @@ import (
 )
 
 // AuditMarkdown renders audits as a markdown report.
-func AuditMarkdown(audits []*SourceAudit, config string, now time.Time) string {
+func AuditMarkdown(audits []*SourceAudit, configFile string, now time.Time) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "# Backup compliance audit\n\nGenerated %s from %s.\n\n", now.Format("2006-01-02 15:04 MST"), config)
+	fmt.Fprintf(&b, "# Backup compliance audit\n\nGenerated %s from %s.\n\n", now.Format("2006-01-02 15:04 MST"), configFile)
 	b.WriteString("| source | tier | RPO | RTO | compliance state | verdict |\n|---|---|---|---|---|---|\n")
 	for _, a := range audits {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | **%s** |\n", a.Source, a.Tier, a.RPO, a.RTO, a.State, a.Verdict)

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cairn-backup/cairn/profile"
+	"github.com/cairn-backup/cairn/config"
 )
 
 var calendarTests = []struct{ cron, want string }{
@@ -50,7 +50,7 @@ func TestOnCalendarAgreesWithSystemd(t *testing.T) {
 	base := time.Date(2026, 2, 27, 13, 7, 0, 0, time.UTC)
 	elapse := regexp.MustCompile(`(?m)(?:Next elapse|Iter\. #\d+): \w+ (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) UTC`)
 	for _, tt := range calendarTests {
-		sched, err := profile.ParseSchedule(tt.cron)
+		sched, err := config.ParseSchedule(tt.cron)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cairn-backup/cairn/profile"
+	"github.com/cairn-backup/cairn/config"
 	"github.com/robfig/cron/v3"
 )
 
@@ -34,7 +34,7 @@ func (RealClock) At(t time.Time) <-chan time.Time { return time.After(time.Until
 // last run has passed runs at once, so runs missed while the machine was
 // down are made up (once) at start-up. One run at a time per source.
 type Daemon struct {
-	Config *profile.Config
+	Config *config.Config
 	Store  StateStore
 	Clock  Clock
 	// RunJob runs one job (a source's run or drill) and returns its status.
@@ -60,7 +60,7 @@ func (d *Daemon) Serve(ctx context.Context) error {
 	jobs := Jobs(d.Config)
 	scheds := make([]cron.Schedule, len(jobs))
 	for i, j := range jobs {
-		s, err := profile.ParseSchedule(j.Schedule)
+		s, err := config.ParseSchedule(j.Schedule)
 		if err != nil {
 			return err
 		}
@@ -183,7 +183,7 @@ func (d *Daemon) checkSourceRPO(ctx context.Context, name string, now time.Time)
 		msg = fmt.Sprintf("no successful backup of %s yet (RPO %s)", name, src.RPO)
 	}
 	d.logf("daemon: %s\n", msg)
-	if err := d.Notifier.Send(ctx, d.Config.NotifyFor(src), Event{Event: profile.EventRPOMissed, Source: name, Time: now, Message: msg}); err != nil {
+	if err := d.Notifier.Send(ctx, d.Config.NotifyFor(src), Event{Event: config.EventRPOMissed, Source: name, Time: now, Message: msg}); err != nil {
 		d.logf("daemon: warning: %v\n", err)
 	}
 	if err := d.Store.Update(name, func(st *State) { st.RPOAlerted = since }); err != nil {

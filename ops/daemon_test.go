@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cairn-backup/cairn/profile"
+	"github.com/cairn-backup/cairn/config"
 )
 
 // hasEvent reports whether an event of the kind was received.
@@ -79,7 +79,7 @@ func (c *fakeClock) advance(d time.Duration) {
 	c.waiters = keep
 }
 
-func testConfig(t *testing.T, webhook string) *profile.Config {
+func testConfig(t *testing.T, webhook string) *config.Config {
 	t.Helper()
 	cfg := `[repositories.r]
 url = "/tmp/unused"
@@ -96,7 +96,7 @@ targets = ["r"]
 schedule = "30 2 * * *"
 rpo = "2d"
 `
-	c, err := profile.Parse("test.toml", []byte(cfg))
+	c, err := config.Parse("test.toml", []byte(cfg))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +170,7 @@ func TestDaemonSchedulesUnderFakeClock(t *testing.T) {
 	// run ends).
 	clock.advance(20 * time.Minute) // 10:40
 	alerted := time.After(10 * time.Second)
-	for !hasEvent(&mu, &events, profile.EventRPOMissed) {
+	for !hasEvent(&mu, &events, config.EventRPOMissed) {
 		select {
 		case <-clock.waiting:
 		case <-alerted:
@@ -206,7 +206,7 @@ func TestDaemonSchedulesUnderFakeClock(t *testing.T) {
 	defer mu.Unlock()
 	rpo := 0
 	for _, e := range events {
-		if e.Event == profile.EventRPOMissed {
+		if e.Event == config.EventRPOMissed {
 			rpo++
 			if e.Source != "hourly" {
 				t.Errorf("rpo-missed for %s", e.Source)

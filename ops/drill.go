@@ -11,14 +11,14 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cairn-backup/cairn/profile"
+	"github.com/cairn-backup/cairn/config"
 	"github.com/cairn-backup/cairn/repo"
 )
 
 // Records stores and reads encrypted records in a configured repository.
 type Records interface {
-	SaveRecord(ctx context.Context, r *profile.Repository, kind byte, v any) (string, error)
-	LoadRecords(ctx context.Context, r *profile.Repository, kind byte) ([]repo.JSONRecord, error)
+	SaveRecord(ctx context.Context, r *config.Repository, kind byte, v any) (string, error)
+	LoadRecords(ctx context.Context, r *config.Repository, kind byte) ([]repo.JSONRecord, error)
 }
 
 // VerifyResult is the outcome of one verify command of a drill.
@@ -138,7 +138,7 @@ type snapInfo struct {
 }
 
 // snapshotsOf lists the source's snapshots in t, oldest first.
-func (rn *run) snapshotsOf(t *profile.Repository) ([]snapInfo, error) {
+func (rn *run) snapshotsOf(t *config.Repository) ([]snapInfo, error) {
 	res, err := rn.cairn(Command{Repo: t, Args: []string{"snapshots", "--json", "--tag", rn.src.Tag()}})
 	if err != nil {
 		return nil, err
@@ -154,7 +154,7 @@ func (rn *run) snapshotsOf(t *profile.Repository) ([]snapInfo, error) {
 	return snaps, nil
 }
 
-func (rn *run) findSnapshot(t *profile.Repository, id string) (snapInfo, error) {
+func (rn *run) findSnapshot(t *config.Repository, id string) (snapInfo, error) {
 	snaps, err := rn.snapshotsOf(t)
 	if err != nil {
 		return snapInfo{}, err
@@ -179,7 +179,7 @@ func (rn *run) findSnapshot(t *profile.Repository, id string) (snapInfo, error) 
 
 // sample picks random files of the snapshot up to about size bytes and
 // returns --include options naming exactly them.
-func (rn *run) sample(t *profile.Repository, id string, size uint64) ([]string, error) {
+func (rn *run) sample(t *config.Repository, id string, size uint64) ([]string, error) {
 	res, err := rn.cairn(Command{Repo: t, Args: []string{"ls", id, "--json"}})
 	if err != nil || res.Code != 0 {
 		return nil, fmt.Errorf("list snapshot %s: %s", short(id), errMsg(res, err))
@@ -255,7 +255,7 @@ func firstN(s []string, n int) []string {
 
 // drillDir is what {dir} stands for: the restored copy of the source's
 // only path, or the restore folder.
-func drillDir(src *profile.Source, scratch string) string {
+func drillDir(src *config.Source, scratch string) string {
 	if kind, _ := src.Database(); kind == "" && len(src.Paths) == 1 {
 		return filepath.Join(scratch, src.Paths[0])
 	}
@@ -265,7 +265,7 @@ func drillDir(src *profile.Source, scratch string) string {
 func (rn *run) verifyCommand(command, dir string) VerifyResult {
 	c := strings.ReplaceAll(command, "{dir}", shellQuote([]string{dir}))
 	start := time.Now()
-	out, err := runHook(rn.ctx, c, HookEnv{Source: rn.src.Name, Hook: "drill verify", Dir: rn.Config.Dir()}, profile.Duration(rn.src.Drill.Timeout), false)
+	out, err := runHook(rn.ctx, c, HookEnv{Source: rn.src.Name, Hook: "drill verify", Dir: rn.Config.Dir()}, config.Duration(rn.src.Drill.Timeout), false)
 	v := VerifyResult{Command: command, OK: err == nil, Output: tail(out, 2000), Duration: time.Since(start).Seconds()}
 	if err != nil {
 		v.Output = strings.TrimSpace(v.Output + "\n" + err.Error())
@@ -314,14 +314,14 @@ func (rn *run) drillState(rec *DrillRecord) {
 	rn.warnf(rn.Store.Update(rn.src.Name, func(st *State) { st.LastDrill = now }))
 	cfg := rn.Config.NotifyFor(rn.src)
 	if !rec.Pass {
-		rn.warnf(rn.Notifier.Send(rn.ctx, cfg, Event{Event: profile.EventFailure, Source: rn.src.Name, Host: rec.Host,
+		rn.warnf(rn.Notifier.Send(rn.ctx, cfg, Event{Event: config.EventFailure, Source: rn.src.Name, Host: rec.Host,
 			Time: rec.Time, Status: "drill failed", SnapshotID: rec.Snapshot, Message: "restore drill failed: " + strings.Join(rec.Reasons, "; ")}))
 	}
 }
 
 // Drills returns the drill records of a source stored in a repository,
 // oldest first.
-func Drills(ctx context.Context, records Records, t *profile.Repository, source string) ([]*DrillRecord, error) {
+func Drills(ctx context.Context, records Records, t *config.Repository, source string) ([]*DrillRecord, error) {
 	recs, err := records.LoadRecords(ctx, t, repo.KindDrill)
 	if err != nil {
 		return nil, err

@@ -14,13 +14,13 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/cairn-backup/cairn/profile"
+	"github.com/cairn-backup/cairn/config"
 )
 
 // Command is one cairn command a run performs against a repository.
 type Command struct {
-	Repo  *profile.Repository
-	From  *profile.Repository // the source repository of a copy
+	Repo  *config.Repository
+	From  *config.Repository // the source repository of a copy
 	Args  []string
 	Stdin io.Reader
 }
@@ -157,7 +157,7 @@ func awsFromEnviron() []string {
 	return out
 }
 
-func repoEnv(prefix string, r *profile.Repository) []string {
+func repoEnv(prefix string, r *config.Repository) []string {
 	env := []string{prefix + "REPOSITORY=" + r.URL}
 	switch {
 	case r.PasswordFile != "":
@@ -174,7 +174,7 @@ func repoEnv(prefix string, r *profile.Repository) []string {
 }
 
 // S3Env reads a repository's S3 credentials file (KEY=VALUE lines).
-func S3Env(r *profile.Repository) ([]string, error) {
+func S3Env(r *config.Repository) ([]string, error) {
 	if r.S3CredentialsFile == "" {
 		return nil, nil
 	}

@@ -6,7 +6,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/cairn-backup/cairn/profile"
+	"github.com/cairn-backup/cairn/config"
 )
 
 func TestCommandEnvKeepsTwoAccountsApart(t *testing.T) {
@@ -18,9 +18,9 @@ func TestCommandEnvKeepsTwoAccountsApart(t *testing.T) {
 		}
 		return p
 	}
-	dst := &profile.Repository{Name: "dst", URL: "s3:http://h/b", PasswordFile: "/pw-dst",
+	dst := &config.Repository{Name: "dst", URL: "s3:http://h/b", PasswordFile: "/pw-dst",
 		S3CredentialsFile: write("dst.env", "AWS_ACCESS_KEY_ID=dst-key\nAWS_SECRET_ACCESS_KEY=dst-secret\n")}
-	src := &profile.Repository{Name: "src", URL: "s3:http://h/a", PasswordCommand: "pass src",
+	src := &config.Repository{Name: "src", URL: "s3:http://h/a", PasswordCommand: "pass src",
 		S3CredentialsFile: write("src.env", "# the source account\nexport AWS_ACCESS_KEY_ID=\"src-key\"\nAWS_SECRET_ACCESS_KEY=src-secret\n")}
 	t.Setenv("CAIRN_PASSWORD", "inherited")
 	env, err := commandEnv(Command{Repo: dst, From: src})

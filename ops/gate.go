@@ -8,7 +8,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/cairn-backup/cairn/profile"
+	"github.com/cairn-backup/cairn/config"
 	"github.com/cairn-backup/cairn/repo"
 )
 
@@ -110,7 +110,7 @@ func (r *Runner) gateDrill(ctx context.Context, rn *run, g *GateRecord, records 
 		no("no restore drill is recorded (cairn drill %s)", rn.src.Name)
 	case !last.Pass:
 		no("the last restore drill (%s) failed", last.Time.Format(time.RFC3339))
-	case r.Now().Sub(last.Time) > profile.Duration(maxAge):
+	case r.Now().Sub(last.Time) > config.Duration(maxAge):
 		no("the last restore drill is older than drill.max-age %s", maxAge)
 	default:
 		g.Drill, g.DrillTime = last.ID, last.Time

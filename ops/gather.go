@@ -8,7 +8,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/cairn-backup/cairn/profile"
+	"github.com/cairn-backup/cairn/config"
 )
 
 // Facts gathers what an audit, a status screen or a runbook needs about a
@@ -49,7 +49,7 @@ func (r *Runner) Facts(ctx context.Context, name string, records Records, automa
 // source itself: S3, or a local path on another filesystem than every
 // path of the source. A local target of a dump command's source does not
 // count, since where the database lives is unknown.
-func offsite(src *profile.Source, t *profile.Repository) bool {
+func offsite(src *config.Source, t *config.Repository) bool {
 	path, local := t.Local()
 	if !local {
 		return true
@@ -91,7 +91,7 @@ func device(p string) (uint64, bool) {
 
 // Automation says what runs a source on schedule, given the installed
 // systemd timers and crontab lines, and when the daemon was last seen.
-func Automation(src *profile.Source, timers map[string]bool, crontab string, daemonSeen, now time.Time) string {
+func Automation(src *config.Source, timers map[string]bool, crontab string, daemonSeen, now time.Time) string {
 	switch {
 	case timers["cairn-"+src.Name+".timer"]:
 		return "systemd"

@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/cairn-backup/cairn/profile"
+	"github.com/cairn-backup/cairn/config"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	dto "github.com/prometheus/client_model/go"
@@ -15,7 +15,7 @@ import (
 
 // Metrics builds a registry of every source's metrics from the state
 // files, so the text file and the daemon's /metrics say the same.
-func Metrics(cfg *profile.Config, store StateStore, now time.Time) (*prometheus.Registry, error) {
+func Metrics(cfg *config.Config, store StateStore, now time.Time) (*prometheus.Registry, error) {
 	reg := prometheus.NewRegistry()
 	gauge := func(name, help string, labels ...string) *prometheus.GaugeVec {
 		g := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: help}, labels)
@@ -74,12 +74,12 @@ func boolGauge(b bool) float64 {
 
 // RPOMissed reports whether a source's newest successful backup is older
 // than its RPO (or it has none).
-func RPOMissed(src *profile.Source, st *State, now time.Time) bool {
+func RPOMissed(src *config.Source, st *State, now time.Time) bool {
 	return st.LastSuccess.IsZero() || now.Sub(st.LastSuccess) > src.RPODuration
 }
 
 // WriteMetrics rewrites the Prometheus text file atomically.
-func WriteMetrics(cfg *profile.Config, store StateStore, now time.Time) error {
+func WriteMetrics(cfg *config.Config, store StateStore, now time.Time) error {
 	reg, err := Metrics(cfg, store, now)
 	if err != nil {
 		return err
@@ -91,7 +91,7 @@ func WriteMetrics(cfg *profile.Config, store StateStore, now time.Time) error {
 }
 
 // MetricsHandler serves /metrics from the state files.
-func MetricsHandler(cfg *profile.Config, store StateStore, now func() time.Time) http.Handler {
+func MetricsHandler(cfg *config.Config, store StateStore, now func() time.Time) http.Handler {
 	g := prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
 		reg, err := Metrics(cfg, store, now())
 		if err != nil {

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cairn-backup/cairn/profile"
+	"github.com/cairn-backup/cairn/config"
 )
 
 // Event is the JSON body of a webhook notification.
@@ -38,7 +38,7 @@ func (n Notifier) client() *http.Client {
 }
 
 // Send posts ev to the webhook of cfg if cfg wants the event.
-func (n Notifier) Send(ctx context.Context, cfg profile.Notify, ev Event) error {
+func (n Notifier) Send(ctx context.Context, cfg config.Notify, ev Event) error {
 	if cfg.Webhook == "" || !cfg.Wants(ev.Event) {
 		return nil
 	}
@@ -52,7 +52,7 @@ func (n Notifier) Send(ctx context.Context, cfg profile.Notify, ev Event) error 
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "cairn")
-	return n.do(req, "webhook "+profile.MaskURL(cfg.Webhook))
+	return n.do(req, "webhook "+config.MaskURL(cfg.Webhook))
 }
 
 // Ping calls a healthchecks-style URL: kind is "start", "success" or
@@ -70,7 +70,7 @@ func (n Notifier) Ping(ctx context.Context, url, kind, message string) error {
 		return fmt.Errorf("ping: %w", err)
 	}
 	req.Header.Set("User-Agent", "cairn")
-	return n.do(req, "ping "+profile.MaskURL(url))
+	return n.do(req, "ping "+config.MaskURL(url))
 }
 
 func (n Notifier) do(req *http.Request, what string) error {

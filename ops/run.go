@@ -8,7 +8,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/cairn-backup/cairn/profile"
+	"github.com/cairn-backup/cairn/config"
 	"github.com/dustin/go-humanize"
 )
 
@@ -63,7 +63,7 @@ func (r *Report) ExitCode() int {
 // backup, copies, verification, retention, rolling check, notifications,
 // state and metrics.
 type Runner struct {
-	Config   *profile.Config
+	Config   *config.Config
 	Exec     Executor
 	Store    StateStore
 	Notifier Notifier
@@ -76,7 +76,7 @@ type Runner struct {
 type run struct {
 	*Runner
 	ctx    context.Context
-	src    *profile.Source
+	src    *config.Source
 	st     *State
 	rep    *Report
 	events map[string]string // event -> message
@@ -137,8 +137,8 @@ func (rn *run) routine() {
 	}
 }
 
-func (rn *run) targets() []*profile.Repository {
-	return append([]*profile.Repository{rn.Config.Primary(rn.src)}, rn.Config.Copies(rn.src)...)
+func (rn *run) targets() []*config.Repository {
+	return append([]*config.Repository{rn.Config.Primary(rn.src)}, rn.Config.Copies(rn.src)...)
 }
 
 // step records a step and logs it.
@@ -182,7 +182,7 @@ func (rn *run) hooks(kind string, cmds []string) bool {
 		start := time.Now()
 		he := HookEnv{Source: rn.src.Name, Hook: kind, SnapshotID: rn.rep.SnapshotID, Status: rn.rep.Status, Error: rn.firstError(),
 			Dir: rn.Config.Dir()}
-		out, err := runHook(rn.ctx, c, he, profile.Duration(rn.src.Hooks.Timeout), rn.src.Hooks.PassSecrets)
+		out, err := runHook(rn.ctx, c, he, config.Duration(rn.src.Hooks.Timeout), rn.src.Hooks.PassSecrets)
 		if out != "" && rn.Log != nil {
 			rn.logf("%s", indent(out))
 		}
@@ -261,13 +261,13 @@ func (rn *run) notify() {
 	}
 	ev := Event{Source: rn.src.Name, Host: host, Time: rn.rep.Start, Status: rn.rep.Status,
 		SnapshotID: rn.rep.SnapshotID, Steps: rn.rep.Steps}
-	main := profile.EventSuccess
+	main := config.EventSuccess
 	if rn.rep.Status == StatusFailed {
-		main, ev.Message = profile.EventFailure, rn.firstError()
+		main, ev.Message = config.EventFailure, rn.firstError()
 	}
 	ev.Event = main
 	rn.warnf(rn.Notifier.Send(rn.ctx, cfg, ev))
-	for _, e := range []string{profile.EventCheckFailed, profile.EventStorageFull} {
+	for _, e := range []string{config.EventCheckFailed, config.EventStorageFull} {
 		if msg, ok := rn.events[e]; ok {
 			ev.Event, ev.Message = e, msg
 			rn.warnf(rn.Notifier.Send(rn.ctx, cfg, ev))

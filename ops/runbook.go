@@ -6,18 +6,18 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cairn-backup/cairn/profile"
+	"github.com/cairn-backup/cairn/config"
 )
 
 // RunbookPath is where "cairn runbook" writes a source's runbook by
 // default, and where "cairn gate" looks for it.
-func RunbookPath(cfg *profile.Config, source string) string {
+func RunbookPath(cfg *config.Config, source string) string {
 	return filepath.Join(cfg.StateDir, "runbooks", source+".md")
 }
 
 // Runbook writes a source's restore runbook in markdown from the
 // configuration and the repositories' real state.
-func Runbook(cfg *profile.Config, src *profile.Source, f Facts, now time.Time) string {
+func Runbook(cfg *config.Config, src *config.Source, f Facts, now time.Time) string {
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	p("# Restore runbook: %s\n\n", src.Name)
@@ -79,7 +79,7 @@ func Runbook(cfg *profile.Config, src *profile.Source, f Facts, now time.Time) s
 	return b.String()
 }
 
-func restoreSteps(b *strings.Builder, src *profile.Source) {
+func restoreSteps(b *strings.Builder, src *config.Source) {
 	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
 	tag := src.Tag()
 	switch kind, arg := src.Database(); kind {

@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/cairn-backup/cairn/profile"
+	"github.com/cairn-backup/cairn/config"
 )
 
 // Job is one scheduled command: a source's run, or its drill.
@@ -20,7 +20,7 @@ type Job struct {
 }
 
 // Jobs lists the scheduled jobs of a configuration.
-func Jobs(cfg *profile.Config) []Job {
+func Jobs(cfg *config.Config) []Job {
 	var jobs []Job
 	for _, name := range cfg.SourceNames() {
 		s := cfg.Sources[name]
@@ -35,12 +35,12 @@ func Jobs(cfg *profile.Config) []Job {
 }
 
 // Units returns the systemd service and timer files of a job, by file name.
-func Units(j Job, exe, config string) (map[string]string, error) {
+func Units(j Job, exe, configFile string) (map[string]string, error) {
 	cal, err := OnCalendar(j.Schedule)
 	if err != nil {
 		return nil, err
 	}
-	args := append([]string{exe, "--config", config}, j.Args...)
+	args := append([]string{exe, "--config", configFile}, j.Args...)
 	service := fmt.Sprintf(`# Written by "cairn schedule install"; "cairn schedule remove" deletes it.
 [Unit]
 Description=cairn %s of source %s
@@ -85,14 +85,14 @@ func quoteArgs(args []string) string {
 
 // WriteUnits writes every job's units into dir and returns the timer
 // names. Units of sources no longer scheduled are removed.
-func WriteUnits(dir string, jobs []Job, exe, config string) ([]string, error) {
+func WriteUnits(dir string, jobs []Job, exe, configFile string) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
 	var timers []string
 	keep := map[string]bool{}
 	for _, j := range jobs {
-		units, err := Units(j, exe, config)
+		units, err := Units(j, exe, configFile)
 		if err != nil {
 			return nil, fmt.Errorf("source %s: %w", j.Source, err)
 		}
@@ -143,11 +143,11 @@ const (
 
 // CrontabLines returns the crontab entries of the jobs; output goes to a
 // log file per job in logDir.
-func CrontabLines(jobs []Job, exe, config, logDir string) string {
+func CrontabLines(jobs []Job, exe, configFile, logDir string) string {
 	var b strings.Builder
 	b.WriteString(cronBegin + "\n")
 	for _, j := range jobs {
-		args := append([]string{exe, "--config", config}, j.Args...)
+		args := append([]string{exe, "--config", configFile}, j.Args...)
 		fmt.Fprintf(&b, "%s %s >>%s 2>&1\n", j.Schedule, shellQuote(args), shellQuote([]string{filepath.Join(logDir, j.Unit+".log")}))
 	}
 	b.WriteString(cronEnd + "\n")

@@ -9,7 +9,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/cairn-backup/cairn/profile"
+	"github.com/cairn-backup/cairn/config"
 	"github.com/dustin/go-humanize"
 )
 
@@ -55,7 +55,7 @@ func (rn *run) backupArgs() (args []string, stdin string, cleanup func(), err er
 
 // backup backs the source up to the primary; it reports whether a
 // snapshot was made.
-func (rn *run) backup(primary *profile.Repository) bool {
+func (rn *run) backup(primary *config.Repository) bool {
 	start := time.Now()
 	name := "backup " + primary.Name
 	args, stdinFile, cleanup, err := rn.backupArgs()
@@ -105,7 +105,7 @@ func (rn *run) backup(primary *profile.Repository) bool {
 
 // verify reads every blob of a snapshot (the newest one of the source
 // when id is empty) back from the repository.
-func (rn *run) verify(t *profile.Repository, id string) bool {
+func (rn *run) verify(t *config.Repository, id string) bool {
 	start := time.Now()
 	name := "verify " + t.Name
 	if id == "" {
@@ -133,7 +133,7 @@ func short(id string) string {
 }
 
 // latest returns the ID of the source's newest snapshot in t.
-func (rn *run) latest(t *profile.Repository) (string, error) {
+func (rn *run) latest(t *config.Repository) (string, error) {
 	snaps, err := rn.snapshotsOf(t)
 	if err != nil {
 		return "", err
@@ -145,7 +145,7 @@ func (rn *run) latest(t *profile.Repository) (string, error) {
 }
 
 // copy copies the source's snapshots the copy target lacks.
-func (rn *run) copy(from, to *profile.Repository) bool {
+func (rn *run) copy(from, to *config.Repository) bool {
 	start := time.Now()
 	name := "copy " + to.Name
 	res, err := rn.cairn(Command{Repo: to, From: from, Args: []string{"copy", "--json", "--tag", rn.src.Tag()}})
@@ -158,17 +158,17 @@ func (rn *run) copy(from, to *profile.Repository) bool {
 	return true
 }
 
-func (rn *run) retentionDue(t *profile.Repository) bool {
+func (rn *run) retentionDue(t *config.Repository) bool {
 	if !rn.src.Retention.HasRetention() {
 		return false
 	}
 	last := rn.st.LastRetention[t.Name]
-	return rn.Now().Sub(last) >= profile.Duration(rn.src.Retention.PruneEvery)
+	return rn.Now().Sub(last) >= config.Duration(rn.src.Retention.PruneEvery)
 }
 
 // retention runs forget, then prune, on a target whose newest data was
 // just verified.
-func (rn *run) retention(t *profile.Repository) {
+func (rn *run) retention(t *config.Repository) {
 	start := time.Now()
 	args := append([]string{"forget", "--json", "--tag", rn.src.Tag()}, rn.src.Retention.ForgetArgs()...)
 	res, err := rn.cairn(Command{Repo: t, Args: args})
@@ -222,9 +222,9 @@ func splitLines(s string) []string {
 
 // check runs a rolling check of a target when one is due, and measures
 // its storage.
-func (rn *run) check(t *profile.Repository) {
+func (rn *run) check(t *config.Repository) {
 	last := rn.st.LastCheck[t.Name]
-	if rn.Now().Sub(last) < profile.Duration(rn.src.Check.Every) {
+	if rn.Now().Sub(last) < config.Duration(rn.src.Check.Every) {
 		return
 	}
 	start := time.Now()
@@ -245,7 +245,7 @@ func (rn *run) check(t *profile.Repository) {
 		if d, _ := sum["damage"].([]any); len(d) > 0 {
 			msg = fmt.Sprintf("%d damaged blobs; run \"cairn check --read-data\" and \"cairn repair\"", len(d))
 		}
-		rn.events[profile.EventCheckFailed] = t.Name + ": " + msg
+		rn.events[config.EventCheckFailed] = t.Name + ": " + msg
 		rn.step(name, StatusFailed, msg, start, sum)
 	} else {
 		cov := ""
@@ -269,7 +269,7 @@ func num(v any) float64 {
 // storage measures a target's size and warns when its storage nears
 // full: below min-free on a local filesystem, above 90% of a bucket's
 // quota.
-func (rn *run) storage(t *profile.Repository) {
+func (rn *run) storage(t *config.Repository) {
 	start := time.Now()
 	res, err := rn.cairn(Command{Repo: t, Args: []string{"stats", "--json"}})
 	if err != nil || res.Code != 0 {
@@ -300,7 +300,7 @@ func (rn *run) storage(t *profile.Repository) {
 		}
 	}
 	if full != "" {
-		rn.events[profile.EventStorageFull] = full
+		rn.events[config.EventStorageFull] = full
 		rn.step("storage "+t.Name, StatusWarning, full, start, nil)
 		return
 	}
@@ -311,7 +311,7 @@ func (rn *run) storage(t *profile.Repository) {
 // or a size).
 func below(free, total uint64, minFree string) bool {
 	if strings.HasSuffix(minFree, "%") {
-		p, err := profile.ParsePercent(minFree)
+		p, err := config.ParsePercent(minFree)
 		return err == nil && float64(free) < float64(total)*p/100
 	}
 	n, err := humanize.ParseBytes(minFree)

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cairn-backup/cairn/config"
 	"github.com/cairn-backup/cairn/ops"
-	"github.com/cairn-backup/cairn/profile"
 	"github.com/spf13/cobra"
 )
 
@@ -26,7 +26,7 @@ func (a *automationFlags) add(cmd *cobra.Command) {
 
 // detector returns what runs each source on schedule: a systemd timer
 // (system, user, or --unit-dir), a crontab entry, or a running daemon.
-func (a *automationFlags) detector(c *profile.Config) func(*profile.Source) string {
+func (a *automationFlags) detector(c *config.Config) func(*config.Source) string {
 	timers := map[string]bool{}
 	dirs := []string{"/etc/systemd/system"}
 	if home, err := os.UserHomeDir(); err == nil {
@@ -44,7 +44,7 @@ func (a *automationFlags) detector(c *profile.Config) func(*profile.Source) stri
 	crontab := readCrontab(&scheduleFlags{crontabFile: a.crontabFile})
 	seen := ops.StateStore{Dir: c.StateDir}.DaemonSeen()
 	now := time.Now()
-	return func(s *profile.Source) string { return ops.Automation(s, timers, crontab, seen, now) }
+	return func(s *config.Source) string { return ops.Automation(s, timers, crontab, seen, now) }
 }
 
 func newAuditCmd(g *globals) *cobra.Command {
@@ -102,14 +102,14 @@ critical source is no-go, so the audit can gate a deploy or a CI job.`,
 
 // audited is one source with its gathered facts and its audit.
 type audited struct {
-	src   *profile.Source
+	src   *config.Source
 	facts ops.Facts
 	audit *ops.SourceAudit
 }
 
 // auditSources gathers the facts of the named sources (all when none are
 // named) and audits them as of now.
-func (g *globals) auditSources(ctx context.Context, args []string, af *automationFlags) (*profile.Config, []audited, time.Time, error) {
+func (g *globals) auditSources(ctx context.Context, args []string, af *automationFlags) (*config.Config, []audited, time.Time, error) {
 	now := time.Now()
 	c, err := g.loadConfig()
 	if err != nil {
@@ -133,7 +133,7 @@ func (g *globals) auditSources(ctx context.Context, args []string, af *automatio
 	return c, out, now, nil
 }
 
-func sourceNames(c *profile.Config, args []string) ([]string, error) {
+func sourceNames(c *config.Config, args []string) ([]string, error) {
 	if len(args) == 0 {
 		return c.SourceNames(), nil
 	}

@@ -7,8 +7,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/cairn-backup/cairn/config"
 	"github.com/cairn-backup/cairn/ops"
-	"github.com/cairn-backup/cairn/profile"
 	"github.com/pelletier/go-toml/v2"
 	"github.com/spf13/cobra"
 )
@@ -52,7 +52,7 @@ See examples/cairn.toml.`,
 			if g.json {
 				return g.printJSON(maskedJSON(c))
 			}
-			out, err := profile.Show(c)
+			out, err := config.Show(c)
 			if err != nil {
 				return err
 			}
@@ -64,8 +64,8 @@ See examples/cairn.toml.`,
 }
 
 // maskedJSON is the configuration as show prints it, for --json.
-func maskedJSON(c *profile.Config) any {
-	out, _ := profile.Show(c)
+func maskedJSON(c *config.Config) any {
+	out, _ := config.Show(c)
 	var m map[string]any
 	if err := decodeTOML(out, &m); err != nil {
 		return map[string]string{"error": err.Error()}
@@ -75,9 +75,9 @@ func maskedJSON(c *profile.Config) any {
 
 // loadConfig reads the configuration; problems print one per line, each
 // with its line number.
-func (g *globals) loadConfig() (*profile.Config, error) {
-	c, err := profile.Load(g.configFile)
-	var ps profile.Problems
+func (g *globals) loadConfig() (*config.Config, error) {
+	c, err := config.Load(g.configFile)
+	var ps config.Problems
 	if errors.As(err, &ps) {
 		for _, p := range ps {
 			fmt.Fprintln(g.stderr, p)
@@ -96,7 +96,7 @@ func (g *globals) loadConfig() (*profile.Config, error) {
 }
 
 // runner builds the runner of configured sources.
-func (g *globals) runner(c *profile.Config) (*ops.Runner, error) {
+func (g *globals) runner(c *config.Config) (*ops.Runner, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err

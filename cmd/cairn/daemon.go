@@ -12,8 +12,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/cairn-backup/cairn/config"
 	"github.com/cairn-backup/cairn/ops"
-	"github.com/cairn-backup/cairn/profile"
 	"github.com/spf13/cobra"
 )
 
@@ -49,7 +49,7 @@ are interrupted (no partial snapshot, locks removed) and waited for.`,
 	return cmd
 }
 
-func runDaemon(ctx context.Context, g *globals, c *profile.Config, listen string) error {
+func runDaemon(ctx context.Context, g *globals, c *config.Config, listen string) error {
 	exe, err := os.Executable()
 	if err != nil {
 		return err

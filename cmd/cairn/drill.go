@@ -6,8 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cairn-backup/cairn/config"
 	"github.com/cairn-backup/cairn/ops"
-	"github.com/cairn-backup/cairn/profile"
 	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
 )
@@ -81,7 +81,7 @@ The exit code is 0 when the drill passed, 1 when it failed.`,
 }
 
 // configSource loads the configuration and one of its sources.
-func (g *globals) configSource(name string) (*profile.Config, *profile.Source, error) {
+func (g *globals) configSource(name string) (*config.Config, *config.Source, error) {
 	c, err := g.loadConfig()
 	if err != nil {
 		return nil, nil, err

@@ -4,8 +4,8 @@ import (
 	"context"
 	"os"
 
+	"github.com/cairn-backup/cairn/config"
 	"github.com/cairn-backup/cairn/ops"
-	"github.com/cairn-backup/cairn/profile"
 	"github.com/cairn-backup/cairn/repo"
 )
 
@@ -15,7 +15,7 @@ type configuredRecords struct{ g *globals }
 
 // openConfigured opens a repository of the configuration, with its
 // password source and S3 credentials.
-func (g *globals) openConfigured(ctx context.Context, r *profile.Repository) (*repo.Repository, error) {
+func (g *globals) openConfigured(ctx context.Context, r *config.Repository) (*repo.Repository, error) {
 	g2 := *g
 	g2.repo, g2.passwordFile, g2.passwordCommand = r.URL, r.PasswordFile, r.PasswordCommand
 	if r.CACert != "" {
@@ -46,7 +46,7 @@ func processS3Creds() []string {
 }
 
 // SaveRecord implements ops.Records.
-func (c configuredRecords) SaveRecord(ctx context.Context, r *profile.Repository, kind byte, v any) (string, error) {
+func (c configuredRecords) SaveRecord(ctx context.Context, r *config.Repository, kind byte, v any) (string, error) {
 	rp, err := c.g.openConfigured(ctx, r)
 	if err != nil {
 		return "", err
@@ -61,7 +61,7 @@ func (c configuredRecords) SaveRecord(ctx context.Context, r *profile.Repository
 }
 
 // LoadRecords implements ops.Records.
-func (c configuredRecords) LoadRecords(ctx context.Context, r *profile.Repository, kind byte) ([]repo.JSONRecord, error) {
+func (c configuredRecords) LoadRecords(ctx context.Context, r *config.Repository, kind byte) ([]repo.JSONRecord, error) {
 	rp, err := c.g.openConfigured(ctx, r)
 	if err != nil {
 		return nil, err

@@ -20,7 +20,7 @@ import (
 	"time"
 
 	"github.com/cairn-backup/cairn/backend/s3/s3test"
-	"github.com/cairn-backup/cairn/profile"
+	"github.com/cairn-backup/cairn/config"
 )
 
 // s3Env returns the environment for a new repository on the test MinIO.
@@ -350,12 +350,12 @@ func TestConfiguredReposKeepTheirOwnCredentials(t *testing.T) {
 	var stderr bytes.Buffer
 	g := &globals{stdout: io.Discard, stderr: &stderr, retryTimeout: time.Second, s3Addressing: "auto"}
 	ctx := context.Background()
-	ra, err := g.openConfigured(ctx, &profile.Repository{Name: "a", URL: a, PasswordFile: filepath.Join(dir, "pw"), S3CredentialsFile: filepath.Join(dir, "creds")})
+	ra, err := g.openConfigured(ctx, &config.Repository{Name: "a", URL: a, PasswordFile: filepath.Join(dir, "pw"), S3CredentialsFile: filepath.Join(dir, "creds")})
 	if err != nil {
 		t.Fatalf("repository with its credentials file: %v", err)
 	}
 	_ = ra.Close()
-	if _, err := g.openConfigured(ctx, &profile.Repository{Name: "b", URL: b, PasswordFile: filepath.Join(dir, "pw")}); err == nil {
+	if _, err := g.openConfigured(ctx, &config.Repository{Name: "b", URL: b, PasswordFile: filepath.Join(dir, "pw")}); err == nil {
 		t.Error("a repository without credentials opened with the keys of the one before")
 	}
 	if os.Getenv("AWS_SECRET_ACCESS_KEY") != "" {

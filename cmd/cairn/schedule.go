@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cairn-backup/cairn/config"
 	"github.com/cairn-backup/cairn/ops"
-	"github.com/cairn-backup/cairn/profile"
 	"github.com/spf13/cobra"
 )
 
@@ -100,7 +100,7 @@ cron expressions ("0 * * * *", "@daily"), converted to OnCalendar.
 	return cmd
 }
 
-func scheduleTarget(g *globals) (*profile.Config, string, string, error) {
+func scheduleTarget(g *globals) (*config.Config, string, string, error) {
 	c, err := g.loadConfig()
 	if err != nil {
 		return nil, "", "", err
@@ -276,7 +276,7 @@ func scheduleStatus(g *globals, s *scheduleFlags) error {
 	var out []jobStatus
 	now := time.Now()
 	for _, j := range ops.Jobs(c) {
-		sched, _ := profile.ParseSchedule(j.Schedule)
+		sched, _ := config.ParseSchedule(j.Schedule)
 		cal, _ := ops.OnCalendar(j.Schedule)
 		js := jobStatus{Unit: j.Unit, Source: j.Source, What: j.What, Schedule: j.Schedule, OnCalendar: cal,
 			Installed: installed[j.Unit], Next: sched.Next(now)}

@@ -1,4 +1,4 @@
-// Package profile reads cairn's configuration file: the repositories
+// Package config reads cairn's configuration file: the repositories
 // backups go to, the sources (assets) they protect, and for each source its
 // tier, recovery objectives, targets, retention, schedule, hooks,
 // notifications and drill settings.
@@ -19,4 +19,4 @@
 // Load finds and parses the file; Parse validates it and reports every
 // problem with its line number; Show prints the merged result with
 // secrets masked.
-package profile
+package config
