@@ -80,6 +80,9 @@ func TestRoundTrip(t *testing.T) {
 				t.Errorf("compression off stored blob %d compressed", i)
 			}
 		}
+		if got := FileSize(w.Entries()); got != int64(len(data)) {
+			t.Errorf("%v: FileSize = %d, the pack has %d bytes", c, got, len(data))
+		}
 		if c == CompressionAuto && !r.Entries()[3].Compressed {
 			t.Error("a run of 'a's was not compressed")
 		}

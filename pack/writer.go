@@ -27,6 +27,16 @@ const (
 
 var headerAD = []byte("hdr")
 
+// FileSize is the size of a pack file holding exactly these entries: the
+// sealed blobs, the sealed header and the trailer (doc/design.md §7).
+func FileSize(entries []Entry) int64 {
+	var end int64
+	for _, e := range entries {
+		end = max(end, int64(e.Offset)+int64(e.Length))
+	}
+	return end + headerPrefix + int64(len(entries))*EntrySize + crypto.Overhead + TrailerSize
+}
+
 // ErrVerify is returned when a blob fails the check made before it is
 // written: opening, decompressing and re-hashing it did not give its ID.
 var ErrVerify = errors.New("blob failed verification before writing")

@@ -187,14 +187,6 @@ func (c *checker) checkIndex(ctx context.Context) error {
 	return nil
 }
 
-// expectedSize is the size of a pack holding exactly these blobs.
-func expectedSize(blobs []pack.Entry) int64 {
-	var end int64
-	for _, e := range blobs {
-		end = max(end, int64(e.Offset)+int64(e.Length))
-	}
-	return end + 5 + int64(len(blobs))*pack.EntrySize + crypto.Overhead + pack.TrailerSize
-}
 
 func (c *checker) checkPacks(ctx context.Context) error {
 	err := c.r.be.List(ctx, backend.Pack, func(fi backend.FileInfo) error {
@@ -231,7 +223,7 @@ func (c *checker) checkPacks(ctx context.Context) error {
 		if !ok {
 			continue
 		}
-		if want := expectedSize(p.Blobs); size != want {
+		if want := pack.FileSize(p.Blobs); size != want {
 			c.problem("data/"+shortName(id.String()), fmt.Errorf("pack has %d bytes, the index expects %d", size, want))
 			for _, e := range p.Blobs {
 				if int64(e.Offset)+int64(e.Length) > size {
