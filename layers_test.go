@@ -32,10 +32,11 @@ var allowed = map[string][]string{
 	"backend/s3/s3test":   {"backend/s3"},
 
 	"crypto":   {"blob"},
+	"wire":     {"blob"},
 	"pack":     {"blob", "crypto"},
 	"index":    {"blob", "crypto", "pack"},
-	"snapshot": {"blob", "chunk", "duration"},
-	"repo":     {"backend", "blob", "chunk", "crypto", "index", "pack", "snapshot"},
+	"snapshot": {"blob", "chunk", "duration", "wire"},
+	"repo":     {"backend", "blob", "chunk", "crypto", "index", "pack", "snapshot", "wire"},
 
 	"config": {"duration"},
 	"ops":    {"config", "repo"},

@@ -11,7 +11,7 @@ import (
 
 	"github.com/cairn-backup/cairn/backend"
 	"github.com/cairn-backup/cairn/crypto"
-	"google.golang.org/protobuf/encoding/protowire"
+	"github.com/cairn-backup/cairn/wire"
 )
 
 // Lock timing (design §10): a lock is refreshed every RefreshInterval and
@@ -73,74 +73,47 @@ const (
 )
 
 func (l *LockInfo) encode() []byte {
-	var b []byte
-	u := func(n protowire.Number, v uint64) {
-		if v != 0 {
-			b = protowire.AppendTag(b, n, protowire.VarintType)
-			b = protowire.AppendVarint(b, v)
-		}
-	}
-	s := func(n protowire.Number, v string) {
-		if v != "" {
-			b = protowire.AppendTag(b, n, protowire.BytesType)
-			b = protowire.AppendString(b, v)
-		}
-	}
-	u(lockVersionField, lockVersion)
-	u(lockTimeField, protowire.EncodeZigZag(l.Time.UnixNano()))
+	var e wire.Encoder
+	e.Uint(lockVersionField, lockVersion)
+	e.Int(lockTimeField, l.Time.UnixNano())
 	if l.Exclusive {
-		u(lockExclusiveField, 1)
+		e.Uint(lockExclusiveField, 1)
 	}
-	s(lockHostField, l.Host)
-	s(lockUserField, l.User)
-	u(lockPIDField, uint64(l.PID))
-	u(lockUIDField, uint64(l.UID))
-	u(lockGIDField, uint64(l.GID))
-	return b
+	e.Str(lockHostField, l.Host)
+	e.Str(lockUserField, l.User)
+	e.Uint(lockPIDField, uint64(l.PID))
+	e.Uint(lockUIDField, uint64(l.UID))
+	e.Uint(lockGIDField, uint64(l.GID))
+	return e.B
 }
 
 // DecodeLock parses a lock payload.
 func DecodeLock(b []byte) (LockInfo, error) {
 	var l LockInfo
 	version := uint64(0)
-	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			return l, fmt.Errorf("lock: %w", crypto.ErrCorrupt)
-		}
-		b = b[n:]
-		var v uint64
-		var s []byte
-		switch typ {
-		case protowire.VarintType:
-			v, n = protowire.ConsumeVarint(b)
-		case protowire.BytesType:
-			s, n = protowire.ConsumeBytes(b)
-		default:
-			return l, fmt.Errorf("lock field %d: %w", num, crypto.ErrCorrupt)
-		}
-		if n < 0 {
-			return l, fmt.Errorf("lock field %d: %w", num, crypto.ErrCorrupt)
-		}
-		b = b[n:]
-		switch num {
+	err := wire.Decode(b, func(f wire.Field) error {
+		switch f.Num {
 		case lockVersionField:
-			version = v
+			version = f.U
 		case lockTimeField:
-			l.Time = time.Unix(0, protowire.DecodeZigZag(v)).UTC()
+			l.Time = time.Unix(0, f.Int()).UTC()
 		case lockExclusiveField:
-			l.Exclusive = v == 1
+			l.Exclusive = f.U == 1
 		case lockHostField:
-			l.Host = string(s)
+			l.Host = string(f.B)
 		case lockUserField:
-			l.User = string(s)
+			l.User = string(f.B)
 		case lockPIDField:
-			l.PID = int(v)
+			l.PID = int(f.U)
 		case lockUIDField:
-			l.UID = uint32(v)
+			l.UID = uint32(f.U)
 		case lockGIDField:
-			l.GID = uint32(v)
+			l.GID = uint32(f.U)
 		}
+		return nil
+	})
+	if err != nil {
+		return l, fmt.Errorf("lock: %v: %w", err, crypto.ErrCorrupt)
 	}
 	if version != lockVersion {
 		return l, fmt.Errorf("lock version %d: %w", version, crypto.ErrCorrupt)

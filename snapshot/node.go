@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cairn-backup/cairn/blob"
+	"github.com/cairn-backup/cairn/wire"
 	"google.golang.org/protobuf/encoding/protowire"
 )
 
@@ -178,46 +179,46 @@ func fromNanos(n int64) time.Time {
 // Encode returns the tree blob's bytes. Nodes must be sorted.
 func (t *Tree) Encode() []byte {
 	out := []byte{treeVersion}
-	var e encoder
+	var e wire.Encoder
 	for i := range t.Nodes {
-		e.b = e.b[:0]
+		e.B = e.B[:0]
 		encodeNode(&e, &t.Nodes[i])
 		out = protowire.AppendTag(out, 1, protowire.BytesType)
-		out = protowire.AppendBytes(out, e.b)
+		out = protowire.AppendBytes(out, e.B)
 	}
 	return out
 }
 
-func encodeNode(e *encoder, n *Node) {
-	e.str(fName, n.Name)
-	e.uint(fType, uint64(n.Type))
-	e.uint(fMode, uint64(n.Mode))
-	e.uint(fUID, uint64(n.UID))
-	e.uint(fGID, uint64(n.GID))
-	e.str(fUser, n.User)
-	e.str(fGroup, n.Group)
-	e.int(fModTime, nanos(n.ModTime))
-	e.int(fChangeTime, nanos(n.ChangeTime))
-	e.int(fAccessTime, nanos(n.AccessTime))
-	e.uint(fSize, n.Size)
-	e.uint(fInode, n.Inode)
-	e.uint(fDevice, n.Device)
-	e.uint(fLinks, n.Links)
-	e.uint(fRdev, n.Rdev)
-	e.str(fLinkTarget, n.LinkTarget)
+func encodeNode(e *wire.Encoder, n *Node) {
+	e.Str(fName, n.Name)
+	e.Uint(fType, uint64(n.Type))
+	e.Uint(fMode, uint64(n.Mode))
+	e.Uint(fUID, uint64(n.UID))
+	e.Uint(fGID, uint64(n.GID))
+	e.Str(fUser, n.User)
+	e.Str(fGroup, n.Group)
+	e.Int(fModTime, nanos(n.ModTime))
+	e.Int(fChangeTime, nanos(n.ChangeTime))
+	e.Int(fAccessTime, nanos(n.AccessTime))
+	e.Uint(fSize, n.Size)
+	e.Uint(fInode, n.Inode)
+	e.Uint(fDevice, n.Device)
+	e.Uint(fLinks, n.Links)
+	e.Uint(fRdev, n.Rdev)
+	e.Str(fLinkTarget, n.LinkTarget)
 	if len(n.Content) > 0 {
 		ids := make([]byte, 0, len(n.Content)*blob.IDSize)
 		for _, id := range n.Content {
 			ids = append(ids, id[:]...)
 		}
-		e.bytes(fContent, ids)
+		e.Bytes(fContent, ids)
 	}
-	e.id(fSubtree, n.Subtree)
+	e.ID(fSubtree, n.Subtree)
 	for _, x := range n.Xattrs {
-		var xe encoder
-		xe.str(xattrName, x.Name)
-		xe.bytes(xattrValue, x.Value)
-		e.bytes(fXattr, xe.b)
+		var xe wire.Encoder
+		xe.Str(xattrName, x.Name)
+		xe.Bytes(xattrValue, x.Value)
+		e.Bytes(fXattr, xe.B)
 	}
 }
 
@@ -229,11 +230,11 @@ func DecodeTree(b []byte) (*Tree, error) {
 		return nil, fmt.Errorf("tree version: %w", ErrFormat)
 	}
 	t := &Tree{}
-	err := decode(b[1:], func(f field) error {
-		if f.num != 1 || f.b == nil {
+	err := wire.Decode(b[1:], func(f wire.Field) error {
+		if f.Num != 1 || f.B == nil {
 			return nil
 		}
-		n, err := decodeNode(f.b)
+		n, err := decodeNode(f.B)
 		if err != nil {
 			return err
 		}
@@ -251,59 +252,59 @@ func DecodeTree(b []byte) (*Tree, error) {
 
 func decodeNode(b []byte) (Node, error) {
 	var n Node
-	err := decode(b, func(f field) error {
+	err := wire.Decode(b, func(f wire.Field) error {
 		var err error
-		switch f.num {
+		switch f.Num {
 		case fName:
-			n.Name = string(f.b)
+			n.Name = string(f.B)
 		case fType:
-			n.Type = NodeType(f.u)
+			n.Type = NodeType(f.U)
 		case fMode:
-			n.Mode = uint32(f.u & 0o7777)
+			n.Mode = uint32(f.U & 0o7777)
 		case fUID:
-			n.UID = uint32(f.u)
+			n.UID = uint32(f.U)
 		case fGID:
-			n.GID = uint32(f.u)
+			n.GID = uint32(f.U)
 		case fUser:
-			n.User = string(f.b)
+			n.User = string(f.B)
 		case fGroup:
-			n.Group = string(f.b)
+			n.Group = string(f.B)
 		case fModTime:
-			n.ModTime = fromNanos(f.int())
+			n.ModTime = fromNanos(f.Int())
 		case fChangeTime:
-			n.ChangeTime = fromNanos(f.int())
+			n.ChangeTime = fromNanos(f.Int())
 		case fAccessTime:
-			n.AccessTime = fromNanos(f.int())
+			n.AccessTime = fromNanos(f.Int())
 		case fSize:
-			n.Size = f.u
+			n.Size = f.U
 		case fInode:
-			n.Inode = f.u
+			n.Inode = f.U
 		case fDevice:
-			n.Device = f.u
+			n.Device = f.U
 		case fLinks:
-			n.Links = f.u
+			n.Links = f.U
 		case fRdev:
-			n.Rdev = f.u
+			n.Rdev = f.U
 		case fLinkTarget:
-			n.LinkTarget = string(f.b)
+			n.LinkTarget = string(f.B)
 		case fContent:
-			if len(f.b)%blob.IDSize != 0 {
-				return fmt.Errorf("content of %d bytes: %w", len(f.b), ErrFormat)
+			if len(f.B)%blob.IDSize != 0 {
+				return fmt.Errorf("content of %d bytes: %w", len(f.B), ErrFormat)
 			}
-			n.Content = make([]blob.ID, len(f.b)/blob.IDSize)
+			n.Content = make([]blob.ID, len(f.B)/blob.IDSize)
 			for i := range n.Content {
-				copy(n.Content[i][:], f.b[i*blob.IDSize:])
+				copy(n.Content[i][:], f.B[i*blob.IDSize:])
 			}
 		case fSubtree:
-			n.Subtree, err = f.id()
+			n.Subtree, err = f.ID()
 		case fXattr:
 			var x Xattr
-			err = decode(f.b, func(xf field) error {
-				switch xf.num {
+			err = wire.Decode(f.B, func(xf wire.Field) error {
+				switch xf.Num {
 				case xattrName:
-					x.Name = string(xf.b)
+					x.Name = string(xf.B)
 				case xattrValue:
-					x.Value = bytes.Clone(xf.b)
+					x.Value = bytes.Clone(xf.B)
 				}
 				return nil
 			})

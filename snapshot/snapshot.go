@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/cairn-backup/cairn/blob"
+	"github.com/cairn-backup/cairn/wire"
 	"google.golang.org/protobuf/encoding/protowire"
 )
 
@@ -110,69 +111,68 @@ func summaryFields(s *Summary) []summaryField {
 
 // Encode returns the snapshot's payload.
 func (s *Snapshot) Encode() []byte {
-	var e encoder
-	e.uint(sVersion, snapshotVersion)
-	e.int(sTime, nanos(s.Time))
-	e.id(sTree, s.Tree)
-	e.id(sParent, s.Parent)
-	e.str(sHost, s.Host)
-	e.str(sUser, s.User)
-	e.uint(sUID, uint64(s.UID))
-	e.uint(sGID, uint64(s.GID))
+	var e wire.Encoder
+	e.Uint(sVersion, snapshotVersion)
+	e.Int(sTime, nanos(s.Time))
+	e.ID(sTree, s.Tree)
+	e.ID(sParent, s.Parent)
+	e.Str(sHost, s.Host)
+	e.Str(sUser, s.User)
+	e.Uint(sUID, uint64(s.UID))
+	e.Uint(sGID, uint64(s.GID))
 	for _, p := range s.Paths {
-		e.str(sPaths, p)
+		e.Str(sPaths, p)
 	}
 	for _, t := range s.Tags {
-		e.str(sTags, t)
+		e.Str(sTags, t)
 	}
-	e.str(sProgram, s.Program)
+	e.Str(sProgram, s.Program)
 	if s.Summary != nil {
-		var se encoder
-		se.int(sumBackupStart, nanos(s.Summary.BackupStart))
-		se.int(sumBackupEnd, nanos(s.Summary.BackupEnd))
+		var se wire.Encoder
+		se.Int(sumBackupStart, nanos(s.Summary.BackupStart))
+		se.Int(sumBackupEnd, nanos(s.Summary.BackupEnd))
 		for _, f := range summaryFields(s.Summary) {
-			se.uint(f.num, *f.p)
+			se.Uint(f.num, *f.p)
 		}
-		e.b = protowire.AppendTag(e.b, sSummary, protowire.BytesType)
-		e.b = protowire.AppendBytes(e.b, se.b)
+		e.Message(sSummary, se.B)
 	}
-	e.id(sOriginal, s.Original)
-	return e.b
+	e.ID(sOriginal, s.Original)
+	return e.B
 }
 
 // DecodeSnapshot parses a snapshot payload.
 func DecodeSnapshot(b []byte) (*Snapshot, error) {
 	s := &Snapshot{}
 	version := uint64(0)
-	err := decode(b, func(f field) error {
+	err := wire.Decode(b, func(f wire.Field) error {
 		var err error
-		switch f.num {
+		switch f.Num {
 		case sVersion:
-			version = f.u
+			version = f.U
 		case sTime:
-			s.Time = fromNanos(f.int())
+			s.Time = fromNanos(f.Int())
 		case sTree:
-			s.Tree, err = f.id()
+			s.Tree, err = f.ID()
 		case sParent:
-			s.Parent, err = f.id()
+			s.Parent, err = f.ID()
 		case sOriginal:
-			s.Original, err = f.id()
+			s.Original, err = f.ID()
 		case sHost:
-			s.Host = string(f.b)
+			s.Host = string(f.B)
 		case sUser:
-			s.User = string(f.b)
+			s.User = string(f.B)
 		case sUID:
-			s.UID = uint32(f.u)
+			s.UID = uint32(f.U)
 		case sGID:
-			s.GID = uint32(f.u)
+			s.GID = uint32(f.U)
 		case sPaths:
-			s.Paths = append(s.Paths, string(f.b))
+			s.Paths = append(s.Paths, string(f.B))
 		case sTags:
-			s.Tags = append(s.Tags, string(f.b))
+			s.Tags = append(s.Tags, string(f.B))
 		case sProgram:
-			s.Program = string(f.b)
+			s.Program = string(f.B)
 		case sSummary:
-			s.Summary, err = decodeSummary(f.b)
+			s.Summary, err = decodeSummary(f.B)
 		}
 		return err
 	})
@@ -194,15 +194,15 @@ func decodeSummary(b []byte) (*Summary, error) {
 	for _, f := range summaryFields(sum) {
 		byNum[f.num] = f.p
 	}
-	err := decode(b, func(f field) error {
-		switch f.num {
+	err := wire.Decode(b, func(f wire.Field) error {
+		switch f.Num {
 		case sumBackupStart:
-			sum.BackupStart = fromNanos(f.int())
+			sum.BackupStart = fromNanos(f.Int())
 		case sumBackupEnd:
-			sum.BackupEnd = fromNanos(f.int())
+			sum.BackupEnd = fromNanos(f.Int())
 		default:
-			if p := byNum[f.num]; p != nil {
-				*p = f.u
+			if p := byNum[f.Num]; p != nil {
+				*p = f.U
 			}
 		}
 		return nil
