@@ -187,7 +187,6 @@ func (c *checker) checkIndex(ctx context.Context) error {
 	return nil
 }
 
-
 func (c *checker) checkPacks(ctx context.Context) error {
 	err := c.r.be.List(ctx, backend.Pack, func(fi backend.FileInfo) error {
 		id, err := blob.ParseID(fi.Name)
