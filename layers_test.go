@@ -21,6 +21,7 @@ var allowed = map[string][]string{
 	"backend":  nil,
 	"chunk":    nil,
 	"duration": nil,
+	"message":  nil,
 	// Backend wrappers and implementations know only the interface.
 	"backend/backendtest": {"backend"},
 	"backend/faulty":      {"backend"},
@@ -39,10 +40,10 @@ var allowed = map[string][]string{
 	"repo":     {"backend", "blob", "chunk", "crypto", "index", "pack", "snapshot", "wire"},
 
 	"config": {"duration"},
-	"ops":    {"config", "repo"},
+	"ops":    {"config", "message", "repo"},
 	"bench":  {"blob", "chunk", "crypto", "pack"},
 	"cmd/cairn": {"backend", "backend/faulty", "backend/limit", "backend/local", "backend/retry", "backend/s3",
-		"bench", "blob", "duration", "index", "config", "ops", "pack", "repo", "snapshot"},
+		"bench", "blob", "config", "duration", "index", "message", "ops", "pack", "repo", "snapshot"},
 }
 
 // allowedInTests adds what a package's tests may import besides its own

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cairn-backup/cairn/config"
+	"github.com/cairn-backup/cairn/message"
 	"github.com/cairn-backup/cairn/repo"
 )
 
@@ -226,14 +227,13 @@ func globEscape(p string) string {
 
 // restored reads restore's summary into the record.
 func (rn *run) restored(rec *DrillRecord, res Result) {
-	sum := res.Summary()
-	rec.Files = uint64(num(sum["files_restored"]))
-	rec.Bytes = uint64(num(sum["total_bytes"]))
-	if failed, ok := sum["failed"].([]any); ok {
-		for _, f := range failed {
-			rec.FailedFiles = append(rec.FailedFiles, fmt.Sprint(f))
-		}
+	var sum message.RestoreSummary
+	if err := res.Decode(&sum); err != nil && res.Code == 0 {
+		rec.Reasons = append(rec.Reasons, "restore printed no summary: "+err.Error())
 	}
+	rec.Files = sum.FilesRestored
+	rec.Bytes = sum.TotalBytes
+	rec.FailedFiles = append(rec.FailedFiles, sum.Failed...)
 	if res.Code != 0 {
 		msg := res.Message()
 		if len(rec.FailedFiles) > 0 {

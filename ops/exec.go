@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cairn-backup/cairn/config"
+	"github.com/cairn-backup/cairn/message"
 )
 
 // Command is one cairn command a run performs against a repository.
@@ -32,18 +32,9 @@ type Result struct {
 	Stderr string
 }
 
-// Summary returns the last JSON object the command printed, which for
-// cairn's --json output is its summary.
-func (r Result) Summary() map[string]any {
-	lines := bytes.Split(bytes.TrimSpace(r.Stdout), []byte("\n"))
-	for i := len(lines) - 1; i >= 0; i-- {
-		var m map[string]any
-		if json.Unmarshal(lines[i], &m) == nil {
-			return m
-		}
-	}
-	return map[string]any{}
-}
+// Decode decodes the command's --json summary, its last JSON line, into
+// v, a type of package message.
+func (r Result) Decode(v any) error { return message.Last(r.Stdout, v) }
 
 // Message is the command's last line of error output: cairn prints one
 // sentence for an error.

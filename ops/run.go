@@ -2,6 +2,7 @@ package ops
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -9,7 +10,6 @@ import (
 	"time"
 
 	"github.com/cairn-backup/cairn/config"
-	"github.com/dustin/go-humanize"
 )
 
 // Step statuses, from best to worst.
@@ -30,11 +30,13 @@ func worse(a, b string) string {
 
 // Step is one logged step of a run.
 type Step struct {
-	Name     string         `json:"name"`
-	Status   string         `json:"status"`
-	Message  string         `json:"message,omitempty"`
-	Duration float64        `json:"duration_seconds"`
-	Details  map[string]any `json:"details,omitempty"`
+	Name     string  `json:"name"`
+	Status   string  `json:"status"`
+	Message  string  `json:"message,omitempty"`
+	Duration float64 `json:"duration_seconds"`
+	// Details is the summary the step's cairn command printed (a type of
+	// package message, as JSON), when there is one.
+	Details json.RawMessage `json:"details,omitempty"`
 }
 
 // Report is the outcome of one run of a source.
@@ -142,8 +144,11 @@ func (rn *run) targets() []*config.Repository {
 }
 
 // step records a step and logs it.
-func (rn *run) step(name, status, msg string, start time.Time, details map[string]any) {
-	s := Step{Name: name, Status: status, Message: msg, Duration: time.Since(start).Seconds(), Details: details}
+func (rn *run) step(name, status, msg string, start time.Time, details any) {
+	s := Step{Name: name, Status: status, Message: msg, Duration: time.Since(start).Seconds()}
+	if details != nil {
+		s.Details, _ = json.Marshal(details)
+	}
 	rn.rep.Steps = append(rn.rep.Steps, s)
 	rn.rep.Status = worse(rn.rep.Status, status)
 	line := fmt.Sprintf("%s: %s: %s", rn.rep.Source, name, status)
@@ -278,9 +283,4 @@ func (rn *run) notify() {
 		kind = "fail"
 	}
 	rn.warnf(rn.Notifier.Ping(rn.ctx, cfg.Ping, kind, rn.rep.Status+" "+rn.firstError()))
-}
-
-func humanBytes(v any) string {
-	f, _ := v.(float64)
-	return humanize.IBytes(uint64(f))
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cairn-backup/cairn/config"
+	"github.com/cairn-backup/cairn/message"
 	"github.com/dustin/go-humanize"
 )
 
@@ -79,24 +80,26 @@ func (rn *run) backup(primary *config.Repository) bool {
 		rn.step(name, StatusFailed, err.Error(), start, nil)
 		return false
 	}
-	sum := res.Summary()
-	id, _ := sum["snapshot_id"].(string)
+	var sum message.BackupSummary
+	derr := res.Decode(&sum)
+	id := sum.SnapshotID
 	switch {
-	case (res.Code == 0 || res.Code == 3) && id != "":
+	case (res.Code == 0 || res.Code == 3) && derr == nil && id != "":
 		rn.rep.SnapshotID = id
 		rn.st.LastSnapshot = id
-		rn.st.LastDuration, _ = sum["total_duration"].(float64)
-		added, _ := sum["data_added"].(float64)
-		files, _ := sum["total_files_processed"].(float64)
-		rn.st.LastDataAdded, rn.st.LastFiles = uint64(added), uint64(files)
-		msg := fmt.Sprintf("snapshot %s, %v new, %v changed, %v unmodified files, %s added",
-			id[:8], sum["files_new"], sum["files_changed"], sum["files_unmodified"], humanBytes(sum["data_added"]))
+		rn.st.LastDuration = sum.TotalDuration
+		rn.st.LastDataAdded, rn.st.LastFiles = sum.DataAdded, sum.TotalFilesProcessed
+		msg := fmt.Sprintf("snapshot %s, %d new, %d changed, %d unmodified files, %s added",
+			short(id), sum.FilesNew, sum.FilesChanged, sum.FilesUnmodified, humanize.IBytes(sum.DataAdded))
 		status := StatusOK
 		if res.Code == 3 {
 			status, msg = StatusWarning, msg+"; some files could not be read: "+res.Message()
 		}
 		rn.step(name, status, msg, start, sum)
 		return true
+	case res.Code == 0 || res.Code == 3:
+		rn.step(name, StatusFailed, "the backup printed no summary with a snapshot ID", start, nil)
+		return false
 	default:
 		rn.step(name, StatusFailed, res.Message(), start, nil)
 		return false
@@ -120,8 +123,12 @@ func (rn *run) verify(t *config.Repository, id string) bool {
 		rn.step(name, StatusFailed, "snapshot "+short(id)+": "+errMsg(res, err)+"; old snapshots are kept", start, nil)
 		return false
 	}
-	sum := res.Summary()
-	rn.step(name, StatusOK, fmt.Sprintf("snapshot %s: %v packs, %s read back intact", short(id), sum["packs_read"], humanBytes(sum["bytes_read"])), start, nil)
+	var sum message.CheckSummary
+	if err := res.Decode(&sum); err != nil {
+		rn.step(name, StatusFailed, "snapshot "+short(id)+": check printed no summary ("+err.Error()+"); old snapshots are kept", start, nil)
+		return false
+	}
+	rn.step(name, StatusOK, fmt.Sprintf("snapshot %s: %d packs, %s read back intact", short(id), sum.PacksRead, humanize.IBytes(sum.BytesRead)), start, nil)
 	return true
 }
 
@@ -153,8 +160,12 @@ func (rn *run) copy(from, to *config.Repository) bool {
 		rn.step(name, StatusFailed, errMsg(res, err), start, nil)
 		return false
 	}
-	sum := res.Summary()
-	rn.step(name, StatusOK, fmt.Sprintf("%v snapshots copied, %s uploaded", sum["snapshots_copied"], humanBytes(sum["bytes_copied"])), start, sum)
+	var sum message.CopySummary
+	if err := res.Decode(&sum); err != nil {
+		rn.step(name, StatusFailed, "copy printed no summary: "+err.Error(), start, nil)
+		return false
+	}
+	rn.step(name, StatusOK, fmt.Sprintf("%d snapshots copied, %s uploaded", sum.SnapshotsCopied, humanize.IBytes(sum.BytesCopied)), start, sum)
 	return true
 }
 
@@ -184,8 +195,12 @@ func (rn *run) retention(t *config.Repository) {
 		rn.step("prune "+t.Name, StatusFailed, errMsg(res, err), start, nil)
 		return
 	}
-	sum := res.Summary()
-	rn.step("prune "+t.Name, StatusOK, fmt.Sprintf("%v packs deleted, %v repacked", sum["packs_deleted"], sum["packs_repacked"]), start, nil)
+	var sum message.PruneSummary
+	if err := res.Decode(&sum); err != nil {
+		rn.step("prune "+t.Name, StatusWarning, "prune printed no summary: "+err.Error(), start, nil)
+	} else {
+		rn.step("prune "+t.Name, StatusOK, fmt.Sprintf("%d packs deleted, %d repacked", sum.PacksDeleted, sum.PacksRepacked), start, nil)
+	}
 	if rn.st.LastRetention == nil {
 		rn.st.LastRetention = map[string]time.Time{}
 	}
@@ -234,36 +249,35 @@ func (rn *run) check(t *config.Repository) {
 		rn.step(name, StatusFailed, err.Error(), start, nil)
 		return
 	}
-	sum := res.Summary()
-	ok := res.Code == 0
+	var sum message.CheckSummary
+	derr := res.Decode(&sum)
+	ok := res.Code == 0 && derr == nil
 	if rn.st.LastCheck == nil {
 		rn.st.LastCheck, rn.st.LastCheckOK = map[string]time.Time{}, map[string]bool{}
 	}
 	rn.st.LastCheck[t.Name], rn.st.LastCheckOK[t.Name] = rn.Now(), ok
 	if !ok {
 		msg := res.Message()
-		if d, _ := sum["damage"].([]any); len(d) > 0 {
-			msg = fmt.Sprintf("%d damaged blobs; run \"cairn check --read-data\" and \"cairn repair\"", len(d))
+		if res.Code == 0 && derr != nil {
+			msg = "check printed no summary: " + derr.Error()
+		}
+		if len(sum.Damage) > 0 {
+			msg = fmt.Sprintf("%d damaged blobs; run \"cairn check --read-data\" and \"cairn repair\"", len(sum.Damage))
 		}
 		rn.events[config.EventCheckFailed] = t.Name + ": " + msg
 		rn.step(name, StatusFailed, msg, start, sum)
 	} else {
 		cov := ""
-		if roll, _ := sum["rolling"].(map[string]any); roll != nil {
-			cov = fmt.Sprintf(", rolling coverage %.0f%%", 100*num(roll["coverage"]))
+		if roll := sum.Rolling; roll != nil {
+			cov = fmt.Sprintf(", rolling coverage %.0f%%", 100*roll.Coverage)
 			if rn.st.Coverage == nil {
 				rn.st.Coverage = map[string]float64{}
 			}
-			rn.st.Coverage[t.Name] = num(roll["coverage"])
+			rn.st.Coverage[t.Name] = roll.Coverage
 		}
-		rn.step(name, StatusOK, fmt.Sprintf("%v packs read%s", sum["packs_read"], cov), start, sum)
+		rn.step(name, StatusOK, fmt.Sprintf("%d packs read%s", sum.PacksRead, cov), start, sum)
 	}
 	rn.storage(t)
-}
-
-func num(v any) float64 {
-	f, _ := v.(float64)
-	return f
 }
 
 // storage measures a target's size and warns when its storage nears
@@ -276,7 +290,12 @@ func (rn *run) storage(t *config.Repository) {
 		rn.step("storage "+t.Name, StatusWarning, "could not measure the repository: "+errMsg(res, err), start, nil)
 		return
 	}
-	size := uint64(num(res.Summary()["repository_size"]))
+	var stats message.StatsSummary
+	if err := res.Decode(&stats); err != nil {
+		rn.step("storage "+t.Name, StatusWarning, "could not measure the repository: stats printed no summary: "+err.Error(), start, nil)
+		return
+	}
+	size := stats.RepositorySize
 	if rn.st.RepoSize == nil {
 		rn.st.RepoSize = map[string]uint64{}
 	}

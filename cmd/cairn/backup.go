@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/cairn-backup/cairn/blob"
+	"github.com/cairn-backup/cairn/message"
 	"github.com/cairn-backup/cairn/repo"
 	"github.com/cairn-backup/cairn/snapshot"
 	"github.com/spf13/cobra"
@@ -334,14 +335,14 @@ func (g *globals) printBackupSummary(s *snapshot.Snapshot, dryRun bool) {
 	sum := s.Summary
 	dur := sum.BackupEnd.Sub(sum.BackupStart)
 	if g.json {
-		out := map[string]any{"message_type": "summary", "files_new": sum.FilesNew, "files_changed": sum.FilesChanged,
-			"files_unmodified": sum.FilesUnmodified, "dirs_new": sum.DirsNew, "dirs_changed": sum.DirsChanged,
-			"dirs_unmodified": sum.DirsUnmodified, "data_blobs": sum.DataBlobs, "tree_blobs": sum.TreeBlobs,
-			"data_added": sum.DataAdded, "total_files_processed": sum.TotalFilesProcessed,
-			"total_bytes_processed": sum.TotalBytesProcessed, "bytes_read": sum.BytesRead,
-			"total_duration": dur.Seconds(), "errors": sum.ErrorCount, "dry_run": dryRun}
+		out := message.BackupSummary{MessageType: message.TypeSummary, FilesNew: sum.FilesNew, FilesChanged: sum.FilesChanged,
+			FilesUnmodified: sum.FilesUnmodified, DirsNew: sum.DirsNew, DirsChanged: sum.DirsChanged,
+			DirsUnmodified: sum.DirsUnmodified, DataBlobs: sum.DataBlobs, TreeBlobs: sum.TreeBlobs,
+			DataAdded: sum.DataAdded, TotalFilesProcessed: sum.TotalFilesProcessed,
+			TotalBytesProcessed: sum.TotalBytesProcessed, BytesRead: sum.BytesRead,
+			TotalDuration: dur.Seconds(), Errors: sum.ErrorCount, DryRun: dryRun}
 		if !dryRun {
-			out["snapshot_id"] = s.ID.String()
+			out.SnapshotID = s.ID.String()
 		}
 		_ = g.printJSON(out)
 		return

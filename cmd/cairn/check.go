@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/cairn-backup/cairn/message"
 	"github.com/cairn-backup/cairn/repo"
 	"github.com/cairn-backup/cairn/snapshot"
 	"github.com/spf13/cobra"
@@ -55,11 +56,12 @@ verified: any ceil(100/P) consecutive runs together read every pack.`,
 
 func printCheck(g *globals, rep *repo.CheckReport, dur time.Duration) {
 	if g.json {
-		problems := []map[string]string{}
+		out := message.CheckSummary{MessageType: message.TypeSummary, OK: rep.OK(), Problems: []message.CheckProblem{},
+			Damage: []message.CheckDamage{}, UnindexedPacks: len(rep.UnindexedPacks), Packs: rep.Packs, Snapshots: rep.Snapshots,
+			Trees: rep.Trees, PacksRead: uint64(rep.PacksRead), BytesRead: rep.BytesRead, TotalDuration: dur.Seconds()}
 		for _, p := range rep.Problems {
-			problems = append(problems, map[string]string{"file": p.File, "error": p.Err})
+			out.Problems = append(out.Problems, message.CheckProblem{File: p.File, Error: p.Err})
 		}
-		damage := []map[string]any{}
 		for _, d := range rep.Damage {
 			snaps := []string{}
 			for _, s := range d.Snapshots {
@@ -69,20 +71,17 @@ func printCheck(g *globals, rep *repo.CheckReport, dur time.Duration) {
 			if !d.Pack.IsZero() {
 				pack = d.Pack.String()
 			}
-			damage = append(damage, map[string]any{"blob": d.Blob.ID.String(), "type": d.Blob.Type.String(), "pack": pack,
-				"reason": d.Reason, "snapshots": snaps, "paths": nonNil(d.Paths)})
+			out.Damage = append(out.Damage, message.CheckDamage{Blob: d.Blob.ID.String(), Type: d.Blob.Type.String(), Pack: pack,
+				Reason: d.Reason, Snapshots: snaps, Paths: nonNil(d.Paths)})
 		}
-		out := map[string]any{"message_type": "summary", "ok": rep.OK(), "problems": problems, "damage": damage,
-			"unindexed_packs": len(rep.UnindexedPacks), "packs": rep.Packs, "snapshots": rep.Snapshots, "trees": rep.Trees,
-			"packs_read": rep.PacksRead, "bytes_read": rep.BytesRead, "total_duration": dur.Seconds()}
 		if rl := rep.Rolling; rl != nil {
-			roll := map[string]any{"packs": rl.Packs, "verified": rl.Verified, "coverage": rl.Coverage,
-				"never_verified": rl.NeverVerified, "runs_to_cover": rl.RunsToCover, "oldest_verification": nil}
+			roll := &message.CheckRolling{Packs: rl.Packs, Verified: rl.Verified, Coverage: rl.Coverage,
+				NeverVerified: rl.NeverVerified, RunsToCover: rl.RunsToCover}
 			if !rl.Oldest.IsZero() {
-				roll["oldest_verification"] = rl.Oldest
-				roll["oldest_verification_age_seconds"] = int(time.Since(rl.Oldest).Seconds())
+				oldest, age := rl.Oldest, int64(time.Since(rl.Oldest).Seconds())
+				roll.OldestVerification, roll.OldestVerificationAgeSeconds = &oldest, &age
 			}
-			out["rolling"] = roll
+			out.Rolling = roll
 		}
 		_ = g.printJSON(out)
 		return
@@ -315,9 +314,10 @@ func runCheck(cmd *cobra.Command, g *globals, o *checkFlags) error {
 		// Say how far it got: a partial check proves nothing about the rest.
 		done, total := opts.Progress.PacksDone.Load(), opts.Progress.PacksTotal.Load()
 		if g.json {
-			_ = g.printJSON(map[string]any{"message_type": "summary", "ok": false, "interrupted": true,
-				"packs_read": done, "packs_total": total, "bytes_read": opts.Progress.BytesDone.Load(),
-				"total_duration": time.Since(start).Seconds()})
+			_ = g.printJSON(message.CheckSummary{MessageType: message.TypeSummary, Interrupted: true,
+				Problems: []message.CheckProblem{}, Damage: []message.CheckDamage{},
+				PacksRead: done, PacksTotal: total, BytesRead: opts.Progress.BytesDone.Load(),
+				TotalDuration: time.Since(start).Seconds()})
 		} else if opts.ReadData || opts.Rolling > 0 {
 			g.printf("check was interrupted after reading %d of %d packs; nothing is proven about the rest\n", done, total)
 		} else {

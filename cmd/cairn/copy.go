@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/cairn-backup/cairn/message"
 	"github.com/cairn-backup/cairn/repo"
 	"github.com/cairn-backup/cairn/snapshot"
 	"github.com/spf13/cobra"
@@ -120,9 +121,9 @@ IDs, so unchanged data is not even read.`,
 			case err != nil:
 				verb = "failed after copying"
 			}
-			if rerr := g.report(map[string]any{"message_type": "summary", "snapshots_copied": len(rep.Copied),
-				"snapshots_skipped": rep.Skipped, "blobs_copied": rep.BlobsCopied, "bytes_copied": rep.BytesCopied,
-				"blobs_present": rep.BlobsPresent, "new_snapshots": ids, "interrupted": interrupted},
+			if rerr := g.report(message.CopySummary{MessageType: message.TypeSummary, SnapshotsCopied: len(rep.Copied),
+				SnapshotsSkipped: rep.Skipped, BlobsCopied: rep.BlobsCopied, BytesCopied: rep.BytesCopied,
+				BlobsPresent: rep.BlobsPresent, NewSnapshots: ids, Interrupted: interrupted},
 				"%s %d of %d snapshots (%d already present): %d blobs, %s uploaded; %d blobs were already there\n",
 				verb, len(rep.Copied), len(snaps)-rep.Skipped, rep.Skipped, rep.BlobsCopied, ibytes(rep.BytesCopied), rep.BlobsPresent); rerr != nil {
 				return rerr

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/cairn-backup/cairn/duration"
+	"github.com/cairn-backup/cairn/message"
 	"github.com/cairn-backup/cairn/repo"
 	"github.com/cairn-backup/cairn/snapshot"
 	"github.com/dustin/go-humanize"
@@ -64,12 +65,12 @@ func runPrune(ctx context.Context, g *globals, r *repo.Repository, opts repo.Pru
 		return err
 	}
 	if g.json {
-		return g.printJSON(map[string]any{"message_type": "summary", "dry_run": opts.DryRun, "packs": rep.Packs,
-			"packs_deleted": rep.PacksDeleted, "packs_repacked": rep.PacksRepacked, "unindexed_packs_deleted": rep.UnindexedDeleted,
-			"packs_written": rep.PacksWritten, "blobs_used": rep.BlobsUsed, "blobs_unused": rep.BlobsUnused,
-			"blobs_repacked": rep.BlobsRepacked, "bytes_total": rep.BytesTotal, "bytes_unused": rep.BytesUnused,
-			"bytes_deleted": rep.BytesDeleted, "bytes_written": rep.BytesWritten, "bytes_freed": int64(rep.BytesDeleted) - int64(rep.BytesWritten),
-			"bytes_unused_remaining": rep.BytesUnusedRemain, "total_duration": time.Since(start).Seconds()})
+		return g.printJSON(message.PruneSummary{MessageType: message.TypeSummary, DryRun: opts.DryRun, Packs: rep.Packs,
+			PacksDeleted: rep.PacksDeleted, PacksRepacked: rep.PacksRepacked, UnindexedDeleted: rep.UnindexedDeleted,
+			PacksWritten: rep.PacksWritten, BlobsUsed: rep.BlobsUsed, BlobsUnused: rep.BlobsUnused,
+			BlobsRepacked: rep.BlobsRepacked, BytesTotal: rep.BytesTotal, BytesUnused: rep.BytesUnused,
+			BytesDeleted: rep.BytesDeleted, BytesWritten: rep.BytesWritten, BytesFreed: int64(rep.BytesDeleted) - int64(rep.BytesWritten),
+			BytesUnusedRemaining: rep.BytesUnusedRemain, TotalDuration: time.Since(start).Seconds()})
 	}
 	verb := map[bool]string{true: "would", false: "will"}[opts.DryRun]
 	g.printf("used: %d blobs; unused: %d blobs, %s\n", rep.BlobsUsed, rep.BlobsUnused, ibytes(rep.BytesUnused))

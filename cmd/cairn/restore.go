@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cairn-backup/cairn/message"
 	"github.com/cairn-backup/cairn/repo"
 	"github.com/cairn-backup/cairn/snapshot"
 	"github.com/spf13/cobra"
@@ -146,10 +147,10 @@ func runRestore(ctx context.Context, g *globals, r *repo.Repository, s *snapshot
 	}
 	dur := time.Since(start)
 	if g.json {
-		_ = g.printJSON(map[string]any{"message_type": "summary", "snapshot_id": s.ID.String(), "total_files": sum.TotalFiles,
-			"files_restored": sum.FilesRestored, "files_skipped": sum.FilesSkipped, "total_bytes": sum.TotalBytes,
-			"bytes_restored": sum.BytesWritten, "dirs_restored": sum.DirsRestored, "files_verified": sum.Verified,
-			"refused": sum.Refused, "failed": nonNil(sum.Failed), "total_duration": dur.Seconds(), "interrupted": interrupted})
+		_ = g.printJSON(message.RestoreSummary{MessageType: message.TypeSummary, SnapshotID: s.ID.String(), TotalFiles: sum.TotalFiles,
+			FilesRestored: sum.FilesRestored, FilesSkipped: sum.FilesSkipped, TotalBytes: sum.TotalBytes,
+			BytesRestored: sum.BytesWritten, DirsRestored: sum.DirsRestored, FilesVerified: sum.Verified,
+			Refused: sum.Refused, Failed: nonNil(sum.Failed), TotalDuration: dur.Seconds(), Interrupted: interrupted})
 	} else {
 		switch {
 		case interrupted:

@@ -18,6 +18,7 @@ import (
 	"github.com/cairn-backup/cairn/backend/local"
 	"github.com/cairn-backup/cairn/backend/retry"
 	"github.com/cairn-backup/cairn/backend/s3"
+	"github.com/cairn-backup/cairn/message"
 	"github.com/cairn-backup/cairn/pack"
 	"github.com/cairn-backup/cairn/repo"
 	"github.com/spf13/cobra"
@@ -365,16 +366,6 @@ func jsonLine(v any) (string, error) {
 	return b.String(), err
 }
 
-// retryMessage is the JSON line a storage retry prints on stderr under
-// --json.
-type retryMessage struct {
-	MessageType string  `json:"message_type"` // "retry"
-	Operation   string  `json:"operation"`
-	Item        string  `json:"item"`
-	Error       string  `json:"error"`
-	RetryIn     float64 `json:"retry_in_seconds"`
-}
-
 // retryNotice says, on stderr, that a storage request failed and when it
 // is tried again, so that a slow or unreachable endpoint is never silence.
 func (g *globals) retryNotice(op string, h backend.Handle, err error, wait time.Duration) {
@@ -383,7 +374,7 @@ func (g *globals) retryNotice(op string, h backend.Handle, err error, wait time.
 		item = "bucket"
 	}
 	if g.json {
-		line, _ := jsonLine(retryMessage{MessageType: "retry", Operation: op, Item: item, Error: err.Error(), RetryIn: wait.Seconds()})
+		line, _ := jsonLine(message.Retry{MessageType: message.TypeRetry, Operation: op, Item: item, Error: err.Error(), RetryIn: wait.Seconds()})
 		fmt.Fprint(g.stderr, line)
 		return
 	}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/cairn-backup/cairn/backend/s3/s3test"
 	"github.com/cairn-backup/cairn/config"
+	"github.com/cairn-backup/cairn/message"
 )
 
 // s3Env returns the environment for a new repository on the test MinIO.
@@ -313,7 +314,7 @@ func TestS3InitAndConnectionRetries(t *testing.T) {
 		t.Errorf("unreachable endpoint: exit %d after %v\n%s", r.code, time.Since(start), r.stderr)
 	}
 	r = cairn(t, down, "snapshots", "--retry-timeout", "1s", "--json")
-	var msg retryMessage
+	var msg message.Retry
 	line, _, _ := strings.Cut(r.stderr, "\n")
 	if err := json.Unmarshal([]byte(line), &msg); err != nil || msg.MessageType != "retry" || msg.Item != "config" {
 		t.Errorf("--json retry line %q: %v", line, err)

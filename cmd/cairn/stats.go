@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/cairn-backup/cairn/backend"
 	"github.com/cairn-backup/cairn/blob"
+	"github.com/cairn-backup/cairn/message"
 	"github.com/cairn-backup/cairn/snapshot"
 	"github.com/spf13/cobra"
 )
@@ -70,10 +71,10 @@ deduplication and compression ratios.`,
 			}
 			dedup, comp := ratio(logical, raw), ratio(raw, stored)
 			if g.json {
-				return g.printJSON(map[string]any{"snapshots_count": len(snaps), "total_file_count": files,
-					"total_size": logical, "total_uncompressed_size": raw, "total_blob_count": len(seen),
-					"stored_size": stored, "deduplication_ratio": dedup, "compression_ratio": comp,
-					"compression_space_saving": 100 * (1 - 1/max(comp, 1e-9)), "pack_count": packs, "repository_size": repoSize})
+				return g.printJSON(message.StatsSummary{SnapshotsCount: len(snaps), TotalFileCount: files,
+					TotalSize: logical, TotalUncompressedSize: raw, TotalBlobCount: len(seen),
+					StoredSize: stored, DeduplicationRatio: dedup, CompressionRatio: comp,
+					CompressionSpaceSaving: 100 * (1 - 1/max(comp, 1e-9)), PackCount: packs, RepositorySize: repoSize})
 			}
 			g.printf("Snapshots processed:   %d\n", len(snaps))
 			g.printf("Total file count:      %d\n", files)

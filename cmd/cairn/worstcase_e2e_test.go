@@ -18,6 +18,7 @@ import (
 
 	"github.com/cairn-backup/cairn/backend/local"
 	"github.com/cairn-backup/cairn/blob"
+	"github.com/cairn-backup/cairn/message"
 	"github.com/cairn-backup/cairn/ops"
 	"github.com/cairn-backup/cairn/repo"
 	"github.com/cairn-backup/cairn/snapshot"
@@ -522,5 +523,47 @@ targets = ["local"]
 				}
 			}
 		})
+	}
+}
+
+// TestJSONSummariesAreTheMessageTypes: every --json summary the
+// operations layer reads decodes into its type in package message with no
+// field left over, so a renamed field cannot silently read as zero.
+func TestJSONSummariesAreTheMessageTypes(t *testing.T) {
+	env, repoDir, src := smallPackRepo(t, 4)
+	dst := filepath.Join(t.TempDir(), "copy")
+	mustRun(t, []string{"CAIRN_PASSWORD=pw", "CAIRN_REPOSITORY=" + dst}, "init")
+	strict := func(out string, v any) {
+		t.Helper()
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		dec := json.NewDecoder(strings.NewReader(lines[len(lines)-1]))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(v); err != nil {
+			t.Errorf("%T: %v\n%s", v, err, out)
+		}
+	}
+	var b message.BackupSummary
+	strict(mustRun(t, env, "backup", "--json", src), &b)
+	if b.SnapshotID == "" || b.TotalFilesProcessed != 4 {
+		t.Errorf("backup summary %+v", b)
+	}
+	var r message.RestoreSummary
+	strict(mustRun(t, env, "restore", "latest", "--target", t.TempDir(), "--json"), &r)
+	var c message.CheckSummary
+	strict(mustRun(t, env, "check", "--json", "--rolling", "50%"), &c)
+	if !c.OK || c.Rolling == nil || c.PacksRead == 0 {
+		t.Errorf("check summary %+v", c)
+	}
+	var cp message.CopySummary
+	strict(mustRun(t, env, "copy", "--json", "--from-repo", repoDir, "--from-password-file", writePw(t, "pw"), "-r", dst), &cp)
+	if cp.SnapshotsCopied != 2 {
+		t.Errorf("copy summary %+v", cp)
+	}
+	var p message.PruneSummary
+	strict(mustRun(t, env, "prune", "--json"), &p)
+	var s message.StatsSummary
+	strict(mustRun(t, env, "stats", "--json"), &s)
+	if s.RepositorySize == 0 || s.SnapshotsCount != 2 {
+		t.Errorf("stats summary %+v", s)
 	}
 }

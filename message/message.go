@@ -1,0 +1,179 @@
+// Package message defines the JSON messages cairn prints with --json, once,
+// as Go types: the command line encodes them, and whoever reads a cairn
+// command's output (the operations layer, scripts, the console) decodes
+// into the same types. Field names follow restic's where restic prints the
+// same message (files_new, data_added, total_duration, ...).
+//
+// A renamed field is a compile error on both sides, never a silent zero.
+package message
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"time"
+)
+
+// Message types, the value of every message's message_type field.
+const (
+	TypeSummary = "summary"
+	TypeRetry   = "retry"
+	TypeError   = "error"
+)
+
+// BackupSummary is the last line of backup --json.
+type BackupSummary struct {
+	MessageType         string  `json:"message_type"` // "summary"
+	FilesNew            uint64  `json:"files_new"`
+	FilesChanged        uint64  `json:"files_changed"`
+	FilesUnmodified     uint64  `json:"files_unmodified"`
+	DirsNew             uint64  `json:"dirs_new"`
+	DirsChanged         uint64  `json:"dirs_changed"`
+	DirsUnmodified      uint64  `json:"dirs_unmodified"`
+	DataBlobs           uint64  `json:"data_blobs"`
+	TreeBlobs           uint64  `json:"tree_blobs"`
+	DataAdded           uint64  `json:"data_added"`
+	TotalFilesProcessed uint64  `json:"total_files_processed"`
+	TotalBytesProcessed uint64  `json:"total_bytes_processed"`
+	BytesRead           uint64  `json:"bytes_read"`
+	TotalDuration       float64 `json:"total_duration"`
+	Errors              uint64  `json:"errors"`
+	DryRun              bool    `json:"dry_run"`
+	SnapshotID          string  `json:"snapshot_id,omitempty"`
+}
+
+// RestoreSummary is the last line of restore --json.
+type RestoreSummary struct {
+	MessageType   string   `json:"message_type"` // "summary"
+	SnapshotID    string   `json:"snapshot_id"`
+	TotalFiles    uint64   `json:"total_files"`
+	FilesRestored uint64   `json:"files_restored"`
+	FilesSkipped  uint64   `json:"files_skipped"`
+	TotalBytes    uint64   `json:"total_bytes"`
+	BytesRestored uint64   `json:"bytes_restored"`
+	DirsRestored  uint64   `json:"dirs_restored"`
+	FilesVerified uint64   `json:"files_verified"`
+	Refused       uint64   `json:"refused"`
+	Failed        []string `json:"failed"`
+	TotalDuration float64  `json:"total_duration"`
+	Interrupted   bool     `json:"interrupted"`
+}
+
+// CheckProblem is a repository file check could not read or found wrong.
+type CheckProblem struct {
+	File  string `json:"file"`
+	Error string `json:"error"`
+}
+
+// CheckDamage is a damaged or missing blob and what uses it.
+type CheckDamage struct {
+	Blob      string   `json:"blob"`
+	Type      string   `json:"type"`
+	Pack      string   `json:"pack"`
+	Reason    string   `json:"reason"`
+	Snapshots []string `json:"snapshots"`
+	Paths     []string `json:"paths"`
+}
+
+// CheckRolling is the state of rolling verification after check --rolling.
+type CheckRolling struct {
+	Packs                        int        `json:"packs"`
+	Verified                     int        `json:"verified"`
+	Coverage                     float64    `json:"coverage"`
+	NeverVerified                int        `json:"never_verified"`
+	RunsToCover                  int        `json:"runs_to_cover"`
+	OldestVerification           *time.Time `json:"oldest_verification"`
+	OldestVerificationAgeSeconds *int64     `json:"oldest_verification_age_seconds,omitempty"`
+}
+
+// CheckSummary is the last line of check --json.
+type CheckSummary struct {
+	MessageType    string         `json:"message_type"` // "summary"
+	OK             bool           `json:"ok"`
+	Interrupted    bool           `json:"interrupted,omitempty"`
+	Problems       []CheckProblem `json:"problems"`
+	Damage         []CheckDamage  `json:"damage"`
+	UnindexedPacks int            `json:"unindexed_packs"`
+	Packs          int            `json:"packs"`
+	PacksTotal     uint64         `json:"packs_total,omitempty"` // packs to read, when interrupted
+	Snapshots      int            `json:"snapshots"`
+	Trees          int            `json:"trees"`
+	PacksRead      uint64         `json:"packs_read"`
+	BytesRead      uint64         `json:"bytes_read"`
+	TotalDuration  float64        `json:"total_duration"`
+	Rolling        *CheckRolling  `json:"rolling,omitempty"`
+}
+
+// CopySummary is the last line of copy --json.
+type CopySummary struct {
+	MessageType      string   `json:"message_type"` // "summary"
+	SnapshotsCopied  int      `json:"snapshots_copied"`
+	SnapshotsSkipped int      `json:"snapshots_skipped"`
+	BlobsCopied      int      `json:"blobs_copied"`
+	BytesCopied      uint64   `json:"bytes_copied"`
+	BlobsPresent     int      `json:"blobs_present"`
+	NewSnapshots     []string `json:"new_snapshots"`
+	Interrupted      bool     `json:"interrupted"`
+}
+
+// PruneSummary is the last line of prune --json (and of forget --prune).
+type PruneSummary struct {
+	MessageType          string  `json:"message_type"` // "summary"
+	DryRun               bool    `json:"dry_run"`
+	Packs                int     `json:"packs"`
+	PacksDeleted         int     `json:"packs_deleted"`
+	PacksRepacked        int     `json:"packs_repacked"`
+	UnindexedDeleted     int     `json:"unindexed_packs_deleted"`
+	PacksWritten         int     `json:"packs_written"`
+	BlobsUsed            int     `json:"blobs_used"`
+	BlobsUnused          int     `json:"blobs_unused"`
+	BlobsRepacked        int     `json:"blobs_repacked"`
+	BytesTotal           uint64  `json:"bytes_total"`
+	BytesUnused          uint64  `json:"bytes_unused"`
+	BytesDeleted         uint64  `json:"bytes_deleted"`
+	BytesWritten         uint64  `json:"bytes_written"`
+	BytesFreed           int64   `json:"bytes_freed"`
+	BytesUnusedRemaining uint64  `json:"bytes_unused_remaining"`
+	TotalDuration        float64 `json:"total_duration"`
+}
+
+// StatsSummary is stats --json.
+type StatsSummary struct {
+	SnapshotsCount         int     `json:"snapshots_count"`
+	TotalFileCount         uint64  `json:"total_file_count"`
+	TotalSize              uint64  `json:"total_size"`
+	TotalUncompressedSize  uint64  `json:"total_uncompressed_size"`
+	TotalBlobCount         int     `json:"total_blob_count"`
+	StoredSize             uint64  `json:"stored_size"`
+	DeduplicationRatio     float64 `json:"deduplication_ratio"`
+	CompressionRatio       float64 `json:"compression_ratio"`
+	CompressionSpaceSaving float64 `json:"compression_space_saving"`
+	PackCount              int     `json:"pack_count"`
+	RepositorySize         uint64  `json:"repository_size"`
+}
+
+// Retry is printed on stderr under --json when a storage request failed
+// and will be tried again.
+type Retry struct {
+	MessageType string  `json:"message_type"` // "retry"
+	Operation   string  `json:"operation"`
+	Item        string  `json:"item"`
+	Error       string  `json:"error"`
+	RetryIn     float64 `json:"retry_in_seconds"`
+}
+
+// ErrNoMessage is returned by Last when the output holds no JSON object.
+var ErrNoMessage = errors.New("the command printed no JSON message")
+
+// Last decodes the last line of out that is a JSON object into v: a cairn
+// command's --json summary.
+func Last(out []byte, v any) error {
+	lines := bytes.Split(bytes.TrimSpace(out), []byte("\n"))
+	for i := len(lines) - 1; i >= 0; i-- {
+		line := bytes.TrimSpace(lines[i])
+		if len(line) > 0 && line[0] == '{' {
+			return json.Unmarshal(line, v)
+		}
+	}
+	return ErrNoMessage
+}
