@@ -38,12 +38,13 @@ var allowed = map[string][]string{
 	"index":    {"blob", "crypto", "pack"},
 	"snapshot": {"blob", "chunk", "duration", "wire"},
 	"repo":     {"backend", "blob", "chunk", "crypto", "index", "pack", "snapshot", "wire"},
+	"engine":   {"blob", "repo", "snapshot"},
 
 	"config": {"duration"},
 	"ops":    {"config", "message", "repo"},
 	"bench":  {"blob", "chunk", "crypto", "pack"},
 	"cmd/cairn": {"backend", "backend/faulty", "backend/limit", "backend/local", "backend/retry", "backend/s3",
-		"bench", "blob", "config", "duration", "index", "message", "ops", "pack", "repo", "snapshot"},
+		"bench", "blob", "config", "duration", "engine", "index", "message", "ops", "pack", "repo", "snapshot"},
 }
 
 // allowedInTests adds what a package's tests may import besides its own
@@ -57,6 +58,7 @@ var allowedInTests = map[string][]string{
 	"backend/retry":  {"backend/backendtest", "backend/faulty", "backend/mem"},
 	"backend/s3":     {"backend/backendtest", "backend/s3/s3test"},
 	"repo":           {"backend/faulty", "backend/local", "backend/mem"},
+	"engine":         {"backend", "backend/mem", "crypto"},
 	"cmd/cairn":      {"backend/s3/s3test"},
 }
 
@@ -68,6 +70,8 @@ var forbidden = []struct{ from, to, why string }{
 	{"backend", "*", "storage knows nothing of cairn's format: the backend layer imports no cairn package"},
 	{"*", "cmd/cairn", "nothing imports the command"},
 	{"repo", "ops", "the engine never depends on the operations layer above it"},
+	{"engine", "ops", "the engine never depends on the operations layer above it"},
+	{"engine", "config", "the engine takes typed options, never the configuration file"},
 	{"repo", "config", "the engine never reads the configuration file"},
 	{"config", "repo", "the configuration file is parsed without the engine"},
 	{"duration", "*", "the duration grammar is a leaf that every layer may use"},

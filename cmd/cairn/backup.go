@@ -4,19 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
-	"os/exec"
-	"os/user"
-	"slices"
-	"strings"
-	"sync"
 	"time"
 
-	"github.com/cairn-backup/cairn/blob"
+	"github.com/cairn-backup/cairn/engine"
 	"github.com/cairn-backup/cairn/message"
-	"github.com/cairn-backup/cairn/repo"
 	"github.com/cairn-backup/cairn/snapshot"
 	"github.com/spf13/cobra"
 )
@@ -125,7 +118,7 @@ func (o *backupOptions) check(args []string) ([]string, *snapshot.Filter, error)
 	case o.stdin && len(args) > 0:
 		return nil, nil, errors.New("--stdin takes no paths")
 	case !streaming && len(args) == 0:
-		return nil, nil, errors.New("nothing to back up: give at least one path, --stdin or --stdin-from-command")
+		return nil, nil, engine.ErrNothingToBackUp
 	}
 	filter, err := o.filter()
 	if err != nil || streaming {
@@ -159,156 +152,60 @@ func runBackup(ctx context.Context, g *globals, o *backupOptions, args []string)
 	}
 	defer unlock()
 	defer governMemory(r.BackupMemory())()
-	if !o.dryRun {
-		if err := reconcilePacks(ctx, g, r); err != nil {
-			return err
-		}
+	opts := engine.BackupOptions{Paths: paths, Filter: filter, ExcludeCaches: o.excludeCaches,
+		ExcludeIfPresent: o.excludeIfPresent, OneFileSystem: o.oneFileSystem, Tags: splitTags(o.tags),
+		Host: o.host, Time: when, Parent: o.parent, Program: "cairn " + version, DryRun: o.dryRun,
+		StreamName: o.stdinFilename, CommandStderr: os.Stderr,
+		OnItemError: func(p string, err error) { g.reportItemError("archival", p, err) },
+		OnEvent:     g.backupEvent}
+	switch {
+	case o.stdin:
+		opts.Stdin = os.Stdin
+	case o.stdinFromCommand:
+		opts.Command = args
 	}
-	host := o.host
-	if host == "" {
-		host, _ = os.Hostname()
-	}
-	snap := &snapshot.Snapshot{Time: when, Host: host, Paths: paths, Tags: splitTags(o.tags),
-		Program: "cairn " + version, UID: uint32(os.Getuid()), GID: uint32(os.Getgid())}
-	if u, err := user.Current(); err == nil {
-		snap.User = u.Username
-	}
-	var saver snapshot.ArchiveRepo = r
-	if o.dryRun {
-		saver = &dryRunRepo{Repository: r, seen: map[blob.Handle]bool{}}
-	}
-	var errCount int
-	var errMu sync.Mutex
-	a := snapshot.NewArchiver(saver, snapshot.ArchiverOptions{
-		Chunker: r.Config().Chunker, Filter: filter, ExcludeCaches: o.excludeCaches,
-		ExcludeIfPresent: o.excludeIfPresent, OneFileSystem: o.oneFileSystem,
-		OnError: func(p string, err error) {
-			errMu.Lock()
-			defer errMu.Unlock()
-			errCount++
-			g.reportItemError("archival", p, err)
-		},
-	})
-	c := &counters{filesDone: a.Progress.FilesDone.Load, bytesDone: a.Progress.BytesDone.Load, current: a.Progress.Current}
+	b := engine.NewBackup(r, opts)
+	p := b.Progress()
+	c := &counters{filesDone: p.FilesDone.Load, bytesDone: p.BytesDone.Load, current: p.Current}
 	if !streaming && (g.json || g.stdoutIsTerminal()) {
 		go scanTotals(ctx, paths, filter, c)
 	}
 	prog := g.startProgress("backup", c)
-	stopCheckpoints := checkpoints(ctx, g, r)
-	var tree blob.ID
-	var sum *snapshot.Summary
-	if streaming {
-		tree, sum, err = backupStream(ctx, a, o, args)
-		snap.Paths = []string{"/" + o.stdinFilename}
-	} else {
-		var parent *snapshot.Snapshot
-		if parent, err = findParent(ctx, g, r, o, host, paths); err == nil {
-			var parentTree blob.ID
-			if parent != nil {
-				parentTree, snap.Parent = parent.Tree, parent.ID
-				g.verbosef(1, "using parent snapshot %s\n", parent.ID.Short())
-			}
-			tree, sum, err = a.Run(ctx, paths, parentTree)
-		}
-	}
-	stopCheckpoints()
+	res, err := b.Run(ctx)
 	prog.finish()
 	if err != nil {
-		// Keep what was uploaded: index the finished packs for the next run.
-		n, serr := r.SalvageIndex(ctx)
-		switch {
-		case serr != nil:
-			fmt.Fprintf(g.stderr, "warning: %v\n", serr)
-		case n > 0 && !g.json:
-			fmt.Fprintf(g.stderr, "no snapshot was made; the %d packs stored so far are indexed, and the next backup reuses them\n", n)
-		}
 		return err
 	}
-	snap.Tree, snap.Summary = tree, sum
-	if !o.dryRun {
-		if err := r.Flush(ctx); err != nil {
-			return err
-		}
-		if err := r.SaveSnapshot(ctx, snap); err != nil {
-			return err
-		}
-	}
-	g.printBackupSummary(snap, o.dryRun)
-	if errCount > 0 {
+	g.printBackupSummary(res.Snapshot, o.dryRun)
+	if res.ItemErrors > 0 {
 		g.exitCode = exitPartial
 		if !g.json {
-			fmt.Fprintf(g.stderr, "Warning: %d files or directories could not be read; the snapshot leaves them out.\n", errCount)
+			fmt.Fprintf(g.stderr, "Warning: %d files or directories could not be read; the snapshot leaves them out.\n", res.ItemErrors)
 		}
 	}
 	return nil
 }
 
-// checkpoints writes an index file every five minutes, so an interrupted
-// backup leaves reusable data; the returned function stops it.
-func checkpoints(ctx context.Context, g *globals, r *repo.Repository) func() {
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		t := time.NewTicker(5 * time.Minute)
-		defer t.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				if err := r.WriteIndex(ctx); err != nil {
-					g.verbosef(1, "checkpoint: %v\n", err)
-				}
-			}
+// backupEvent prints what a backup reports as it runs.
+func (g *globals) backupEvent(e engine.Event) {
+	switch e.Kind {
+	case engine.EventParent:
+		g.verbosef(1, "using parent snapshot %s\n", e.Snapshot.ID.Short())
+	case engine.EventPacksMissing:
+		fmt.Fprintf(g.stderr, "warning: %d packs named by the index are missing from storage; their data will be uploaded again if still present on disk (run \"cairn check\" and \"cairn repair index\")\n", e.Count)
+	case engine.EventPacksAdopted:
+		g.verbosef(0, "adopted %d packs left unindexed by an interrupted command; their data is reused\n", e.Count)
+	case engine.EventPackUnreadable:
+		fmt.Fprintf(g.stderr, "warning: unindexed %v (left out; \"cairn repair index\" can look at it)\n", e.Err)
+	case engine.EventCheckpointFailed:
+		g.verbosef(1, "checkpoint: %v\n", e.Err)
+	case engine.EventSalvaged:
+		if !g.json {
+			fmt.Fprintf(g.stderr, "no snapshot was made; the %d packs stored so far are indexed, and the next backup reuses them\n", e.Count)
 		}
-	}()
-	return func() { close(stop); <-done }
-}
-
-func findParent(ctx context.Context, g *globals, r *repo.Repository, o *backupOptions, host string, paths []string) (*snapshot.Snapshot, error) {
-	snaps, err := r.Snapshots(ctx)
-	if err != nil {
-		return nil, err
+	case engine.EventSalvageFailed:
+		fmt.Fprintf(g.stderr, "warning: %v\n", e.Err)
 	}
-	if o.parent != "" {
-		return repo.FindSnapshot(snaps, o.parent)
-	}
-	for i := len(snaps) - 1; i >= 0; i-- {
-		s := snaps[i]
-		if s.Host == host && slices.Equal(s.Paths, paths) {
-			return s, nil
-		}
-	}
-	return nil, nil
-}
-
-func backupStream(ctx context.Context, a *snapshot.Archiver, o *backupOptions, args []string) (blob.ID, *snapshot.Summary, error) {
-	if o.stdin {
-		return a.SaveStream(ctx, o.stdinFilename, contextReader(ctx, os.Stdin))
-	}
-	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return blob.ID{}, nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return blob.ID{}, nil, fmt.Errorf("start %s: %w", args[0], err)
-	}
-	tree, sum, err := a.SaveStream(ctx, o.stdinFilename, out)
-	if err != nil {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		return blob.ID{}, nil, err
-	}
-	_, _ = io.Copy(io.Discard, out)
-	if err := cmd.Wait(); err != nil {
-		return blob.ID{}, nil, fmt.Errorf("command %q failed (%v); no snapshot was made", strings.Join(args, " "), err)
-	}
-	return tree, sum, nil
 }
 
 // reportItemError prints one line for a file that could not be read.
@@ -358,56 +255,4 @@ func (g *globals) printBackupSummary(s *snapshot.Snapshot, dryRun bool) {
 	if !dryRun {
 		g.printf("snapshot %s saved\n", s.ID.Short())
 	}
-}
-
-// dryRunRepo computes IDs and reports what would be new without storing.
-type dryRunRepo struct {
-	*repo.Repository
-	mu   sync.Mutex // guards seen
-	seen map[blob.Handle]bool
-}
-
-// SaveBlob pretends to store a blob.
-func (d *dryRunRepo) SaveBlob(ctx context.Context, t blob.Type, data []byte) (blob.ID, bool, error) {
-	h := blob.Handle{Type: t, ID: d.BlobID(data)}
-	if d.HasBlob(h) {
-		return h.ID, true, nil
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	known := d.seen[h]
-	d.seen[h] = true
-	return h.ID, known, nil
-}
-
-// contextReader returns a reader of rd whose reads fail once ctx is done,
-// even while rd blocks (a pipe whose writer has not closed it).
-func contextReader(ctx context.Context, rd io.Reader) io.Reader {
-	pr, pw := io.Pipe()
-	go func() {
-		_, err := io.Copy(pw, rd)
-		_ = pw.CloseWithError(err)
-	}()
-	context.AfterFunc(ctx, func() { _ = pw.CloseWithError(ctx.Err()) })
-	return pr
-}
-
-// reconcilePacks makes blobs in packs that vanished from storage count as
-// absent, so they are uploaded again, and adopts packs a killed command
-// left unindexed, so their blobs are reused; it says what it did.
-func reconcilePacks(ctx context.Context, g *globals, r *repo.Repository) error {
-	rep, err := r.ReconcilePacks(ctx)
-	if err != nil {
-		return err
-	}
-	if len(rep.Missing) > 0 {
-		fmt.Fprintf(g.stderr, "warning: %d packs named by the index are missing from storage; their data will be uploaded again if still present on disk (run \"cairn check\" and \"cairn repair index\")\n", len(rep.Missing))
-	}
-	if rep.Adopted > 0 {
-		g.verbosef(0, "adopted %d packs left unindexed by an interrupted command; their data is reused\n", rep.Adopted)
-	}
-	for _, err := range rep.AdoptedErr {
-		fmt.Fprintf(g.stderr, "warning: unindexed %v (left out; \"cairn repair index\" can look at it)\n", err)
-	}
-	return nil
 }

@@ -1,0 +1,110 @@
+package engine
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cairn-backup/cairn/backend"
+	"github.com/cairn-backup/cairn/backend/mem"
+	"github.com/cairn-backup/cairn/crypto"
+	"github.com/cairn-backup/cairn/repo"
+	"github.com/cairn-backup/cairn/snapshot"
+)
+
+func newRepo(t *testing.T) (*repo.Repository, backend.Backend) {
+	t.Helper()
+	be := mem.New()
+	r, err := repo.Init(context.Background(), be, []byte("pw"), repo.Options{KDF: crypto.KDFParams{Time: 1, MemoryKiB: 64, Threads: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Lock(context.Background(), repo.LockOptions{NoRefresh: true}); err != nil {
+		t.Fatal(err)
+	}
+	return r, be
+}
+
+func TestChooseParent(t *testing.T) {
+	at := func(h int) time.Time { return time.Date(2026, 1, 1, h, 0, 0, 0, time.UTC) }
+	a := &snapshot.Snapshot{Time: at(1), Host: "h", Paths: []string{"/a"}}
+	b := &snapshot.Snapshot{Time: at(2), Host: "h", Paths: []string{"/a"}}
+	c := &snapshot.Snapshot{Time: at(3), Host: "other", Paths: []string{"/a"}}
+	d := &snapshot.Snapshot{Time: at(4), Host: "h", Paths: []string{"/a", "/b"}}
+	a.ID[0], b.ID[0], c.ID[0], d.ID[0] = 0xa1, 0xb2, 0xc3, 0xd4
+	snaps := []*snapshot.Snapshot{a, b, c, d}
+	for _, tc := range []struct {
+		ref, host string
+		paths     []string
+		want      *snapshot.Snapshot
+	}{
+		{"", "h", []string{"/a"}, b},       // the newest of the same host and paths
+		{"", "other", []string{"/a"}, c},   // host matters
+		{"", "h", []string{"/a", "/b"}, d}, // paths must match exactly
+		{"", "h", []string{"/z"}, nil},     // none
+		{"a1", "other", []string{"/z"}, a}, // named
+	} {
+		got, err := ChooseParent(snaps, tc.ref, tc.host, tc.paths)
+		if err != nil || got != tc.want {
+			t.Errorf("ChooseParent(%q, %q, %v) = %v, %v; want %v", tc.ref, tc.host, tc.paths, got, err, tc.want)
+		}
+	}
+}
+
+func countFiles(t *testing.T, be backend.Backend, ft backend.FileType) int {
+	t.Helper()
+	names, err := backend.Names(context.Background(), be, ft)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(names)
+}
+
+func TestBackupDryRunParentAndEvents(t *testing.T) {
+	ctx := context.Background()
+	r, be := newRepo(t)
+	src := t.TempDir()
+	for _, n := range []string{"a", "b", "c"} {
+		if err := os.WriteFile(filepath.Join(src, n), []byte(strings.Repeat(n, 10000)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	paths, _ := snapshot.CleanPaths([]string{src})
+	res, err := NewBackup(r, BackupOptions{Paths: paths, DryRun: true, Host: "h"}).Run(ctx)
+	if err != nil || res.Snapshot.Summary.FilesNew != 3 {
+		t.Fatalf("dry run: %+v, %v", res, err)
+	}
+	if n := countFiles(t, be, backend.Pack) + countFiles(t, be, backend.Snapshot) + countFiles(t, be, backend.Index); n != 0 {
+		t.Errorf("a dry run stored %d files", n)
+	}
+	first, err := NewBackup(r, BackupOptions{Paths: paths, Host: "h"}).Run(ctx)
+	if err != nil || first.Snapshot.ID.IsZero() || first.Parent != nil {
+		t.Fatalf("first backup: %+v, %v", first, err)
+	}
+	var events []Event
+	second, err := NewBackup(r, BackupOptions{Paths: paths, Host: "h", OnEvent: func(e Event) { events = append(events, e) }}).Run(ctx)
+	if err != nil || second.Parent == nil || second.Parent.ID != first.Snapshot.ID || second.Snapshot.Summary.FilesUnmodified != 3 {
+		t.Fatalf("second backup: parent %v, %+v, %v", second.Parent, second.Snapshot.Summary, err)
+	}
+	if len(events) != 1 || events[0].Kind != EventParent {
+		t.Errorf("events %+v, want the parent", events)
+	}
+}
+
+func TestBackupCommandThatFailsMakesNoSnapshot(t *testing.T) {
+	r, be := newRepo(t)
+	_, err := NewBackup(r, BackupOptions{Command: []string{"sh", "-c", "echo partial; exit 3"}, StreamName: "db.sql"}).Run(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "no snapshot was made") {
+		t.Errorf("failing command: %v", err)
+	}
+	if n := countFiles(t, be, backend.Snapshot); n != 0 {
+		t.Errorf("%d snapshots after a failing command", n)
+	}
+	res, err := NewBackup(r, BackupOptions{Stdin: strings.NewReader("dump"), StreamName: "db.sql"}).Run(context.Background())
+	if err != nil || res.Snapshot.Paths[0] != "/db.sql" {
+		t.Errorf("stdin: %+v, %v", res, err)
+	}
+}
