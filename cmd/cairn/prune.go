@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/cairn-backup/cairn/duration"
+	"github.com/cairn-backup/cairn/engine"
 	"github.com/cairn-backup/cairn/message"
 	"github.com/cairn-backup/cairn/repo"
 	"github.com/cairn-backup/cairn/snapshot"
@@ -256,16 +257,14 @@ files; "cairn prune" (or --prune) then frees the space.`,
 
 // applyPolicy decides per group, prints the decisions, refuses to empty a
 // group, and returns the snapshots to remove with the JSON description.
-func applyPolicy(g *globals, snaps []*snapshot.Snapshot, p snapshot.Policy, by []string) ([]*snapshot.Snapshot, []map[string]any, error) {
-	order := groupSnapshots(snaps, by)
-	var remove []*snapshot.Snapshot
+// printForgetPlan prints a policy's decisions per group and returns their
+// JSON form (restic's: group_key, keep, remove, reasons).
+func printForgetPlan(g *globals, plan *engine.ForgetPlan) []map[string]any {
 	var out []map[string]any
-	for _, gr := range order {
-		ds := p.Apply(gr.snaps, time.Local)
-		var keepJ, removeJ []map[string]any
-		var reasons []map[string]any
+	for _, gr := range plan.Groups {
+		var keepJ, removeJ, reasons []map[string]any
 		kept := 0
-		for _, d := range ds {
+		for _, d := range gr.Decisions {
 			if d.Keep {
 				kept++
 				keepJ = append(keepJ, snapshotJSON(d.Snapshot))
@@ -274,30 +273,22 @@ func applyPolicy(g *globals, snaps []*snapshot.Snapshot, p snapshot.Policy, by [
 				removeJ = append(removeJ, snapshotJSON(d.Snapshot))
 			}
 		}
-		if kept == 0 {
-			return nil, nil, fmt.Errorf("the policy would remove every snapshot of group (%s); refusing (name the snapshots to remove them all)", gr.label)
-		}
 		if !g.json {
-			if gr.label != "" {
-				g.printf("snapshots for (%s):\n", gr.label)
+			if label := gr.Key.Label(); label != "" {
+				g.printf("snapshots for (%s):\n", label)
 			}
-			for _, d := range ds {
+			for _, d := range gr.Decisions {
 				mark := "remove"
 				if d.Keep {
 					mark = "keep  "
 				}
 				g.printf("  %s  %s  %s  %s\n", d.Snapshot.ID.Short(), d.Snapshot.Time.Local().Format(time.DateTime), mark, strings.Join(d.Reasons, ", "))
 			}
-			g.printf("%d kept, %d to remove\n\n", kept, len(ds)-kept)
+			g.printf("%d kept, %d to remove\n\n", kept, len(gr.Decisions)-kept)
 		}
-		for _, d := range ds {
-			if !d.Keep {
-				remove = append(remove, d.Snapshot)
-			}
-		}
-		out = append(out, map[string]any{"group_key": gr.key, "keep": nonNilMaps(keepJ), "remove": nonNilMaps(removeJ), "reasons": nonNilMaps(reasons)})
+		out = append(out, map[string]any{"group_key": gr.Key, "keep": nonNilMaps(keepJ), "remove": nonNilMaps(removeJ), "reasons": nonNilMaps(reasons)})
 	}
-	return remove, out, nil
+	return out
 }
 
 func nonNilMaps(m []map[string]any) []map[string]any {
@@ -318,7 +309,7 @@ func runForget(cmd *cobra.Command, g *globals, f *snapFilter, ff *forgetFlags, p
 	if err != nil {
 		return err
 	}
-	by, err := parseGroupBy(groupBy)
+	by, err := engine.ParseGroupBy(groupBy)
 	if err != nil {
 		return err
 	}
@@ -352,17 +343,20 @@ func runForget(cmd *cobra.Command, g *globals, f *snapFilter, ff *forgetFlags, p
 			remove = append(remove, s)
 		}
 	} else {
-		if remove, groups, err = applyPolicy(g, snaps, p, by); err != nil {
+		plan, err := engine.PlanForget(snaps, p, by, time.Local)
+		if err != nil {
 			return err
 		}
+		remove, groups = plan.Remove, printForgetPlan(g, plan)
 	}
-	for _, s := range remove {
-		if !dryRun {
-			if err := r.RemoveSnapshot(ctx, s.ID); err != nil {
-				return err
-			}
+	if !dryRun {
+		n, err := engine.RemoveSnapshots(ctx, r, remove)
+		if err != nil {
+			return fmt.Errorf("removed %d of %d snapshots: %w", n, len(remove), err)
 		}
-		if len(args) > 0 && !g.json {
+	}
+	if len(args) > 0 && !g.json {
+		for _, s := range remove {
 			g.printf("removed snapshot %s\n", s.ID.Short())
 		}
 	}

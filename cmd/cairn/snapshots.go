@@ -2,11 +2,11 @@ package main
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/cairn-backup/cairn/engine"
 	"github.com/cairn-backup/cairn/snapshot"
 	"github.com/spf13/cobra"
 )
@@ -32,69 +32,6 @@ func snapshotJSON(s *snapshot.Snapshot) map[string]any {
 	return out
 }
 
-// groupKey returns the key of s for --group-by (a subset of host,paths,tags).
-func groupKey(s *snapshot.Snapshot, by []string) (string, map[string]any) {
-	var parts []string
-	key := map[string]any{}
-	for _, b := range by {
-		switch b {
-		case "host":
-			parts = append(parts, "host "+s.Host)
-			key["hostname"] = s.Host
-		case "paths":
-			parts = append(parts, "paths ["+strings.Join(s.Paths, ", ")+"]")
-			key["paths"] = nonNil(s.Paths)
-		case "tags":
-			tags := append([]string(nil), s.Tags...)
-			sort.Strings(tags)
-			parts = append(parts, "tags ["+strings.Join(tags, ", ")+"]")
-			key["tags"] = nonNil(tags)
-		}
-	}
-	return strings.Join(parts, ", "), key
-}
-
-// snapGroup is the snapshots sharing one --group-by key.
-type snapGroup struct {
-	label string
-	key   map[string]any
-	snaps []*snapshot.Snapshot
-}
-
-// groupSnapshots groups snaps by the fields in by, groups in order of
-// first appearance.
-func groupSnapshots(snaps []*snapshot.Snapshot, by []string) []*snapGroup {
-	var groups []*snapGroup
-	index := map[string]*snapGroup{}
-	for _, s := range snaps {
-		label, key := groupKey(s, by)
-		gr := index[label]
-		if gr == nil {
-			gr = &snapGroup{label: label, key: key}
-			index[label] = gr
-			groups = append(groups, gr)
-		}
-		gr.snaps = append(gr.snaps, s)
-	}
-	return groups
-}
-
-func parseGroupBy(s string) ([]string, error) {
-	if s == "" {
-		return nil, nil
-	}
-	var by []string
-	for _, p := range strings.Split(s, ",") {
-		switch p = strings.TrimSpace(p); p {
-		case "host", "paths", "tags":
-			by = append(by, p)
-		default:
-			return nil, fmt.Errorf("--group-by %q: want a list of host, paths, tags", p)
-		}
-	}
-	return by, nil
-}
-
 func newSnapshotsCmd(g *globals) *cobra.Command {
 	var f snapFilter
 	var groupBy string
@@ -106,7 +43,7 @@ func newSnapshotsCmd(g *globals) *cobra.Command {
   cairn snapshots --host web1 --tag nightly --json
   cairn snapshots --group-by host,paths --latest 1`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			by, err := parseGroupBy(groupBy)
+			by, err := engine.ParseGroupBy(groupBy)
 			if err != nil {
 				return err
 			}
@@ -118,17 +55,17 @@ func newSnapshotsCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			groups := groupSnapshots(snaps, by)
+			groups := engine.GroupSnapshots(snaps, by)
 			for _, gr := range groups {
-				if latest > 0 && len(gr.snaps) > latest {
-					gr.snaps = gr.snaps[len(gr.snaps)-latest:]
+				if latest > 0 && len(gr.Snapshots) > latest {
+					gr.Snapshots = gr.Snapshots[len(gr.Snapshots)-latest:]
 				}
 			}
 			if g.json {
 				if by == nil {
 					out := []map[string]any{}
 					for _, gr := range groups {
-						for _, s := range gr.snaps {
+						for _, s := range gr.Snapshots {
 							out = append(out, snapshotJSON(s))
 						}
 					}
@@ -137,21 +74,21 @@ func newSnapshotsCmd(g *globals) *cobra.Command {
 				out := []map[string]any{}
 				for _, gr := range groups {
 					list := []map[string]any{}
-					for _, s := range gr.snaps {
+					for _, s := range gr.Snapshots {
 						list = append(list, snapshotJSON(s))
 					}
-					out = append(out, map[string]any{"group_key": gr.key, "snapshots": list})
+					out = append(out, map[string]any{"group_key": gr.Key, "snapshots": list})
 				}
 				return g.printJSON(out)
 			}
 			total := 0
 			for _, gr := range groups {
 				if by != nil {
-					g.printf("snapshots for (%s):\n", gr.label)
+					g.printf("snapshots for (%s):\n", gr.Key.Label())
 				}
 				tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
 				fmt.Fprintln(tw, "ID\tTime\tHost\tTags\tPaths\tSize")
-				for _, s := range gr.snaps {
+				for _, s := range gr.Snapshots {
 					size := ""
 					if s.Summary != nil {
 						size = ibytes(s.Summary.TotalBytesProcessed)
@@ -160,7 +97,7 @@ func newSnapshotsCmd(g *globals) *cobra.Command {
 						strings.Join(s.Tags, ","), strings.Join(s.Paths, ", "), size)
 				}
 				_ = tw.Flush()
-				total += len(gr.snaps)
+				total += len(gr.Snapshots)
 				if by != nil {
 					g.printf("\n")
 				}
