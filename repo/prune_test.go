@@ -457,3 +457,39 @@ func TestParseMaxUnused(t *testing.T) {
 		}
 	}
 }
+
+// The case: prune --retry-lock waits for a running backup, then
+// prunes. It must see the backup's new snapshot and index, not report the
+// repository as damaged or delete the new data.
+func TestPruneAfterWaitingForBackup(t *testing.T) {
+	ctx := context.Background()
+	e := newPruneEnv(t)
+	pruner, err := Open(ctx, e.be, pw, testOpts) // index loaded now
+	must(t, err)
+	backer, err := Open(ctx, e.be, pw, testOpts)
+	must(t, err)
+	bl := lock(t, backer, false)
+	writeFile(t, filepath.Join(e.src, "new-file"), randBytes(200<<10, 999), 0o644)
+	sleeps := 0
+	l, err := pruner.Lock(ctx, LockOptions{Exclusive: true, NoRefresh: true, Retry: time.Hour, Sleep: func(time.Duration) {
+		sleeps++
+		if sleeps == 1 { // the backup finishes while prune waits
+			be := &backupEnv{t: t, be: e.be, r: backer}
+			s, _ := be.backup(e.src, nil)
+			e.snaps = append(e.snaps, s)
+			must(t, bl.Unlock())
+		}
+	}})
+	must(t, err)
+	if sleeps == 0 {
+		t.Fatal("prune did not wait for the backup's lock")
+	}
+	if _, err := pruner.Prune(ctx, PruneOptions{MaxUnused: 0}); err != nil {
+		t.Fatalf("prune after waiting: %v", err)
+	}
+	must(t, l.Unlock())
+	got := restoreAll(t, e.be, t.TempDir())
+	if len(got) != 4 {
+		t.Errorf("%d snapshots restore after prune, want 4", len(got))
+	}
+}
