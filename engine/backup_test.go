@@ -108,3 +108,34 @@ func TestBackupCommandThatFailsMakesNoSnapshot(t *testing.T) {
 		t.Errorf("stdin: %+v, %v", res, err)
 	}
 }
+
+func TestRestoreFindsSubpathAndCounts(t *testing.T) {
+	ctx := context.Background()
+	r, _ := newRepo(t)
+	src := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(src, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"a", "sub/b"} {
+		if err := os.WriteFile(filepath.Join(src, n), []byte(n), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	paths, _ := snapshot.CleanPaths([]string{src})
+	res, err := NewBackup(r, BackupOptions{Paths: paths}).Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := t.TempDir()
+	sum, err := NewRestore(r, res.Snapshot, RestoreOptions{SubPath: src + "/sub", Target: target}).Run(ctx)
+	if err != nil || sum.FilesRestored != 1 {
+		t.Fatalf("restore of the subpath: %+v, %v", sum, err)
+	}
+	if b, err := os.ReadFile(filepath.Join(target, "b")); err != nil || string(b) != "sub/b" {
+		t.Errorf("restored b = %q, %v", b, err)
+	}
+	if _, err := NewRestore(r, res.Snapshot, RestoreOptions{SubPath: src + "/nope", Target: target}).Run(ctx); err == nil ||
+		!strings.Contains(err.Error(), "no such path") {
+		t.Errorf("missing subpath: %v", err)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/cairn-backup/cairn/blob"
+	"github.com/cairn-backup/cairn/engine"
 	"github.com/cairn-backup/cairn/repo"
 	"github.com/cairn-backup/cairn/snapshot"
 	"github.com/spf13/cobra"
@@ -34,7 +35,7 @@ func newDumpCmd(g *globals) *cobra.Command {
 				return err
 			}
 			p := path.Clean("/" + args[1])
-			node, err := findNode(ctx, r, s, p)
+			node, err := engine.FindNode(ctx, r, s, p)
 			if err != nil {
 				return err
 			}

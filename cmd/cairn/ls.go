@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cairn-backup/cairn/engine"
 	"github.com/cairn-backup/cairn/snapshot"
 	"github.com/spf13/cobra"
 )
@@ -68,7 +69,7 @@ unless --recursive=false.`,
 			if len(args) == 2 {
 				dir = path.Clean("/" + args[1])
 			}
-			node, err := findNode(ctx, r, s, dir)
+			node, err := engine.FindNode(ctx, r, s, dir)
 			if err != nil {
 				return err
 			}

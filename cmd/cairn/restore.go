@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cairn-backup/cairn/engine"
 	"github.com/cairn-backup/cairn/message"
 	"github.com/cairn-backup/cairn/repo"
 	"github.com/cairn-backup/cairn/snapshot"
@@ -75,21 +76,14 @@ resumes it.`,
 				return err
 			}
 			defer unlock()
-			// A file's chunks sit together in a few packs: reading whole
-			// packs once beats a range request per blob, above all on S3.
-			r.SetPackCache(restorePackCache)
 			ref, sub, _ := strings.Cut(args[0], ":")
 			s, err := f.find(ctx, r, ref)
 			if err != nil {
 				return err
 			}
-			node, err := findNode(ctx, r, s, sub)
-			if err != nil {
-				return err
-			}
-			return runRestore(ctx, g, r, s, node, path.Clean("/"+sub), target, snapshot.RestoreOptions{
+			return runRestore(ctx, g, r, s, engine.RestoreOptions{SubPath: sub, Target: target, RestoreOptions: snapshot.RestoreOptions{
 				Include: inc, Exclude: exc, Overwrite: mode, Verify: verify, Owner: os.Geteuid() == 0, MaxEntries: maxEntries,
-			})
+			}})
 		},
 	}
 	f.addFlags(cmd.Flags())
@@ -105,28 +99,7 @@ resumes it.`,
 	return cmd
 }
 
-// findNode walks from the snapshot's root to sub ("" or "/" for the root).
-func findNode(ctx context.Context, r *repo.Repository, s *snapshot.Snapshot, sub string) (*snapshot.Node, error) {
-	n := &snapshot.Node{Name: "", Type: snapshot.TypeDir, Subtree: s.Tree}
-	for _, c := range strings.Split(strings.Trim(path.Clean("/"+sub), "/"), "/") {
-		if c == "" {
-			continue
-		}
-		if n.Type != snapshot.TypeDir {
-			return nil, fmt.Errorf("%s: not a directory in snapshot %s", sub, s.ID.Short())
-		}
-		tree, err := r.LoadTree(ctx, n.Subtree)
-		if err != nil {
-			return nil, err
-		}
-		if n = tree.Find(c); n == nil {
-			return nil, fmt.Errorf("%s: no such path in snapshot %s", sub, s.ID.Short())
-		}
-	}
-	return n, nil
-}
-
-func runRestore(ctx context.Context, g *globals, r *repo.Repository, s *snapshot.Snapshot, node *snapshot.Node, sub, target string, opts snapshot.RestoreOptions) error {
+func runRestore(ctx context.Context, g *globals, r *repo.Repository, s *snapshot.Snapshot, opts engine.RestoreOptions) error {
 	var mu sync.Mutex
 	warnings := 0
 	opts.OnWarning = func(p string, err error) {
@@ -135,12 +108,17 @@ func runRestore(ctx context.Context, g *globals, r *repo.Repository, s *snapshot
 		warnings++
 		g.reportItemError("restore", p, err)
 	}
-	res := snapshot.NewRestorer(r, opts)
-	c := &counters{filesDone: res.Progress.FilesDone.Load, bytesDone: res.Progress.BytesDone.Load, current: res.Progress.Current}
+	x := engine.NewRestore(r, s, opts)
+	p := x.Progress()
+	c := &counters{filesDone: p.FilesDone.Load, bytesDone: p.BytesDone.Load, current: p.Current}
 	prog := g.startProgress("restore", c)
 	start := time.Now()
-	sum, err := res.Restore(ctx, node, sub, target)
+	sum, err := x.Run(ctx)
 	prog.finish()
+	if sum == nil {
+		return err // the subpath was not found, or the snapshot is unreadable
+	}
+	sub, target := path.Clean("/"+opts.SubPath), opts.Target
 	interrupted := err != nil && ctx.Err() != nil
 	if err != nil && !interrupted && sum.FilesRestored == 0 && sum.DirsRestored == 0 {
 		return err // nothing was written: the error says it all
@@ -177,10 +155,6 @@ func runRestore(ctx context.Context, g *globals, r *repo.Repository, s *snapshot
 	}
 	return nil
 }
-
-// restorePackCache is the memory a restore gives to whole packs: eight
-// packs of the default 16 MiB.
-const restorePackCache = 128 << 20
 
 func nonNil(s []string) []string {
 	if s == nil {
