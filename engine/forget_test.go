@@ -1,8 +1,12 @@
 package engine
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -60,5 +64,50 @@ func TestPlanForgetNeverEmptiesAGroup(t *testing.T) {
 	_, err = PlanForget(tagged, snapshot.Policy{Tags: [][]string{{"keep"}}}, by, time.UTC)
 	if !errors.Is(err, ErrWouldEmptyGroup) {
 		t.Errorf("a policy keeping nothing of host web: %v", err)
+	}
+}
+
+func TestDiff(t *testing.T) {
+	ctx := context.Background()
+	r, _ := newRepo(t)
+	src := t.TempDir()
+	write := func(n, data string) {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(src, n)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(src, n), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("same", "s")
+	write("changed", "1")
+	write("gone/x", "x")
+	paths, _ := snapshot.CleanPaths([]string{src})
+	a, err := NewBackup(r, BackupOptions{Paths: paths}).Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write("changed", "22")
+	write("new", "n")
+	if err := os.RemoveAll(filepath.Join(src, "gone")); err != nil {
+		t.Fatal(err)
+	}
+	b, err := NewBackup(r, BackupOptions{Paths: paths}).Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	st, err := Diff(ctx, r, a.Snapshot.Tree, b.Snapshot.Tree, DiffOptions{OnChange: func(c Change) error {
+		got = append(got, c.Modifier+" "+strings.TrimPrefix(c.Path, src))
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "M /changed|- /gone|- /gone/x|+ /new"; strings.Join(got, "|") != want {
+		t.Errorf("changes %q, want %q", strings.Join(got, "|"), want)
+	}
+	if st.Added != 1 || st.Removed != 2 || st.Modified != 1 || st.AddedBytes != 3 || st.RemovedBytes != 2 {
+		t.Errorf("stats %+v", st)
 	}
 }
