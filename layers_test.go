@@ -38,7 +38,7 @@ var allowed = map[string][]string{
 	"index":    {"blob", "crypto", "pack"},
 	"snapshot": {"blob", "chunk", "duration", "wire"},
 	"repo":     {"backend", "blob", "chunk", "crypto", "index", "pack", "snapshot", "wire"},
-	"engine":   {"blob", "repo", "snapshot"},
+	"engine":   {"backend", "blob", "repo", "snapshot"},
 
 	"config": {"duration"},
 	"ops":    {"config", "message", "repo"},

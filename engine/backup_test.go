@@ -139,3 +139,29 @@ func TestRestoreFindsSubpathAndCounts(t *testing.T) {
 		t.Errorf("missing subpath: %v", err)
 	}
 }
+
+func TestComputeStats(t *testing.T) {
+	ctx := context.Background()
+	r, _ := newRepo(t)
+	src := t.TempDir()
+	for _, n := range []string{"a", "b"} { // the same content twice: one blob
+		if err := os.WriteFile(filepath.Join(src, n), []byte(strings.Repeat("x", 5000)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	paths, _ := snapshot.CleanPaths([]string{src})
+	res, err := NewBackup(r, BackupOptions{Paths: paths}).Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := ComputeStats(ctx, r, []*snapshot.Snapshot{res.Snapshot, res.Snapshot})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Files != 4 || st.Logical != 20000 || st.Raw == 0 || st.Stored == 0 || st.Packs == 0 || st.RepoSize == 0 {
+		t.Errorf("stats %+v", st)
+	}
+	if st.DeduplicationRatio() < 3.5 || st.CompressionRatio() <= 1 {
+		t.Errorf("dedup %.2f, compression %.2f", st.DeduplicationRatio(), st.CompressionRatio())
+	}
+}
