@@ -1,7 +1,11 @@
 package engine
 
 import (
+	"archive/tar"
+	"bytes"
 	"context"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -163,5 +167,52 @@ func TestComputeStats(t *testing.T) {
 	}
 	if st.DeduplicationRatio() < 3.5 || st.CompressionRatio() <= 1 {
 		t.Errorf("dedup %.2f, compression %.2f", st.DeduplicationRatio(), st.CompressionRatio())
+	}
+}
+
+func TestWriteTar(t *testing.T) {
+	ctx := context.Background()
+	r, _ := newRepo(t)
+	src := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(src, "d"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(src, "d", "f"), []byte("content"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("d/f", filepath.Join(src, "l")); err != nil {
+		t.Fatal(err)
+	}
+	paths, _ := snapshot.CleanPaths([]string{src})
+	res, err := NewBackup(r, BackupOptions{Paths: paths}).Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	node, err := FindNode(ctx, r, res.Snapshot, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := WriteTar(ctx, r, &buf, node, src, func(p string, err error) { t.Errorf("%s: %v", p, err) }); err != nil {
+		t.Fatal(err)
+	}
+	tr := tar.NewReader(&buf)
+	var got []string
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, _ := io.ReadAll(tr)
+		got = append(got, fmt.Sprintf("%s %o %q %q", h.Name, h.Mode, h.Linkname, data))
+	}
+	base := filepath.Base(src)
+	fi, _ := os.Stat(src)
+	want := []string{fmt.Sprintf(`%s/ %o "" ""`, base, fi.Mode().Perm()), base + `/d/ 755 "" ""`, base + `/d/f 640 "" "content"`, base + `/l 777 "d/f" ""`}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("tar:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

@@ -1,16 +1,10 @@
 package main
 
 import (
-	"archive/tar"
-	"context"
 	"fmt"
-	"io"
 	"path"
-	"strings"
 
-	"github.com/cairn-backup/cairn/blob"
 	"github.com/cairn-backup/cairn/engine"
-	"github.com/cairn-backup/cairn/repo"
 	"github.com/cairn-backup/cairn/snapshot"
 	"github.com/spf13/cobra"
 )
@@ -41,10 +35,10 @@ func newDumpCmd(g *globals) *cobra.Command {
 			}
 			switch node.Type {
 			case snapshot.TypeFile:
-				return writeContent(ctx, r, g.stdout, node)
+				return engine.WriteFile(ctx, r, g.stdout, node)
 			case snapshot.TypeDir:
 				dmg := &damage{g: g, during: "dump"}
-				if err := dumpTar(ctx, r, g.stdout, node, p, dmg); err != nil {
+				if err := engine.WriteTar(ctx, r, g.stdout, node, p, dmg.report); err != nil {
 					return err
 				}
 				return dmg.err()
@@ -54,139 +48,4 @@ func newDumpCmd(g *globals) *cobra.Command {
 	}
 	f.addFlags(cmd.Flags())
 	return cmd
-}
-
-func writeContent(ctx context.Context, r *repo.Repository, w io.Writer, n *snapshot.Node) error {
-	for _, id := range n.Content {
-		data, err := r.LoadBlob(ctx, blob.Handle{Type: blob.Data, ID: id})
-		if err != nil {
-			return err
-		}
-		if _, err := w.Write(data); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// dumpTar writes the tree below dir as a tar stream with paths relative to
-// dir's parent. Entries whose names could escape the extraction directory
-// are left out, as restore refuses them, and a directory that cannot be
-// read is left out; both are reported to dmg. A file whose data turns out
-// damaged after its header was written is completed with zeros, so the
-// rest of the stream stays readable, and is reported to dmg too.
-func dumpTar(ctx context.Context, r *repo.Repository, w io.Writer, dir *snapshot.Node, p string, dmg *damage) error {
-	tw := tar.NewWriter(w)
-	base := path.Dir(p)
-	write := func(np string, n *snapshot.Node) error {
-		name := strings.TrimPrefix(strings.TrimPrefix(np, base), "/")
-		if name == "" {
-			return nil
-		}
-		h := &tar.Header{Name: name, Mode: int64(n.Mode), Uid: int(n.UID), Gid: int(n.GID), Uname: n.User,
-			Gname: n.Group, ModTime: n.ModTime, Format: tar.FormatPAX}
-		switch n.Type {
-		case snapshot.TypeFile:
-			if err := contentSize(r, n); err != nil {
-				dmg.report(np, err)
-				return nil
-			}
-			h.Typeflag, h.Size = tar.TypeReg, int64(n.Size)
-		case snapshot.TypeDir:
-			h.Typeflag, h.Name = tar.TypeDir, name+"/"
-		case snapshot.TypeSymlink:
-			h.Typeflag, h.Linkname = tar.TypeSymlink, n.LinkTarget
-		case snapshot.TypeFIFO:
-			h.Typeflag = tar.TypeFifo
-		case snapshot.TypeCharDev, snapshot.TypeBlockDev:
-			h.Typeflag = tar.TypeChar
-			if n.Type == snapshot.TypeBlockDev {
-				h.Typeflag = tar.TypeBlock
-			}
-			h.Devmajor, h.Devminor = int64((n.Rdev>>8)&0xfff), int64((n.Rdev&0xff)|((n.Rdev>>12)&0xfff00))
-		default:
-			return nil
-		}
-		if len(n.Xattrs) > 0 {
-			h.PAXRecords = map[string]string{}
-			for _, x := range n.Xattrs {
-				h.PAXRecords["SCHILY.xattr."+x.Name] = string(x.Value)
-			}
-		}
-		if err := tw.WriteHeader(h); err != nil {
-			return fmt.Errorf("tar %s: %w", name, err)
-		}
-		if n.Type == snapshot.TypeFile {
-			cw := &countingWriter{w: tw}
-			if err := writeContent(ctx, r, cw, n); err != nil {
-				if ctx.Err() != nil {
-					return ctx.Err()
-				}
-				if cw.failed {
-					return err // the output itself failed
-				}
-				dmg.report(np, fmt.Errorf("damaged; its content in the tar is zero-filled from byte %d: %w", cw.n, err))
-				return zeroFill(tw, int64(n.Size)-cw.n)
-			}
-		}
-		return nil
-	}
-	if err := write(p, dir); err != nil {
-		return err
-	}
-	if err := snapshot.Walk(ctx, r, dir.Subtree, p, dmg.report, write); err != nil {
-		return err
-	}
-	return tw.Close()
-}
-
-// contentSize checks that a file's blobs are indexed and add up to the
-// size its node records, so that a tar header never promises other bytes
-// than follow it.
-func contentSize(r *repo.Repository, n *snapshot.Node) error {
-	var total uint64
-	for _, id := range n.Content {
-		size, ok := r.BlobSize(blob.Handle{Type: blob.Data, ID: id})
-		if !ok {
-			return fmt.Errorf("damaged: blob %v is not in the index", id.Short())
-		}
-		total += uint64(size)
-	}
-	if total != n.Size {
-		return fmt.Errorf("damaged: its content is %d bytes, the snapshot records %d", total, n.Size)
-	}
-	return nil
-}
-
-// countingWriter counts the bytes written through it and whether the
-// underlying writer failed (as opposed to the data's source).
-type countingWriter struct {
-	w      io.Writer
-	n      int64
-	failed bool
-}
-
-func (c *countingWriter) Write(b []byte) (int, error) {
-	n, err := c.w.Write(b)
-	c.n += int64(n)
-	if err != nil {
-		c.failed = true
-	}
-	return n, err
-}
-
-// zeroFill writes n zero bytes.
-func zeroFill(w io.Writer, n int64) error {
-	if n <= 0 {
-		return nil
-	}
-	_, err := io.CopyN(w, zeroReader{}, n)
-	return err
-}
-
-type zeroReader struct{}
-
-func (zeroReader) Read(b []byte) (int, error) {
-	clear(b)
-	return len(b), nil
 }
