@@ -40,11 +40,13 @@ var allowed = map[string][]string{
 	"repo":     {"backend", "blob", "chunk", "crypto", "index", "pack", "snapshot", "wire"},
 	"engine":   {"backend", "blob", "repo", "snapshot"},
 
-	"config": {"duration"},
-	"ops":    {"config", "message", "repo"},
-	"bench":  {"blob", "chunk", "crypto", "pack"},
+	"config":    {"duration"},
+	"routine":   {"config", "message"},
+	"schedule":  {"config", "routine"},
+	"assurance": {"config", "message", "repo", "routine", "schedule"},
+	"bench":     {"blob", "chunk", "crypto", "pack"},
 	"cmd/cairn": {"backend", "backend/faulty", "backend/limit", "backend/local", "backend/retry", "backend/s3",
-		"bench", "blob", "config", "duration", "engine", "index", "message", "ops", "pack", "repo", "snapshot"},
+		"assurance", "bench", "blob", "config", "duration", "engine", "index", "message", "pack", "repo", "routine", "schedule", "snapshot"},
 }
 
 // allowedInTests adds what a package's tests may import besides its own
@@ -69,8 +71,10 @@ var forbidden = []struct{ from, to, why string }{
 	{"snapshot", "repo", "the archiver and restorer see only the small interfaces they declare"},
 	{"backend", "*", "storage knows nothing of cairn's format: the backend layer imports no cairn package"},
 	{"*", "cmd/cairn", "nothing imports the command"},
-	{"repo", "ops", "the engine never depends on the operations layer above it"},
-	{"engine", "ops", "the engine never depends on the operations layer above it"},
+	{"repo", "routine", "the engine never depends on the operations layer above it"},
+	{"engine", "routine", "the engine never depends on the operations layer above it"},
+	{"routine", "schedule", "the routine does not know what schedules it"},
+	{"routine", "assurance", "the routine does not know who audits it"},
 	{"engine", "config", "the engine takes typed options, never the configuration file"},
 	{"repo", "config", "the engine never reads the configuration file"},
 	{"config", "repo", "the configuration file is parsed without the engine"},

@@ -8,8 +8,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cairn-backup/cairn/assurance"
 	"github.com/cairn-backup/cairn/config"
-	"github.com/cairn-backup/cairn/ops"
+	"github.com/cairn-backup/cairn/routine"
+	"github.com/cairn-backup/cairn/schedule"
 	"github.com/spf13/cobra"
 )
 
@@ -36,15 +38,15 @@ func (a *automationFlags) detector(c *config.Config) func(*config.Source) string
 		dirs = append(dirs, a.unitDir)
 	}
 	for _, d := range dirs {
-		units, _ := ops.InstalledUnits(d)
+		units, _ := schedule.InstalledUnits(d)
 		for _, u := range units {
 			timers[u] = true
 		}
 	}
 	crontab := readCrontab(&scheduleFlags{crontabFile: a.crontabFile})
-	seen := ops.StateStore{Dir: c.StateDir}.DaemonSeen()
+	seen := routine.StateStore{Dir: c.StateDir}.DaemonSeen()
 	now := time.Now()
-	return func(s *config.Source) string { return ops.Automation(s, timers, crontab, seen, now) }
+	return func(s *config.Source) string { return assurance.Automation(s, timers, crontab, seen, now) }
 }
 
 func newAuditCmd(g *globals) *cobra.Command {
@@ -75,7 +77,7 @@ critical source is no-go, so the audit can gate a deploy or a CI job.`,
 			if err != nil {
 				return err
 			}
-			var audits []*ops.SourceAudit
+			var audits []*assurance.SourceAudit
 			var failing []string
 			for _, res := range results {
 				audits = append(audits, res.audit)
@@ -88,7 +90,7 @@ critical source is no-go, so the audit can gate a deploy or a CI job.`,
 					return err
 				}
 			} else {
-				fmt.Fprint(g.stdout, ops.AuditMarkdown(audits, c.File, now))
+				fmt.Fprint(g.stdout, assurance.AuditMarkdown(audits, c.File, now))
 			}
 			if len(failing) > 0 {
 				return &codeError{code: exitError, err: fmt.Errorf("critical sources are not compliant: %s", strings.Join(failing, ", "))}
@@ -103,8 +105,8 @@ critical source is no-go, so the audit can gate a deploy or a CI job.`,
 // audited is one source with its gathered facts and its audit.
 type audited struct {
 	src   *config.Source
-	facts ops.Facts
-	audit *ops.SourceAudit
+	facts assurance.Facts
+	audit *assurance.SourceAudit
 }
 
 // auditSources gathers the facts of the named sources (all when none are
@@ -127,8 +129,8 @@ func (g *globals) auditSources(ctx context.Context, args []string, af *automatio
 	var out []audited
 	for _, n := range names {
 		src := c.Sources[n]
-		f := r.Facts(ctx, n, configuredRecords{g}, detect(src))
-		out = append(out, audited{src, f, ops.Audit(src, f, now)})
+		f := assurance.GatherFacts(ctx, r, n, configuredRecords{g}, detect(src))
+		out = append(out, audited{src, f, assurance.Audit(src, f, now)})
 	}
 	return c, out, now, nil
 }

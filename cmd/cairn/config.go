@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/cairn-backup/cairn/config"
-	"github.com/cairn-backup/cairn/ops"
+	"github.com/cairn-backup/cairn/routine"
 	"github.com/pelletier/go-toml/v2"
 	"github.com/spf13/cobra"
 )
@@ -96,13 +96,13 @@ func (g *globals) loadConfig() (*config.Config, error) {
 }
 
 // runner builds the runner of configured sources.
-func (g *globals) runner(c *config.Config) (*ops.Runner, error) {
+func (g *globals) runner(c *config.Config) (*routine.Runner, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	return &ops.Runner{Config: c, Exec: ops.Binary{Path: exe, RetryLock: time.Hour, Dir: c.Dir()},
-		Store: ops.StateStore{Dir: c.StateDir}, Now: time.Now, Log: g.logWriter()}, nil
+	return &routine.Runner{Config: c, Exec: routine.Binary{Path: exe, RetryLock: time.Hour, Dir: c.Dir()},
+		Store: routine.StateStore{Dir: c.StateDir}, Now: time.Now, Log: g.logWriter()}, nil
 }
 
 func decodeTOML(b []byte, v any) error { return toml.Unmarshal(b, v) }

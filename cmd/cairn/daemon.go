@@ -13,7 +13,8 @@ import (
 	"time"
 
 	"github.com/cairn-backup/cairn/config"
-	"github.com/cairn-backup/cairn/ops"
+	"github.com/cairn-backup/cairn/routine"
+	"github.com/cairn-backup/cairn/schedule"
 	"github.com/spf13/cobra"
 )
 
@@ -58,27 +59,27 @@ func runDaemon(ctx context.Context, g *globals, c *config.Config, listen string)
 	if err != nil {
 		return err
 	}
-	store := ops.StateStore{Dir: c.StateDir}
+	store := routine.StateStore{Dir: c.StateDir}
 	if listen != "" {
 		ln, err := net.Listen("tcp", listen)
 		if err != nil {
 			return fmt.Errorf("listen for /metrics: %w", err)
 		}
 		mux := http.NewServeMux()
-		mux.Handle("/metrics", ops.MetricsHandler(c, store, time.Now))
+		mux.Handle("/metrics", routine.MetricsHandler(c, store, time.Now))
 		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 		go func() { _ = srv.Serve(ln) }()
 		defer srv.Close()
 		fmt.Fprintf(g.stderr, "daemon: serving metrics on http://%s/metrics\n", ln.Addr())
 	}
-	d := &ops.Daemon{Config: c, Store: store, Clock: ops.RealClock{}, Log: g.stderr,
-		RunJob: func(ctx context.Context, j ops.Job) string { return runJob(ctx, g, exe, cfgPath, j) }}
+	d := &schedule.Daemon{Config: c, Store: store, Clock: schedule.RealClock{}, Log: g.stderr,
+		RunJob: func(ctx context.Context, j schedule.Job) string { return runJob(ctx, g, exe, cfgPath, j) }}
 	return d.Serve(ctx)
 }
 
 // runJob runs one scheduled job as a child cairn process, which takes its
 // own locks and state; Ctrl-C and SIGTERM reach it as SIGINT.
-func runJob(ctx context.Context, g *globals, exe, cfgPath string, j ops.Job) string {
+func runJob(ctx context.Context, g *globals, exe, cfgPath string, j schedule.Job) string {
 	cmd := exec.CommandContext(ctx, exe, append([]string{"--config", cfgPath}, j.Args...)...)
 	cmd.Stdout, cmd.Stderr = g.stderr, g.stderr
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGINT) }

@@ -6,14 +6,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cairn-backup/cairn/assurance"
 	"github.com/cairn-backup/cairn/config"
-	"github.com/cairn-backup/cairn/ops"
 	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
 )
 
 func newDrillCmd(g *globals) *cobra.Command {
-	var o ops.DrillOptions
+	var o assurance.DrillOptions
 	var sample string
 	cmd := &cobra.Command{
 		Use:   "drill SOURCE",
@@ -54,7 +54,7 @@ The exit code is 0 when the drill passed, 1 when it failed.`,
 			if err != nil {
 				return err
 			}
-			rec, err := r.Drill(cmd.Context(), args[0], o, configuredRecords{g})
+			rec, err := assurance.Drill(cmd.Context(), r, args[0], o, configuredRecords{g})
 			if err != nil {
 				return err
 			}
@@ -97,7 +97,7 @@ func seconds(s float64) time.Duration {
 	return time.Duration(s * float64(time.Second)).Round(100 * time.Millisecond)
 }
 
-func printDrill(g *globals, d *ops.DrillRecord) {
+func printDrill(g *globals, d *assurance.DrillRecord) {
 	verdict := "PASS"
 	if !d.Pass {
 		verdict = "FAIL"
@@ -146,7 +146,7 @@ source's targets, or --target), oldest first, as a table or with --json.`,
 			if len(names) == 0 {
 				names = c.SourceNames()
 			}
-			var all []*ops.DrillRecord
+			var all []*assurance.DrillRecord
 			for _, n := range names {
 				src, ok := c.Sources[n]
 				if !ok {
@@ -156,7 +156,7 @@ source's targets, or --target), oldest first, as a table or with --json.`,
 					if target != "" && t != target {
 						continue
 					}
-					ds, err := ops.Drills(cmd.Context(), configuredRecords{g}, c.Repositories[t], n)
+					ds, err := assurance.Drills(cmd.Context(), configuredRecords{g}, c.Repositories[t], n)
 					if err != nil {
 						return fmt.Errorf("%s: %w", t, err)
 					}
@@ -165,7 +165,7 @@ source's targets, or --target), oldest first, as a table or with --json.`,
 			}
 			if g.json {
 				if all == nil {
-					all = []*ops.DrillRecord{}
+					all = []*assurance.DrillRecord{}
 				}
 				return g.printJSON(all)
 			}

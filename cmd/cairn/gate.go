@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cairn-backup/cairn/assurance"
 	"github.com/cairn-backup/cairn/duration"
-	"github.com/cairn-backup/cairn/ops"
 	"github.com/spf13/cobra"
 )
 
@@ -45,13 +45,13 @@ and exits 0 for go, or 1 for no-go with the reason on one line.`,
 				}
 			}
 			if runbook == "" {
-				runbook = ops.RunbookPath(c, args[0])
+				runbook = assurance.RunbookPath(c, args[0])
 			}
 			r, err := g.runner(c)
 			if err != nil {
 				return err
 			}
-			gr, err := r.Gate(cmd.Context(), args[0], age, runbook, configuredRecords{g})
+			gr, err := assurance.Gate(cmd.Context(), r, args[0], age, runbook, configuredRecords{g})
 			if err != nil {
 				return err
 			}
@@ -99,14 +99,14 @@ looks for it; -o FILE writes elsewhere, -o - to standard output.`,
 			if err != nil {
 				return err
 			}
-			f := r.Facts(cmd.Context(), args[0], configuredRecords{g}, af.detector(c)(src))
-			text := ops.Runbook(c, src, f, time.Now())
+			f := assurance.GatherFacts(cmd.Context(), r, args[0], configuredRecords{g}, af.detector(c)(src))
+			text := assurance.Runbook(c, src, f, time.Now())
 			if output == "-" {
 				_, err := fmt.Fprint(g.stdout, text)
 				return err
 			}
 			if output == "" {
-				output = ops.RunbookPath(c, args[0])
+				output = assurance.RunbookPath(c, args[0])
 			}
 			if err := os.MkdirAll(filepath.Dir(output), 0o700); err != nil {
 				return err
@@ -124,7 +124,7 @@ looks for it; -o FILE writes elsewhere, -o - to standard output.`,
 
 // printGate prints a gate record; what the gate could not establish is
 // said so ("none"), never printed as an empty hash or a zero time.
-func printGate(g *globals, gr *ops.GateRecord) {
+func printGate(g *globals, gr *assurance.GateRecord) {
 	id := gr.ID
 	if id == "" {
 		id = "(not recorded)"

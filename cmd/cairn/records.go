@@ -5,8 +5,8 @@ import (
 	"os"
 
 	"github.com/cairn-backup/cairn/config"
-	"github.com/cairn-backup/cairn/ops"
 	"github.com/cairn-backup/cairn/repo"
+	"github.com/cairn-backup/cairn/routine"
 )
 
 // configuredRecords reads and writes records in repositories of the
@@ -21,7 +21,7 @@ func (g *globals) openConfigured(ctx context.Context, r *config.Repository) (*re
 	if r.CACert != "" {
 		g2.cacert = r.CACert
 	}
-	env, err := ops.S3Env(r)
+	env, err := routine.S3Env(r)
 	if err != nil {
 		return nil, err
 	}
@@ -45,7 +45,7 @@ func processS3Creds() []string {
 	return out
 }
 
-// SaveRecord implements ops.Records.
+// SaveRecord implements assurance.Records.
 func (c configuredRecords) SaveRecord(ctx context.Context, r *config.Repository, kind byte, v any) (string, error) {
 	rp, err := c.g.openConfigured(ctx, r)
 	if err != nil {
@@ -60,7 +60,7 @@ func (c configuredRecords) SaveRecord(ctx context.Context, r *config.Repository,
 	return rp.SaveJSONRecord(ctx, kind, v)
 }
 
-// LoadRecords implements ops.Records.
+// LoadRecords implements assurance.Records.
 func (c configuredRecords) LoadRecords(ctx context.Context, r *config.Repository, kind byte) ([]repo.JSONRecord, error) {
 	rp, err := c.g.openConfigured(ctx, r)
 	if err != nil {

@@ -11,7 +11,8 @@ import (
 	"time"
 
 	"github.com/cairn-backup/cairn/config"
-	"github.com/cairn-backup/cairn/ops"
+	"github.com/cairn-backup/cairn/routine"
+	"github.com/cairn-backup/cairn/schedule"
 	"github.com/spf13/cobra"
 )
 
@@ -118,7 +119,7 @@ func scheduleInstall(g *globals, s *scheduleFlags) error {
 	if err != nil {
 		return err
 	}
-	jobs := ops.Jobs(c)
+	jobs := schedule.Jobs(c)
 	if len(jobs) == 0 {
 		return errors.New("no source has a schedule: add schedule = \"0 * * * *\" (or @daily) to a source")
 	}
@@ -126,8 +127,8 @@ func scheduleInstall(g *globals, s *scheduleFlags) error {
 		if err := os.MkdirAll(c.StateDir, 0o700); err != nil {
 			return err
 		}
-		block := ops.CrontabLines(jobs, exe, cfgPath, c.StateDir)
-		if err := editCrontab(s, func(old string) string { return ops.MergeCrontab(old, block) }); err != nil {
+		block := schedule.CrontabLines(jobs, exe, cfgPath, c.StateDir)
+		if err := editCrontab(s, func(old string) string { return schedule.MergeCrontab(old, block) }); err != nil {
 			return err
 		}
 		g.printf("installed %d crontab entries (logs in %s)\n", len(jobs), c.StateDir)
@@ -137,7 +138,7 @@ func scheduleInstall(g *globals, s *scheduleFlags) error {
 	if err != nil {
 		return err
 	}
-	timers, err := ops.WriteUnits(dir, jobs, exe, cfgPath)
+	timers, err := schedule.WriteUnits(dir, jobs, exe, cfgPath)
 	if err != nil {
 		return err
 	}
@@ -205,7 +206,7 @@ func readCrontab(s *scheduleFlags) string {
 
 func scheduleRemove(g *globals, s *scheduleFlags) error {
 	if s.cron {
-		if err := editCrontab(s, func(old string) string { return ops.MergeCrontab(old, "") }); err != nil {
+		if err := editCrontab(s, func(old string) string { return schedule.MergeCrontab(old, "") }); err != nil {
 			return err
 		}
 		g.printf("removed cairn's crontab entries\n")
@@ -215,7 +216,7 @@ func scheduleRemove(g *globals, s *scheduleFlags) error {
 	if err != nil {
 		return err
 	}
-	units, err := ops.InstalledUnits(dir)
+	units, err := schedule.InstalledUnits(dir)
 	if err != nil {
 		return err
 	}
@@ -259,25 +260,25 @@ func scheduleStatus(g *globals, s *scheduleFlags) error {
 	}
 	installed := map[string]bool{}
 	if s.cron {
-		for _, line := range strings.Split(ops.CrontabBlock(readCrontab(s)), "\n") {
-			for _, j := range ops.Jobs(c) {
+		for _, line := range strings.Split(schedule.CrontabBlock(readCrontab(s)), "\n") {
+			for _, j := range schedule.Jobs(c) {
 				if strings.Contains(line, " "+strings.Join(j.Args, " ")+" ") {
 					installed[j.Unit] = true
 				}
 			}
 		}
 	} else if dir, err := s.dir(); err == nil {
-		units, _ := ops.InstalledUnits(dir)
+		units, _ := schedule.InstalledUnits(dir)
 		for _, u := range units {
 			installed[strings.TrimSuffix(u, ".timer")] = strings.HasSuffix(u, ".timer")
 		}
 	}
-	store := ops.StateStore{Dir: c.StateDir}
+	store := routine.StateStore{Dir: c.StateDir}
 	var out []jobStatus
 	now := time.Now()
-	for _, j := range ops.Jobs(c) {
+	for _, j := range schedule.Jobs(c) {
 		sched, _ := config.ParseSchedule(j.Schedule)
-		cal, _ := ops.OnCalendar(j.Schedule)
+		cal, _ := schedule.OnCalendar(j.Schedule)
 		js := jobStatus{Unit: j.Unit, Source: j.Source, What: j.What, Schedule: j.Schedule, OnCalendar: cal,
 			Installed: installed[j.Unit], Next: sched.Next(now)}
 		if st, err := store.Load(j.Source); err == nil {

@@ -3,7 +3,7 @@ package main
 import (
 	"time"
 
-	"github.com/cairn-backup/cairn/ops"
+	"github.com/cairn-backup/cairn/routine"
 	"github.com/spf13/cobra"
 )
 
@@ -28,7 +28,7 @@ copies). Read from the state files and the repositories.`,
 				src, f, a, n := res.src, res.facts, res.audit, res.src.Name
 				if g.json {
 					out = append(out, map[string]any{"source": n, "last_run": f.State.LastRun, "last_status": f.State.LastStatus,
-						"last_error": f.State.LastError, "last_success": f.State.LastSuccess, "rpo_missed": ops.RPOMissed(src, f.State, now),
+						"last_error": f.State.LastError, "last_success": f.State.LastSuccess, "rpo_missed": routine.RPOMissed(src, f.State, now),
 						"audit": a})
 					continue
 				}
@@ -46,7 +46,7 @@ copies). Read from the state files and the repositories.`,
 					g.printf("  last backup   never: RPO MISSED\n")
 				} else {
 					g.printf("  last backup   %s: %s\n", when(st.LastSuccess, now),
-						map[bool]string{true: "RPO MISSED", false: "within RPO"}[ops.RPOMissed(src, st, now)])
+						map[bool]string{true: "RPO MISSED", false: "within RPO"}[routine.RPOMissed(src, st, now)])
 				}
 				if d := a.LastDrill; d != nil {
 					g.printf("  last drill    %s from %s: %s in %s, %s RTO%s\n", when(d.Time, now), d.Target,

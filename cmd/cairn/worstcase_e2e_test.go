@@ -16,10 +16,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cairn-backup/cairn/assurance"
 	"github.com/cairn-backup/cairn/backend/local"
 	"github.com/cairn-backup/cairn/blob"
 	"github.com/cairn-backup/cairn/message"
-	"github.com/cairn-backup/cairn/ops"
 	"github.com/cairn-backup/cairn/repo"
 	"github.com/cairn-backup/cairn/snapshot"
 )
@@ -396,7 +396,7 @@ before = ["pwd > hook-dir"]
 func TestGateNoGoPrintsNoEmptyFacts(t *testing.T) {
 	var out bytes.Buffer
 	g := &globals{stdout: &out, stderr: io.Discard}
-	printGate(g, &ops.GateRecord{Source: "app", Verdict: "no-go", Runbook: "/x/app.md", Reasons: []string{"no snapshot of app in local"}})
+	printGate(g, &assurance.GateRecord{Source: "app", Verdict: "no-go", Runbook: "/x/app.md", Reasons: []string{"no snapshot of app in local"}})
 	s := out.String()
 	for _, bad := range []string{"0001-01-01", "()", "sha256 )", "tree hash  \n"} {
 		if strings.Contains(s, bad) {

@@ -1,4 +1,4 @@
-package ops
+package assurance
 
 import (
 	"flag"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cairn-backup/cairn/config"
+	"github.com/cairn-backup/cairn/routine"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -45,7 +46,7 @@ func healthy(base time.Time) Facts {
 			{Name: "offsite", URL: "s3:https://s3.example.com/bucket/app", Latest: base.Add(-19 * time.Minute), Snapshots: 30, Offsite: true},
 		},
 		Automation: "systemd",
-		State: &State{LastCheck: map[string]time.Time{"local": base.Add(-2 * time.Hour), "offsite": base.Add(-2 * time.Hour)},
+		State: &routine.State{LastCheck: map[string]time.Time{"local": base.Add(-2 * time.Hour), "offsite": base.Add(-2 * time.Hour)},
 			LastCheckOK: map[string]bool{"local": true, "offsite": true}, Coverage: map[string]float64{"local": 0.4, "offsite": 0.3}},
 		Drills: []*DrillRecord{{Time: base.Add(-48 * time.Hour), Target: "offsite", Pass: true, Duration: 95, EstimatedDuration: 95}},
 	}
@@ -77,7 +78,7 @@ func TestAuditUnderFakeClock(t *testing.T) {
 		}, base, "no-go", "no copy on another backend", StateScriptAndScheduled},
 		{"not automated", func() Facts { f := healthy(base); f.Automation = ""; return f }, base, "no-go", "not automated", StateScriptOnly},
 		{"nothing yet", func() Facts {
-			return Facts{Targets: []TargetFacts{{Name: "local"}, {Name: "offsite", Offsite: true}}, Automation: "daemon", State: &State{}}
+			return Facts{Targets: []TargetFacts{{Name: "local"}, {Name: "offsite", Offsite: true}}, Automation: "daemon", State: &routine.State{}}
 		}, base, "no-go", "not backed up", StateScheduledOnly},
 	}
 	for _, tt := range tests {

@@ -1,4 +1,4 @@
-package ops
+package assurance
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/cairn-backup/cairn/config"
 	"github.com/cairn-backup/cairn/repo"
+	"github.com/cairn-backup/cairn/routine"
 )
 
 // GateRecord is a pre-change backup gate, stored encrypted in the primary
@@ -39,37 +40,37 @@ type GateRecord struct {
 // the primary (taken now if the newest is older than maxAge), its data
 // read back and verified, a passing drill within drill.max-age, and a
 // runbook at runbook. The gate is recorded in the primary either way.
-func (r *Runner) Gate(ctx context.Context, name string, maxAge time.Duration, runbook string, records Records) (*GateRecord, error) {
+func Gate(ctx context.Context, r *routine.Runner, name string, maxAge time.Duration, runbook string, records Records) (*GateRecord, error) {
 	src := r.Config.Sources[name]
 	primary := r.Config.Primary(src)
-	rn := r.newRun(ctx, name)
+	rn := r.Begin(ctx, name)
 	g := &GateRecord{Time: r.Now().UTC(), Source: name, Repository: primary.Name, Runbook: runbook}
 	g.Host, _ = os.Hostname()
 	no := func(format string, args ...any) { g.Reasons = append(g.Reasons, fmt.Sprintf(format, args...)) }
-	snaps, err := rn.snapshotsOf(primary)
+	snaps, err := rn.Snapshots(primary)
 	if err != nil {
 		return nil, err
 	}
 	if len(snaps) == 0 || r.Now().Sub(snaps[len(snaps)-1].Time) > maxAge {
-		rn.logf("%s: gate: no snapshot newer than %v on %s; backing up now\n", name, maxAge, primary.Name)
+		rn.Logf("%s: gate: no snapshot newer than %v on %s; backing up now\n", name, maxAge, primary.Name)
 		g.BackupTaken = true
-		if rep := r.Run(ctx, name); rep.Status == StatusFailed {
-			no("the backup taken for the gate failed: %s", rep.firstError())
+		if rep := r.Run(ctx, name); rep.Status == routine.StatusFailed {
+			no("the backup taken for the gate failed: %s", rep.FirstError())
 		}
-		if snaps, err = rn.snapshotsOf(primary); err != nil {
+		if snaps, err = rn.Snapshots(primary); err != nil {
 			return nil, err
 		}
 	}
 	if len(snaps) > 0 && r.Now().Sub(snaps[len(snaps)-1].Time) <= maxAge {
 		s := snaps[len(snaps)-1]
 		g.Snapshot, g.SnapshotTime, g.TreeHash = s.ID, s.Time, s.Tree
-		if g.Verified = rn.verify(primary, s.ID); !g.Verified {
-			no("the data of snapshot %s did not verify: %s", short(s.ID), rn.firstError())
+		if g.Verified = rn.Verify(primary, s.ID); !g.Verified {
+			no("the data of snapshot %s did not verify: %s", routine.ShortID(s.ID), rn.FirstError())
 		}
 	} else if len(g.Reasons) == 0 {
 		no("no snapshot on %s is newer than %v", primary.Name, maxAge)
 	}
-	r.gateDrill(ctx, rn, g, records, no)
+	gateDrill(ctx, r, rn, g, records, no)
 	if b, err := os.ReadFile(runbook); err != nil {
 		no("no restore runbook at %s (cairn runbook %s writes it)", runbook, name)
 	} else {
@@ -90,10 +91,10 @@ func (r *Runner) Gate(ctx context.Context, name string, maxAge time.Duration, ru
 
 // gateDrill requires the newest drill (on any target) to have passed
 // within drill.max-age.
-func (r *Runner) gateDrill(ctx context.Context, rn *run, g *GateRecord, records Records, no func(string, ...any)) {
+func gateDrill(ctx context.Context, r *routine.Runner, rn *routine.Session, g *GateRecord, records Records, no func(string, ...any)) {
 	var drills []*DrillRecord
-	for _, tn := range rn.src.Targets {
-		ds, err := Drills(ctx, records, r.Config.Repositories[tn], rn.src.Name)
+	for _, tn := range rn.Source().Targets {
+		ds, err := Drills(ctx, records, r.Config.Repositories[tn], rn.Source().Name)
 		if err == nil {
 			drills = append(drills, ds...)
 		}
@@ -104,10 +105,10 @@ func (r *Runner) gateDrill(ctx context.Context, rn *run, g *GateRecord, records 
 			last = d
 		}
 	}
-	maxAge := rn.src.Drill.MaxAge
+	maxAge := rn.Source().Drill.MaxAge
 	switch {
 	case last == nil:
-		no("no restore drill is recorded (cairn drill %s)", rn.src.Name)
+		no("no restore drill is recorded (cairn drill %s)", rn.Source().Name)
 	case !last.Pass:
 		no("the last restore drill (%s) failed", last.Time.Format(time.RFC3339))
 	case r.Now().Sub(last.Time) > config.Duration(maxAge):

@@ -1,4 +1,4 @@
-package ops
+package assurance
 
 import (
 	"context"
@@ -9,19 +9,21 @@ import (
 	"time"
 
 	"github.com/cairn-backup/cairn/config"
+	"github.com/cairn-backup/cairn/routine"
+	"github.com/cairn-backup/cairn/schedule"
 )
 
 // Facts gathers what an audit, a status screen or a runbook needs about a
 // source: each target's snapshots, the drills recorded in the targets,
 // and the state file. automation says what runs the source on schedule.
-func (r *Runner) Facts(ctx context.Context, name string, records Records, automation string) Facts {
+func GatherFacts(ctx context.Context, r *routine.Runner, name string, records Records, automation string) Facts {
 	src := r.Config.Sources[name]
-	rn := r.newRun(ctx, name)
+	rn := r.Begin(ctx, name)
 	f := Facts{Automation: automation}
 	for _, tn := range src.Targets {
 		t := r.Config.Repositories[tn]
 		tf := TargetFacts{Name: tn, URL: t.URL, Offsite: offsite(src, t)}
-		snaps, err := rn.snapshotsOf(t)
+		snaps, err := rn.Snapshots(t)
 		switch {
 		case err != nil:
 			tf.Error = err.Error()
@@ -39,7 +41,7 @@ func (r *Runner) Facts(ctx context.Context, name string, records Records, automa
 	sort.Slice(f.Drills, func(i, j int) bool { return f.Drills[i].Time.Before(f.Drills[j].Time) })
 	st, err := r.Store.Load(name)
 	if err != nil {
-		st = &State{}
+		st = &routine.State{}
 	}
 	f.State = st
 	return f
@@ -95,7 +97,7 @@ func Automation(src *config.Source, timers map[string]bool, crontab string, daem
 	switch {
 	case timers["cairn-"+src.Name+".timer"]:
 		return "systemd"
-	case strings.Contains(CrontabBlock(crontab), " run "+src.Name+" "):
+	case strings.Contains(schedule.CrontabBlock(crontab), " run "+src.Name+" "):
 		return "cron"
 	case src.Schedule != "" && now.Sub(daemonSeen) < 5*time.Minute:
 		return "daemon"

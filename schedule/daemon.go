@@ -1,4 +1,4 @@
-package ops
+package schedule
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cairn-backup/cairn/config"
+	"github.com/cairn-backup/cairn/routine"
 	"github.com/robfig/cron/v3"
 )
 
@@ -35,11 +36,11 @@ func (RealClock) At(t time.Time) <-chan time.Time { return time.After(time.Until
 // down are made up (once) at start-up. One run at a time per source.
 type Daemon struct {
 	Config *config.Config
-	Store  StateStore
+	Store  routine.StateStore
 	Clock  Clock
 	// RunJob runs one job (a source's run or drill) and returns its status.
 	RunJob   func(ctx context.Context, j Job) string
-	Notifier Notifier
+	Notifier routine.Notifier
 	Log      io.Writer
 	// MaxWait bounds each sleep, so RPO alerts are timely (default 1m).
 	MaxWait time.Duration
@@ -115,7 +116,7 @@ func (d *Daemon) Serve(ctx context.Context) error {
 // last run, or now for a job that never ran.
 func (d *Daemon) next(j Job, s cron.Schedule) (time.Time, error) {
 	st, err := d.Store.Load(j.Source)
-	var damaged *DamagedStateError
+	var damaged *routine.DamagedStateError
 	if errors.As(err, &damaged) {
 		d.logf("daemon: warning: %v\n", err)
 	} else if err != nil {
@@ -167,7 +168,7 @@ func (d *Daemon) checkSourceRPO(ctx context.Context, name string, now time.Time)
 	}
 	defer unlock()
 	st, err := d.Store.Load(name)
-	var damaged *DamagedStateError
+	var damaged *routine.DamagedStateError
 	if err != nil && !errors.As(err, &damaged) {
 		return
 	}
@@ -183,10 +184,10 @@ func (d *Daemon) checkSourceRPO(ctx context.Context, name string, now time.Time)
 		msg = fmt.Sprintf("no successful backup of %s yet (RPO %s)", name, src.RPO)
 	}
 	d.logf("daemon: %s\n", msg)
-	if err := d.Notifier.Send(ctx, d.Config.NotifyFor(src), Event{Event: config.EventRPOMissed, Source: name, Time: now, Message: msg}); err != nil {
+	if err := d.Notifier.Send(ctx, d.Config.NotifyFor(src), routine.Event{Event: config.EventRPOMissed, Source: name, Time: now, Message: msg}); err != nil {
 		d.logf("daemon: warning: %v\n", err)
 	}
-	if err := d.Store.Update(name, func(st *State) { st.RPOAlerted = since }); err != nil {
+	if err := d.Store.Update(name, func(st *routine.State) { st.RPOAlerted = since }); err != nil {
 		d.logf("daemon: warning: %v\n", err)
 	}
 }

@@ -1,10 +1,11 @@
-package ops
+package assurance
 
 import (
 	"fmt"
 	"time"
 
 	"github.com/cairn-backup/cairn/config"
+	"github.com/cairn-backup/cairn/routine"
 )
 
 // TargetFacts is what an audit learned about one target repository.
@@ -26,7 +27,7 @@ type Facts struct {
 	// Automation names what runs the source on schedule ("systemd",
 	// "cron", "daemon"), or is empty.
 	Automation string
-	State      *State
+	State      *routine.State
 	Drills     []*DrillRecord // oldest first, from every target
 }
 
@@ -167,7 +168,7 @@ func (a *SourceAudit) drill(src *config.Source, drills []*DrillRecord, now time.
 	}
 }
 
-func (a *SourceAudit) check(st *State) {
+func (a *SourceAudit) check(st *routine.State) {
 	if st == nil {
 		return
 	}

@@ -1,4 +1,4 @@
-package ops
+package routine
 
 import (
 	"errors"
@@ -31,8 +31,7 @@ func TestDamagedStateIsMovedAside(t *testing.T) {
 }
 
 // Updates from the daemon, a drill and a run never lose each other's
-// fields, and the daemon's RPO check leaves a source alone while another
-// process holds its run lock.
+// fields.
 func TestStateUpdatesDoNotOverwriteEachOther(t *testing.T) {
 	store := StateStore{Dir: t.TempDir()}
 	now := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
@@ -77,17 +76,4 @@ func TestStateUpdatesDoNotOverwriteEachOther(t *testing.T) {
 		t.Errorf("lost updates: drill %v, alerted %v, run %v", st.LastDrill, st.RPOAlerted, st.LastRun)
 	}
 
-	// The daemon's RPO check while a run holds the lock changes nothing.
-	cfg := testConfig(t, "http://127.0.0.1:1/unused")
-	store = StateStore{Dir: cfg.StateDir}
-	unlock, err := store.Lock("hourly")
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := &Daemon{Config: cfg, Store: store, Clock: newFakeClock(now), started: now.Add(-24 * time.Hour)}
-	d.checkSourceRPO(t.Context(), "hourly", now)
-	if _, err := os.Stat(filepath.Join(store.Dir, "hourly.json")); !os.IsNotExist(err) {
-		t.Errorf("the daemon wrote the state of a source whose run is in progress: %v", err)
-	}
-	unlock()
 }

@@ -1,4 +1,4 @@
-package ops
+package schedule
 
 import (
 	"errors"
@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/cairn-backup/cairn/config"
+	"github.com/cairn-backup/cairn/routine"
 )
 
 // Job is one scheduled command: a source's run, or its drill.
@@ -148,7 +149,7 @@ func CrontabLines(jobs []Job, exe, configFile, logDir string) string {
 	b.WriteString(cronBegin + "\n")
 	for _, j := range jobs {
 		args := append([]string{exe, "--config", configFile}, j.Args...)
-		fmt.Fprintf(&b, "%s %s >>%s 2>&1\n", j.Schedule, shellQuote(args), shellQuote([]string{filepath.Join(logDir, j.Unit+".log")}))
+		fmt.Fprintf(&b, "%s %s >>%s 2>&1\n", j.Schedule, routine.ShellQuote(args), routine.ShellQuote([]string{filepath.Join(logDir, j.Unit+".log")}))
 	}
 	b.WriteString(cronEnd + "\n")
 	return b.String()
@@ -187,17 +188,4 @@ func CrontabBlock(crontab string) string {
 		return crontab[i:]
 	}
 	return crontab[i : i+j+len(cronEnd)+1]
-}
-
-func shellQuote(args []string) string {
-	var out []string
-	for _, a := range args {
-		if a != "" && !strings.ContainsAny(a, " \t\"'\\$`;&|<>()*?[]#~%\n") {
-			out = append(out, a)
-			continue
-		}
-		// % ends a command in crontab lines unless escaped.
-		out = append(out, "'"+strings.ReplaceAll(strings.ReplaceAll(a, "'", `'\''`), "%", `\%`)+"'")
-	}
-	return strings.Join(out, " ")
 }

@@ -1,4 +1,4 @@
-package ops
+package assurance
 
 import (
 	"fmt"
@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/cairn-backup/cairn/config"
+	"github.com/cairn-backup/cairn/routine"
 )
 
 // RunbookPath is where "cairn runbook" writes a source's runbook by
@@ -39,17 +40,17 @@ func Runbook(cfg *config.Config, src *config.Source, f Facts, now time.Time) str
 	p("\n## Restore\n\n1. Choose the repository: the primary if it is intact, else a copy\n   (`cairn check` tells). Set it up in the shell:\n\n")
 	for _, tn := range src.Targets {
 		t := cfg.Repositories[tn]
-		p("   ```sh\n   # %s\n   export CAIRN_REPOSITORY=%s\n", tn, shellQuote([]string{t.URL}))
+		p("   ```sh\n   # %s\n   export CAIRN_REPOSITORY=%s\n", tn, routine.ShellQuote([]string{t.URL}))
 		switch {
 		case t.PasswordFile != "":
-			p("   export CAIRN_PASSWORD_FILE=%s\n", shellQuote([]string{t.PasswordFile}))
+			p("   export CAIRN_PASSWORD_FILE=%s\n", routine.ShellQuote([]string{t.PasswordFile}))
 		case t.PasswordCommand != "":
 			p("   export CAIRN_PASSWORD_COMMAND='...'   # the password-command of repository %s in the configuration\n", tn)
 		default:
 			p("   # the password: cairn asks for it, or set CAIRN_PASSWORD_FILE\n")
 		}
 		if t.S3CredentialsFile != "" {
-			p("   set -a; . %s; set +a   # S3 credentials\n", shellQuote([]string{t.S3CredentialsFile}))
+			p("   set -a; . %s; set +a   # S3 credentials\n", routine.ShellQuote([]string{t.S3CredentialsFile}))
 		}
 		p("   ```\n\n")
 	}
@@ -87,9 +88,9 @@ func restoreSteps(b *strings.Builder, src *config.Source) {
 		tmp := "/tmp/restore-" + src.Name
 		p("   ```sh\n   cairn restore latest --tag %s --target %s --verify\n", tag, tmp)
 		p("   # stop the application that writes %s, then:\n", arg)
-		p("   rm -f %s-wal %s-shm\n", shellQuote([]string{arg}), shellQuote([]string{arg}))
-		p("   cp %s %s\n", shellQuote([]string{filepath.Join(tmp, src.DumpName())}), shellQuote([]string{arg}))
-		p("   sqlite3 %s 'PRAGMA integrity_check'   # must print ok\n   ```\n", shellQuote([]string{arg}))
+		p("   rm -f %s-wal %s-shm\n", routine.ShellQuote([]string{arg}), routine.ShellQuote([]string{arg}))
+		p("   cp %s %s\n", routine.ShellQuote([]string{filepath.Join(tmp, src.DumpName())}), routine.ShellQuote([]string{arg}))
+		p("   sqlite3 %s 'PRAGMA integrity_check'   # must print ok\n   ```\n", routine.ShellQuote([]string{arg}))
 	case "command":
 		p("   ```sh\n   cairn dump latest --tag %s /%s > %s\n   ```\n\n", tag, src.DumpName(), src.DumpName())
 		p("   The dump is the output of `%s`. Load it with the matching tool: `psql -f` for\n", arg)

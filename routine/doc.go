@@ -17,4 +17,4 @@
 // Old backups are never deleted before the new one is known to be good:
 // forget and prune run on a target only after this run's backup succeeded
 // and its newest snapshot there was read back and verified.
-package ops
+package routine

@@ -1,4 +1,4 @@
-package ops
+package routine
 
 import (
 	"bytes"
@@ -31,10 +31,10 @@ func secretEnv(kv string) bool {
 	return false
 }
 
-// runHook runs one hook command with sh -c, bounded by timeout. Its
+// RunHook runs one hook command with sh -c, bounded by timeout. Its
 // output is returned for the log. Secrets are removed from its
 // environment unless passSecrets.
-func runHook(ctx context.Context, command string, he HookEnv, timeout time.Duration, passSecrets bool) (string, error) {
+func RunHook(ctx context.Context, command string, he HookEnv, timeout time.Duration, passSecrets bool) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "sh", "-c", command)
@@ -64,4 +64,18 @@ func runHook(ctx context.Context, command string, he HookEnv, timeout time.Durat
 		return out.String(), fmt.Errorf("%s hook %q: %w", he.Hook, command, err)
 	}
 	return out.String(), nil
+}
+
+// ShellQuote quotes arguments for sh and for crontab lines.
+func ShellQuote(args []string) string {
+	var out []string
+	for _, a := range args {
+		if a != "" && !strings.ContainsAny(a, " \t\"'\\$`;&|<>()*?[]#~%\n") {
+			out = append(out, a)
+			continue
+		}
+		// % ends a command in crontab lines unless escaped.
+		out = append(out, "'"+strings.ReplaceAll(strings.ReplaceAll(a, "'", `'\''`), "%", `\%`)+"'")
+	}
+	return strings.Join(out, " ")
 }

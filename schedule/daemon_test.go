@@ -1,19 +1,22 @@
-package ops
+package schedule
 
 import (
 	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/cairn-backup/cairn/config"
+	"github.com/cairn-backup/cairn/routine"
 )
 
 // hasEvent reports whether an event of the kind was received.
-func hasEvent(mu *sync.Mutex, events *[]Event, kind string) bool {
+func hasEvent(mu *sync.Mutex, events *[]routine.Event, kind string) bool {
 	mu.Lock()
 	defer mu.Unlock()
 	for _, e := range *events {
@@ -106,9 +109,9 @@ rpo = "2d"
 
 func TestDaemonSchedulesUnderFakeClock(t *testing.T) {
 	var mu sync.Mutex
-	var events []Event
+	var events []routine.Event
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var ev Event
+		var ev routine.Event
 		json.NewDecoder(r.Body).Decode(&ev)
 		mu.Lock()
 		events = append(events, ev)
@@ -116,13 +119,13 @@ func TestDaemonSchedulesUnderFakeClock(t *testing.T) {
 	}))
 	defer srv.Close()
 	cfg := testConfig(t, srv.URL)
-	store := StateStore{Dir: cfg.StateDir}
+	store := routine.StateStore{Dir: cfg.StateDir}
 	start := time.Date(2026, 3, 2, 10, 20, 0, 0, time.UTC)
 	clock := newFakeClock(start)
 	// hourly last ran at 07:00 (missed 08:00..10:00 while down); daily ran
 	// last night, so it is not due.
-	store.Save("hourly", &State{LastRun: start.Add(-3*time.Hour - 20*time.Minute), LastSuccess: start.Add(-3*time.Hour - 20*time.Minute)})
-	store.Save("daily", &State{LastRun: start.Add(-7*time.Hour - 50*time.Minute), LastSuccess: start.Add(-7*time.Hour - 50*time.Minute)})
+	store.Save("hourly", &routine.State{LastRun: start.Add(-3*time.Hour - 20*time.Minute), LastSuccess: start.Add(-3*time.Hour - 20*time.Minute)})
+	store.Save("daily", &routine.State{LastRun: start.Add(-7*time.Hour - 50*time.Minute), LastSuccess: start.Add(-7*time.Hour - 50*time.Minute)})
 
 	runs := make(chan string, 10)
 	var succeed sync.Map
@@ -216,4 +219,22 @@ func TestDaemonSchedulesUnderFakeClock(t *testing.T) {
 	if rpo != 1 {
 		t.Errorf("%d rpo-missed alerts, want exactly 1: %+v", rpo, events)
 	}
+}
+
+// The daemon's RPO check leaves a source alone while another process (a
+// cairn run) holds its run lock: the run owns the state file then.
+func TestDaemonRPOCheckRespectsRunLock(t *testing.T) {
+	now := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	cfg := testConfig(t, "http://127.0.0.1:1/unused")
+	store := routine.StateStore{Dir: cfg.StateDir}
+	unlock, err := store.Lock("hourly")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &Daemon{Config: cfg, Store: store, Clock: newFakeClock(now), started: now.Add(-24 * time.Hour)}
+	d.checkSourceRPO(t.Context(), "hourly", now)
+	if _, err := os.Stat(filepath.Join(store.Dir, "hourly.json")); !os.IsNotExist(err) {
+		t.Errorf("the daemon wrote the state of a source whose run is in progress: %v", err)
+	}
+	unlock()
 }

@@ -1,4 +1,4 @@
-package ops
+package routine
 
 import (
 	"context"
@@ -187,7 +187,7 @@ func (rn *run) hooks(kind string, cmds []string) bool {
 		start := time.Now()
 		he := HookEnv{Source: rn.src.Name, Hook: kind, SnapshotID: rn.rep.SnapshotID, Status: rn.rep.Status, Error: rn.firstError(),
 			Dir: rn.Config.Dir()}
-		out, err := runHook(rn.ctx, c, he, config.Duration(rn.src.Hooks.Timeout), rn.src.Hooks.PassSecrets)
+		out, err := RunHook(rn.ctx, c, he, config.Duration(rn.src.Hooks.Timeout), rn.src.Hooks.PassSecrets)
 		if out != "" && rn.Log != nil {
 			rn.logf("%s", indent(out))
 		}
@@ -204,10 +204,10 @@ func (rn *run) hooks(kind string, cmds []string) bool {
 	return ok
 }
 
-func (rn *run) firstError() string { return rn.rep.firstError() }
+func (rn *run) firstError() string { return rn.rep.FirstError() }
 
-// firstError names the first failed step and its message, or is "".
-func (r *Report) firstError() string {
+// FirstError names the first failed step and its message, or is "".
+func (r *Report) FirstError() string {
 	for _, s := range r.Steps {
 		if s.Status == StatusFailed {
 			return s.Name + ": " + s.Message
@@ -218,7 +218,7 @@ func (r *Report) firstError() string {
 
 func indent(s string) string {
 	out := ""
-	for _, l := range splitLines(s) {
+	for _, l := range SplitLines(s) {
 		out += "    " + l + "\n"
 	}
 	return out

@@ -1,4 +1,4 @@
-package ops
+package routine
 
 import (
 	"encoding/json"
@@ -90,7 +90,7 @@ func (rn *run) backup(primary *config.Repository) bool {
 		rn.st.LastDuration = sum.TotalDuration
 		rn.st.LastDataAdded, rn.st.LastFiles = sum.DataAdded, sum.TotalFilesProcessed
 		msg := fmt.Sprintf("snapshot %s, %d new, %d changed, %d unmodified files, %s added",
-			short(id), sum.FilesNew, sum.FilesChanged, sum.FilesUnmodified, humanize.IBytes(sum.DataAdded))
+			ShortID(id), sum.FilesNew, sum.FilesChanged, sum.FilesUnmodified, humanize.IBytes(sum.DataAdded))
 		status := StatusOK
 		if res.Code == 3 {
 			status, msg = StatusWarning, msg+"; some files could not be read: "+res.Message()
@@ -120,19 +120,20 @@ func (rn *run) verify(t *config.Repository, id string) bool {
 	}
 	res, err := rn.cairn(Command{Repo: t, Args: []string{"check", "--json", "--read-data", "--snapshot", id}})
 	if err != nil || res.Code != 0 {
-		rn.step(name, StatusFailed, "snapshot "+short(id)+": "+errMsg(res, err)+"; old snapshots are kept", start, nil)
+		rn.step(name, StatusFailed, "snapshot "+ShortID(id)+": "+FailureMessage(res, err)+"; old snapshots are kept", start, nil)
 		return false
 	}
 	var sum message.CheckSummary
 	if err := res.Decode(&sum); err != nil {
-		rn.step(name, StatusFailed, "snapshot "+short(id)+": check printed no summary ("+err.Error()+"); old snapshots are kept", start, nil)
+		rn.step(name, StatusFailed, "snapshot "+ShortID(id)+": check printed no summary ("+err.Error()+"); old snapshots are kept", start, nil)
 		return false
 	}
-	rn.step(name, StatusOK, fmt.Sprintf("snapshot %s: %d packs, %s read back intact", short(id), sum.PacksRead, humanize.IBytes(sum.BytesRead)), start, nil)
+	rn.step(name, StatusOK, fmt.Sprintf("snapshot %s: %d packs, %s read back intact", ShortID(id), sum.PacksRead, humanize.IBytes(sum.BytesRead)), start, nil)
 	return true
 }
 
-func short(id string) string {
+// ShortID shortens a snapshot ID to its first 8 hex digits.
+func ShortID(id string) string {
 	if len(id) > 8 {
 		return id[:8]
 	}
@@ -157,7 +158,7 @@ func (rn *run) copy(from, to *config.Repository) bool {
 	name := "copy " + to.Name
 	res, err := rn.cairn(Command{Repo: to, From: from, Args: []string{"copy", "--json", "--tag", rn.src.Tag()}})
 	if err != nil || res.Code != 0 {
-		rn.step(name, StatusFailed, errMsg(res, err), start, nil)
+		rn.step(name, StatusFailed, FailureMessage(res, err), start, nil)
 		return false
 	}
 	var sum message.CopySummary
@@ -184,7 +185,7 @@ func (rn *run) retention(t *config.Repository) {
 	args := append([]string{"forget", "--json", "--tag", rn.src.Tag()}, rn.src.Retention.ForgetArgs()...)
 	res, err := rn.cairn(Command{Repo: t, Args: args})
 	if err != nil || res.Code != 0 {
-		rn.step("forget "+t.Name, StatusFailed, errMsg(res, err), start, nil)
+		rn.step("forget "+t.Name, StatusFailed, FailureMessage(res, err), start, nil)
 		return
 	}
 	kept, removed := forgetCounts(res.Stdout)
@@ -192,7 +193,7 @@ func (rn *run) retention(t *config.Repository) {
 	start = time.Now()
 	res, err = rn.cairn(Command{Repo: t, Args: []string{"prune", "--json", "--max-unused", rn.src.Retention.MaxUnused}})
 	if err != nil || res.Code != 0 {
-		rn.step("prune "+t.Name, StatusFailed, errMsg(res, err), start, nil)
+		rn.step("prune "+t.Name, StatusFailed, FailureMessage(res, err), start, nil)
 		return
 	}
 	var sum message.PruneSummary
@@ -207,7 +208,9 @@ func (rn *run) retention(t *config.Repository) {
 	rn.st.LastRetention[t.Name] = rn.Now()
 }
 
-func errMsg(res Result, err error) string {
+// FailureMessage says in one line why a cairn command failed: err, or the
+// command's own last line of error output.
+func FailureMessage(res Result, err error) string {
 	if err != nil {
 		return err.Error()
 	}
@@ -220,7 +223,7 @@ func forgetCounts(out []byte) (kept, removed int) {
 		Keep   []any `json:"keep"`
 		Remove []any `json:"remove"`
 	}
-	for _, line := range splitLines(string(out)) {
+	for _, line := range SplitLines(string(out)) {
 		if json.Unmarshal([]byte(line), &groups) == nil {
 			for _, g := range groups {
 				kept += len(g.Keep)
@@ -231,7 +234,8 @@ func forgetCounts(out []byte) (kept, removed int) {
 	return kept, removed
 }
 
-func splitLines(s string) []string {
+// SplitLines splits command output into lines.
+func SplitLines(s string) []string {
 	return strings.Split(strings.TrimRight(s, "\n"), "\n")
 }
 
@@ -287,7 +291,7 @@ func (rn *run) storage(t *config.Repository) {
 	start := time.Now()
 	res, err := rn.cairn(Command{Repo: t, Args: []string{"stats", "--json"}})
 	if err != nil || res.Code != 0 {
-		rn.step("storage "+t.Name, StatusWarning, "could not measure the repository: "+errMsg(res, err), start, nil)
+		rn.step("storage "+t.Name, StatusWarning, "could not measure the repository: "+FailureMessage(res, err), start, nil)
 		return
 	}
 	var stats message.StatsSummary

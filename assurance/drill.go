@@ -1,4 +1,4 @@
-package ops
+package assurance
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"github.com/cairn-backup/cairn/config"
 	"github.com/cairn-backup/cairn/message"
 	"github.com/cairn-backup/cairn/repo"
+	"github.com/cairn-backup/cairn/routine"
 )
 
 // Records stores and reads encrypted records in a configured repository.
@@ -69,7 +70,7 @@ type DrillOptions struct {
 // Drill restores a source's snapshot into a scratch folder, verifies
 // every restored file against the snapshot, runs the verify commands,
 // compares the time with the RTO and records the result in the target.
-func (r *Runner) Drill(ctx context.Context, name string, opts DrillOptions, records Records) (*DrillRecord, error) {
+func Drill(ctx context.Context, r *routine.Runner, name string, opts DrillOptions, records Records) (*DrillRecord, error) {
 	src := r.Config.Sources[name]
 	targetName := opts.Target
 	if targetName == "" {
@@ -79,10 +80,10 @@ func (r *Runner) Drill(ctx context.Context, name string, opts DrillOptions, reco
 	if !ok {
 		return nil, fmt.Errorf("no repository %q in the configuration", targetName)
 	}
-	rn := r.newRun(ctx, name)
+	rn := r.Begin(ctx, name)
 	rec := &DrillRecord{Time: r.Now().UTC(), Source: name, Target: targetName, RTO: src.RTODuration.Seconds()}
 	rec.Host, _ = os.Hostname()
-	snap, err := rn.findSnapshot(target, opts.Snapshot)
+	snap, err := rn.FindSnapshot(target, opts.Snapshot)
 	if err != nil {
 		return nil, err
 	}
@@ -94,11 +95,11 @@ func (r *Runner) Drill(ctx context.Context, name string, opts DrillOptions, reco
 	if !opts.Keep {
 		defer os.RemoveAll(scratch)
 	} else {
-		rn.logf("%s: drill: restored data kept in %s\n", name, scratch)
+		rn.Logf("%s: drill: restored data kept in %s\n", name, scratch)
 	}
 	args := []string{"restore", snap.ID, "--target", scratch, "--verify", "--json"}
 	if opts.Sample > 0 {
-		include, err := rn.sample(target, snap.ID, opts.Sample)
+		include, err := sample(rn, target, snap.ID, opts.Sample)
 		if err != nil {
 			return nil, err
 		}
@@ -106,84 +107,33 @@ func (r *Runner) Drill(ctx context.Context, name string, opts DrillOptions, reco
 		args = append(args, include...)
 	}
 	start := time.Now()
-	res, err := rn.cairn(Command{Repo: target, Args: args})
+	res, err := rn.Cairn(routine.Command{Repo: target, Args: args})
 	if err != nil {
 		return nil, err
 	}
 	rec.Duration = time.Since(start).Seconds()
-	rn.restored(rec, res)
+	restored(rn, rec, res)
 	dir := drillDir(src, scratch)
 	for _, c := range src.Drill.Verify {
-		rec.Verify = append(rec.Verify, rn.verifyCommand(c, dir))
+		rec.Verify = append(rec.Verify, verifyCommand(rn, c, dir))
 	}
-	rn.judge(rec)
+	judge(rn, rec)
 	id, err := records.SaveRecord(ctx, target, repo.KindDrill, rec)
 	if err != nil {
 		rec.Pass = false
 		rec.Reasons = append(rec.Reasons, "the drill record could not be stored: "+err.Error())
 	}
 	rec.ID = id
-	rn.drillState(rec)
+	drillState(rn, rec)
 	return rec, nil
-}
-
-// snapInfo is what a drill needs of a snapshot.
-type snapInfo struct {
-	ID      string    `json:"id"`
-	Time    time.Time `json:"time"`
-	Tree    string    `json:"tree"`
-	Summary struct {
-		TotalBytes uint64 `json:"total_bytes_processed"`
-		TotalFiles uint64 `json:"total_files_processed"`
-	} `json:"summary"`
-}
-
-// snapshotsOf lists the source's snapshots in t, oldest first.
-func (rn *run) snapshotsOf(t *config.Repository) ([]snapInfo, error) {
-	res, err := rn.cairn(Command{Repo: t, Args: []string{"snapshots", "--json", "--tag", rn.src.Tag()}})
-	if err != nil {
-		return nil, err
-	}
-	if res.Code != 0 {
-		return nil, fmt.Errorf("%s: %s", t.Name, res.Message())
-	}
-	var snaps []snapInfo
-	if err := json.Unmarshal(res.Stdout, &snaps); err != nil {
-		return nil, fmt.Errorf("%s: list snapshots: %w", t.Name, err)
-	}
-	sort.Slice(snaps, func(i, j int) bool { return snaps[i].Time.Before(snaps[j].Time) })
-	return snaps, nil
-}
-
-func (rn *run) findSnapshot(t *config.Repository, id string) (snapInfo, error) {
-	snaps, err := rn.snapshotsOf(t)
-	if err != nil {
-		return snapInfo{}, err
-	}
-	if len(snaps) == 0 {
-		return snapInfo{}, fmt.Errorf("no snapshot of %s in %s to drill", rn.src.Name, t.Name)
-	}
-	if id == "" || id == "latest" {
-		return snaps[len(snaps)-1], nil
-	}
-	var found []snapInfo
-	for _, s := range snaps {
-		if strings.HasPrefix(s.ID, id) {
-			found = append(found, s)
-		}
-	}
-	if len(found) != 1 {
-		return snapInfo{}, fmt.Errorf("snapshot %q matches %d snapshots of %s in %s", id, len(found), rn.src.Name, t.Name)
-	}
-	return found[0], nil
 }
 
 // sample picks random files of the snapshot up to about size bytes and
 // returns --include options naming exactly them.
-func (rn *run) sample(t *config.Repository, id string, size uint64) ([]string, error) {
-	res, err := rn.cairn(Command{Repo: t, Args: []string{"ls", id, "--json"}})
+func sample(rn *routine.Session, t *config.Repository, id string, size uint64) ([]string, error) {
+	res, err := rn.Cairn(routine.Command{Repo: t, Args: []string{"ls", id, "--json"}})
 	if err != nil || res.Code != 0 {
-		return nil, fmt.Errorf("list snapshot %s: %s", short(id), errMsg(res, err))
+		return nil, fmt.Errorf("list snapshot %s: %s", routine.ShortID(id), routine.FailureMessage(res, err))
 	}
 	type file struct {
 		Path string `json:"path"`
@@ -191,7 +141,7 @@ func (rn *run) sample(t *config.Repository, id string, size uint64) ([]string, e
 		Size uint64 `json:"size"`
 	}
 	var files []file
-	for _, line := range splitLines(string(res.Stdout)) {
+	for _, line := range routine.SplitLines(string(res.Stdout)) {
 		var f file
 		if json.Unmarshal([]byte(line), &f) == nil && f.Type == "file" {
 			files = append(files, f)
@@ -208,7 +158,7 @@ func (rn *run) sample(t *config.Repository, id string, size uint64) ([]string, e
 		total += f.Size
 	}
 	if len(args) == 0 {
-		return nil, fmt.Errorf("snapshot %s holds no files to sample", short(id))
+		return nil, fmt.Errorf("snapshot %s holds no files to sample", routine.ShortID(id))
 	}
 	return args, nil
 }
@@ -226,7 +176,7 @@ func globEscape(p string) string {
 }
 
 // restored reads restore's summary into the record.
-func (rn *run) restored(rec *DrillRecord, res Result) {
+func restored(rn *routine.Session, rec *DrillRecord, res routine.Result) {
 	var sum message.RestoreSummary
 	if err := res.Decode(&sum); err != nil && res.Code == 0 {
 		rec.Reasons = append(rec.Reasons, "restore printed no summary: "+err.Error())
@@ -262,10 +212,10 @@ func drillDir(src *config.Source, scratch string) string {
 	return scratch
 }
 
-func (rn *run) verifyCommand(command, dir string) VerifyResult {
-	c := strings.ReplaceAll(command, "{dir}", shellQuote([]string{dir}))
+func verifyCommand(rn *routine.Session, command, dir string) VerifyResult {
+	c := strings.ReplaceAll(command, "{dir}", routine.ShellQuote([]string{dir}))
 	start := time.Now()
-	out, err := runHook(rn.ctx, c, HookEnv{Source: rn.src.Name, Hook: "drill verify", Dir: rn.Config.Dir()}, config.Duration(rn.src.Drill.Timeout), false)
+	out, err := routine.RunHook(rn.Context(), c, routine.HookEnv{Source: rn.Source().Name, Hook: "drill verify", Dir: rn.Runner().Config.Dir()}, config.Duration(rn.Source().Drill.Timeout), false)
 	v := VerifyResult{Command: command, OK: err == nil, Output: tail(out, 2000), Duration: time.Since(start).Seconds()}
 	if err != nil {
 		v.Output = strings.TrimSpace(v.Output + "\n" + err.Error())
@@ -281,7 +231,7 @@ func tail(s string, n int) string {
 }
 
 // judge decides pass or fail, extrapolating a sample to the full size.
-func (rn *run) judge(rec *DrillRecord) {
+func judge(rn *routine.Session, rec *DrillRecord) {
 	rec.EstimatedDuration = rec.Duration
 	if rec.Sample && rec.Bytes > 0 && rec.FullBytes > rec.Bytes {
 		rec.EstimatedDuration = rec.Duration * float64(rec.FullBytes) / float64(rec.Bytes)
@@ -293,7 +243,7 @@ func (rn *run) judge(rec *DrillRecord) {
 			what = "the full restore would take (extrapolated from the sample)"
 		}
 		rec.Reasons = append(rec.Reasons, fmt.Sprintf("%s %s, over the RTO of %s", what,
-			time.Duration(rec.EstimatedDuration*1e9).Round(time.Second), rn.src.RTO))
+			time.Duration(rec.EstimatedDuration*1e9).Round(time.Second), rn.Source().RTO))
 	}
 	for _, v := range rec.Verify {
 		if !v.OK {
@@ -304,17 +254,17 @@ func (rn *run) judge(rec *DrillRecord) {
 }
 
 func lastLine(s string) string {
-	l := splitLines(strings.TrimSpace(s))
+	l := routine.SplitLines(strings.TrimSpace(s))
 	return l[len(l)-1]
 }
 
 // drillState records the drill time, and notifies a failure as runs do.
-func (rn *run) drillState(rec *DrillRecord) {
-	now := rn.Now()
-	rn.warnf(rn.Store.Update(rn.src.Name, func(st *State) { st.LastDrill = now }))
-	cfg := rn.Config.NotifyFor(rn.src)
+func drillState(rn *routine.Session, rec *DrillRecord) {
+	now := rn.Runner().Now()
+	rn.Warnf(rn.Runner().Store.Update(rn.Source().Name, func(st *routine.State) { st.LastDrill = now }))
+	cfg := rn.Runner().Config.NotifyFor(rn.Source())
 	if !rec.Pass {
-		rn.warnf(rn.Notifier.Send(rn.ctx, cfg, Event{Event: config.EventFailure, Source: rn.src.Name, Host: rec.Host,
+		rn.Warnf(rn.Runner().Notifier.Send(rn.Context(), cfg, routine.Event{Event: config.EventFailure, Source: rn.Source().Name, Host: rec.Host,
 			Time: rec.Time, Status: "drill failed", SnapshotID: rec.Snapshot, Message: "restore drill failed: " + strings.Join(rec.Reasons, "; ")}))
 	}
 }
