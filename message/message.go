@@ -177,3 +177,41 @@ func Last(out []byte, v any) error {
 	}
 	return ErrNoMessage
 }
+
+// RepairIndexSummary is the last line of repair index --json.
+type RepairIndexSummary struct {
+	MessageType   string `json:"message_type"` // "summary"
+	DryRun        bool   `json:"dry_run"`
+	Packs         int    `json:"packs"`
+	PacksIndexed  int    `json:"packs_indexed"`
+	Blobs         int    `json:"blobs"`
+	BadBlobs      int    `json:"bad_blobs"`
+	BadPacks      int    `json:"bad_packs"`
+	OldIndexFiles int    `json:"old_index_files"`
+}
+
+// RepairSnapshotsSummary is the last line of repair snapshots --json.
+type RepairSnapshotsSummary struct {
+	MessageType    string   `json:"message_type"` // "summary"
+	DryRun         bool     `json:"dry_run"`
+	Repaired       int      `json:"repaired"`
+	EntriesRemoved int      `json:"entries_removed"`
+	NewSnapshots   []string `json:"new_snapshots"`
+}
+
+// PruneStopped is prune --json's summary when prune stopped part-way.
+type PruneStopped struct {
+	MessageType       string  `json:"message_type"` // "summary"
+	Interrupted       bool    `json:"interrupted"`
+	Stage             string  `json:"stage"`
+	PackFilesDeleted  int     `json:"pack_files_deleted"`
+	PackFilesToDelete int     `json:"pack_files_to_delete"`
+	TotalDuration     float64 `json:"total_duration"`
+}
+
+// Version is version --json.
+type Version struct {
+	MessageType string `json:"message_type"` // "version"
+	Version     string `json:"version"`
+	GoVersion   string `json:"go_version"`
+}

@@ -211,7 +211,7 @@ func (g *globals) backupEvent(e engine.Event) {
 // reportItemError prints one line for a file that could not be read.
 func (g *globals) reportItemError(during, item string, err error) {
 	if g.json {
-		b, _ := jsonLine(map[string]any{"message_type": "error", "error": map[string]string{"message": err.Error()}, "during": during, "item": item})
+		b, _ := jsonLine(message.Error{MessageType: message.TypeError, Error: message.ErrorDetail{Message: err.Error()}, During: during, Item: item})
 		fmt.Fprint(g.stderr, b)
 		return
 	}

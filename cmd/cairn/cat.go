@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/cairn-backup/cairn/message"
 	"strings"
 
 	"github.com/cairn-backup/cairn/backend"
@@ -72,10 +73,9 @@ blob IDs must be given in full.`,
 				if err != nil {
 					return err
 				}
-				out := []map[string]any{}
+				out := []message.Key{}
 				for _, k := range keys {
-					out = append(out, map[string]any{"id": k.Name, "current": k.Current, "user": k.Meta.User, "host": k.Meta.Host,
-						"created": k.Meta.Created, "kdf": "argon2id", "kdf_time": k.Params.Time, "kdf_memory_kib": k.Params.MemoryKiB, "kdf_threads": k.Params.Threads})
+					out = append(out, keyJSON(k))
 				}
 				return g.printJSON(out)
 			case "index":

@@ -174,9 +174,9 @@ files they hurt.`,
 			if dryRun {
 				verb = "would write"
 			}
-			return g.report(map[string]any{"message_type": "summary", "dry_run": dryRun, "packs": rep.Packs,
-				"packs_indexed": rep.PacksIndexed, "blobs": rep.Blobs, "bad_blobs": rep.BadBlobs, "bad_packs": rep.BadPacks,
-				"old_index_files": rep.OldIndex},
+			return g.report(message.RepairIndexSummary{MessageType: message.TypeSummary, DryRun: dryRun, Packs: rep.Packs,
+				PacksIndexed: rep.PacksIndexed, Blobs: rep.Blobs, BadBlobs: rep.BadBlobs, BadPacks: rep.BadPacks,
+				OldIndexFiles: rep.OldIndex},
 				"%s a new index of %d blobs in %d packs, replacing %d index files; %d unreadable packs and %d damaged blobs left out\n",
 				verb, rep.Blobs, rep.PacksIndexed, rep.OldIndex, rep.BadPacks, rep.BadBlobs)
 		},
@@ -223,8 +223,8 @@ empty), tagged "repaired". With --forget the originals are removed.`,
 			if dryRun {
 				verb = "would repair"
 			}
-			return g.report(map[string]any{"message_type": "summary", "dry_run": dryRun, "repaired": len(repaired),
-				"entries_removed": removed, "new_snapshots": nonNil(ids)},
+			return g.report(message.RepairSnapshotsSummary{MessageType: message.TypeSummary, DryRun: dryRun, Repaired: len(repaired),
+				EntriesRemoved: removed, NewSnapshots: nonNil(ids)},
 				"%s %d snapshots, leaving out %d entries%s\n", verb, len(repaired), removed, forgetNote(forget, dryRun, len(repaired)))
 		},
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/cairn-backup/cairn/engine"
+	"github.com/cairn-backup/cairn/message"
 	"github.com/cairn-backup/cairn/repo"
 	"github.com/cairn-backup/cairn/snapshot"
 	"github.com/spf13/cobra"
@@ -10,7 +11,7 @@ import (
 // printChange prints one change as diff's text or JSON line.
 func (g *globals) printChange(c engine.Change) error {
 	if g.json {
-		return g.printJSON(map[string]any{"message_type": "change", "path": c.Path, "modifier": c.Modifier, "type": c.Node.Type.String()})
+		return g.printJSON(message.DiffChange{MessageType: "change", Path: c.Path, Modifier: c.Modifier, Type: c.Node.Type.String()})
 	}
 	p := c.Path
 	if c.Node.Type == snapshot.TypeDir {
@@ -54,10 +55,10 @@ with --metadata, changed only in metadata (U), followed by totals.`,
 				return err
 			}
 			if g.json {
-				if err := g.printJSON(map[string]any{"message_type": "statistics", "source_snapshot": a.ID.String(),
-					"target_snapshot": b.ID.String(), "added": st.Added, "removed": st.Removed, "changed": st.Modified,
-					"metadata_changed": st.MetadataChanged, "type_changed": st.TypeChanged,
-					"added_bytes": st.AddedBytes, "removed_bytes": st.RemovedBytes}); err != nil {
+				if err := g.printJSON(message.DiffStatistics{MessageType: "statistics", SourceSnapshot: a.ID.String(),
+					TargetSnapshot: b.ID.String(), Added: st.Added, Removed: st.Removed, Changed: st.Modified,
+					MetadataChanged: st.MetadataChanged, TypeChanged: st.TypeChanged,
+					AddedBytes: st.AddedBytes, RemovedBytes: st.RemovedBytes}); err != nil {
 					return err
 				}
 				return dmg.err()

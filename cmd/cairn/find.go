@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/bmatcuk/doublestar/v4"
+	"github.com/cairn-backup/cairn/message"
 	"github.com/cairn-backup/cairn/snapshot"
 	"github.com/spf13/cobra"
 )
@@ -43,10 +44,10 @@ absolute path matches it ("**" spans directories).`,
 			if err != nil {
 				return err
 			}
-			results := []map[string]any{}
+			results := []message.FindResult{}
 			dmg := &damage{g: g, during: "find"}
 			for _, s := range snaps {
-				var matches []map[string]any
+				var matches []message.Node
 				header := false
 				err := snapshot.Walk(ctx, r, s.Tree, "/", dmg.report, func(p string, n *snapshot.Node) error {
 					if !matchAny(pats, p, n.Name, ignoreCase) {
@@ -74,7 +75,7 @@ absolute path matches it ("**" spans directories).`,
 					g.printf("\n")
 				}
 				if len(matches) > 0 {
-					results = append(results, map[string]any{"snapshot": s.ID.String(), "matches": matches, "hits": len(matches)})
+					results = append(results, message.FindResult{Snapshot: s.ID.String(), Matches: matches, Hits: len(matches)})
 				}
 			}
 			if g.json {

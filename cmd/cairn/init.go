@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/cairn-backup/cairn/message"
 	"os"
 
 	"github.com/cairn-backup/cairn/repo"
@@ -66,7 +67,7 @@ Without the password the repository cannot be read: keep it safe.`,
 				return err
 			}
 			if g.json {
-				return g.printJSON(map[string]any{"message_type": "initialized", "id": r.Config().ID.String(), "repository": g.repo})
+				return g.printJSON(message.Done{MessageType: "initialized", ID: r.Config().ID.String(), Repository: g.repo})
 			}
 			g.printf("created cairn repository %s at %s\n\n", r.Config().ID.Short(), g.repo)
 			g.printf("Knowledge of the password is required to access the repository.\nLosing it means the data in the repository is irrecoverably lost.\n")

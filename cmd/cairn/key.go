@@ -2,8 +2,9 @@ package main
 
 import (
 	"fmt"
+	"github.com/cairn-backup/cairn/message"
+	"github.com/cairn-backup/cairn/repo"
 	"text/tabwriter"
-	"time"
 
 	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
@@ -45,7 +46,7 @@ nothing.`,
 			if err != nil {
 				return err
 			}
-			return g.report(map[string]any{"message_type": "key_added", "id": name}, "saved new key %s\n", name[:8])
+			return g.report(message.Done{MessageType: "key_added", ID: name}, "saved new key %s\n", name[:8])
 		},
 	}
 	remove := &cobra.Command{
@@ -62,7 +63,7 @@ nothing.`,
 			if err != nil {
 				return err
 			}
-			return g.report(map[string]any{"message_type": "key_removed", "id": name}, "removed key %s\n", name[:8])
+			return g.report(message.Done{MessageType: "key_removed", ID: name}, "removed key %s\n", name[:8])
 		},
 	}
 	passwd := &cobra.Command{
@@ -83,7 +84,7 @@ nothing.`,
 			if err != nil {
 				return err
 			}
-			return g.report(map[string]any{"message_type": "password_changed", "id": name}, "password changed; new key %s\n", name[:8])
+			return g.report(message.Done{MessageType: "password_changed", ID: name}, "password changed; new key %s\n", name[:8])
 		},
 	}
 	for _, c := range []*cobra.Command{add, passwd} {
@@ -113,18 +114,9 @@ func runKeyList(cmd *cobra.Command, g *globals) error {
 		return err
 	}
 	if g.json {
-		type jsonKey struct {
-			ID        string    `json:"id"`
-			Current   bool      `json:"current"`
-			User      string    `json:"user"`
-			Host      string    `json:"host"`
-			Created   time.Time `json:"created"`
-			KDFTime   uint32    `json:"kdf_time"`
-			KDFMemory uint64    `json:"kdf_memory"`
-		}
-		out := []jsonKey{}
+		out := []message.Key{}
 		for _, k := range keys {
-			out = append(out, jsonKey{k.Name, k.Current, k.Meta.User, k.Meta.Host, k.Meta.Created, k.Params.Time, uint64(k.Params.MemoryKiB) << 10})
+			out = append(out, keyJSON(k))
 		}
 		return g.printJSON(out)
 	}
@@ -139,4 +131,10 @@ func runKeyList(cmd *cobra.Command, g *globals) error {
 			k.Meta.Created.Local().Format("2006-01-02 15:04:05"), k.Params.Time, humanize.IBytes(uint64(k.Params.MemoryKiB)<<10))
 	}
 	return tw.Flush()
+}
+
+// keyJSON is a key file as key list --json and cat keys print it.
+func keyJSON(k repo.KeyInfo) message.Key {
+	return message.Key{ID: k.Name, Current: k.Current, User: k.Meta.User, Host: k.Meta.Host, Created: k.Meta.Created,
+		KDF: "argon2id", KDFTime: k.Params.Time, KDFMemory: uint64(k.Params.MemoryKiB) << 10, KDFThreads: k.Params.Threads}
 }

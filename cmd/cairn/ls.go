@@ -7,19 +7,23 @@ import (
 	"time"
 
 	"github.com/cairn-backup/cairn/engine"
+	"github.com/cairn-backup/cairn/message"
 	"github.com/cairn-backup/cairn/snapshot"
 	"github.com/spf13/cobra"
 )
 
-func nodeJSON(p string, n *snapshot.Node) map[string]any {
-	out := map[string]any{"struct_type": "node", "name": n.Name, "type": n.Type.String(), "path": p,
-		"uid": n.UID, "gid": n.GID, "user": n.User, "group": n.Group, "mode": uint32(n.FileMode()),
-		"permissions": n.FileMode().String(), "mtime": n.ModTime, "ctime": n.ChangeTime, "inode": n.Inode}
+// nodeJSON is a node as ls --json and find --json print it.
+func nodeJSON(p string, n *snapshot.Node) message.Node {
+	out := message.Node{StructType: "node", Name: n.Name, Type: n.Type.String(), Path: p,
+		UID: n.UID, GID: n.GID, User: n.User, Group: n.Group, Mode: uint32(n.FileMode()),
+		Permissions: n.FileMode().String(), MTime: n.ModTime, CTime: n.ChangeTime, Inode: n.Inode}
 	if n.Type == snapshot.TypeFile {
-		out["size"] = n.Size
+		size := n.Size
+		out.Size = &size
 	}
 	if n.Type == snapshot.TypeSymlink {
-		out["linktarget"] = n.LinkTarget
+		target := n.LinkTarget
+		out.LinkTarget = &target
 	}
 	return out
 }
@@ -74,8 +78,9 @@ unless --recursive=false.`,
 				return err
 			}
 			if g.json {
-				_ = g.printJSON(map[string]any{"struct_type": "snapshot", "message_type": "snapshot", "id": s.ID.String(),
-					"short_id": s.ID.Short(), "time": s.Time, "tree": s.Tree.String(), "paths": nonNil(s.Paths), "hostname": s.Host})
+				head := snapshotJSON(s)
+				head.StructType, head.MessageType = "snapshot", "snapshot"
+				_ = g.printJSON(head)
 			} else {
 				g.printf("snapshot %s of [%s] at %s:\n", s.ID.Short(), strings.Join(s.Paths, " "), s.Time.Local().Format(time.DateTime))
 			}

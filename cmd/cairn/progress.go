@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/cairn-backup/cairn/message"
 	"os"
 	"sync/atomic"
 	"time"
@@ -92,10 +93,10 @@ func (p *progress) update(verb string) {
 		if tb > 0 {
 			pct = min(1, float64(bytes)/float64(tb))
 		}
-		status := map[string]any{"message_type": "status", "seconds_elapsed": int(time.Since(p.start).Seconds()),
-			"percent_done": pct, "total_files": tf, "files_done": files, "total_bytes": tb, "bytes_done": bytes}
+		status := message.Status{MessageType: "status", SecondsElapsed: int(time.Since(p.start).Seconds()),
+			PercentDone: pct, TotalFiles: tf, FilesDone: files, TotalBytes: tb, BytesDone: bytes}
 		if cur != "" {
-			status["current_files"] = []string{cur}
+			status.CurrentFiles = []string{cur}
 		}
 		_ = p.g.printJSON(status)
 		return

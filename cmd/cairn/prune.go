@@ -50,9 +50,9 @@ func runPrune(ctx context.Context, g *globals, r *repo.Repository, opts repo.Pru
 			what = "stopped by an error"
 		}
 		if g.json {
-			_ = g.printJSON(map[string]any{"message_type": "summary", "interrupted": ctx.Err() != nil, "stage": rep.Stage,
-				"pack_files_deleted": rep.FilesRemoved, "pack_files_to_delete": rep.FilesToRemove,
-				"total_duration": time.Since(start).Seconds()})
+			_ = g.printJSON(message.PruneStopped{MessageType: message.TypeSummary, Interrupted: ctx.Err() != nil, Stage: rep.Stage,
+				PackFilesDeleted: rep.FilesRemoved, PackFilesToDelete: rep.FilesToRemove,
+				TotalDuration: time.Since(start).Seconds()})
 		} else {
 			g.printf("prune was %s during its %s stage: %d of %d pack files deleted; the repository is consistent, run prune again to finish\n",
 				what, rep.Stage, rep.FilesRemoved, rep.FilesToRemove)
@@ -138,7 +138,7 @@ use it only when you are sure no other cairn is working on the repository.`,
 			if err != nil {
 				return err
 			}
-			return g.report(map[string]any{"message_type": "summary", "removed": n}, "removed %d locks\n", n)
+			return g.report(message.Done{MessageType: message.TypeSummary, Removed: &n}, "removed %d locks\n", n)
 		},
 	}
 	cmd.Flags().BoolVar(&all, "remove-all", false, "remove every lock, stale or not")
@@ -259,18 +259,16 @@ files; "cairn prune" (or --prune) then frees the space.`,
 // group, and returns the snapshots to remove with the JSON description.
 // printForgetPlan prints a policy's decisions per group and returns their
 // JSON form (restic's: group_key, keep, remove, reasons).
-func printForgetPlan(g *globals, plan *engine.ForgetPlan) []map[string]any {
-	var out []map[string]any
+func printForgetPlan(g *globals, plan *engine.ForgetPlan) []message.ForgetGroup {
+	var out []message.ForgetGroup
 	for _, gr := range plan.Groups {
-		var keepJ, removeJ, reasons []map[string]any
-		kept := 0
+		fg := message.ForgetGroup{GroupKey: gr.Key, Keep: []message.Snapshot{}, Remove: []message.Snapshot{}, Reasons: []message.ForgetReason{}}
 		for _, d := range gr.Decisions {
 			if d.Keep {
-				kept++
-				keepJ = append(keepJ, snapshotJSON(d.Snapshot))
-				reasons = append(reasons, map[string]any{"snapshot": snapshotJSON(d.Snapshot), "matches": d.Reasons})
+				fg.Keep = append(fg.Keep, snapshotJSON(d.Snapshot))
+				fg.Reasons = append(fg.Reasons, message.ForgetReason{Snapshot: snapshotJSON(d.Snapshot), Matches: d.Reasons})
 			} else {
-				removeJ = append(removeJ, snapshotJSON(d.Snapshot))
+				fg.Remove = append(fg.Remove, snapshotJSON(d.Snapshot))
 			}
 		}
 		if !g.json {
@@ -284,18 +282,11 @@ func printForgetPlan(g *globals, plan *engine.ForgetPlan) []map[string]any {
 				}
 				g.printf("  %s  %s  %s  %s\n", d.Snapshot.ID.Short(), d.Snapshot.Time.Local().Format(time.DateTime), mark, strings.Join(d.Reasons, ", "))
 			}
-			g.printf("%d kept, %d to remove\n\n", kept, len(gr.Decisions)-kept)
+			g.printf("%d kept, %d to remove\n\n", len(fg.Keep), len(gr.Decisions)-len(fg.Keep))
 		}
-		out = append(out, map[string]any{"group_key": gr.Key, "keep": nonNilMaps(keepJ), "remove": nonNilMaps(removeJ), "reasons": nonNilMaps(reasons)})
+		out = append(out, fg)
 	}
 	return out
-}
-
-func nonNilMaps(m []map[string]any) []map[string]any {
-	if m == nil {
-		return []map[string]any{}
-	}
-	return m
 }
 
 // runForget applies a policy, or removes the named snapshots, then prunes
@@ -333,7 +324,7 @@ func runForget(cmd *cobra.Command, g *globals, f *snapFilter, ff *forgetFlags, p
 		return err
 	}
 	var remove []*snapshot.Snapshot
-	var groups []map[string]any
+	var groups []message.ForgetGroup
 	if len(args) > 0 {
 		for _, a := range args {
 			s, err := repo.FindSnapshot(snaps, a)
@@ -361,14 +352,15 @@ func runForget(cmd *cobra.Command, g *globals, f *snapFilter, ff *forgetFlags, p
 		}
 	}
 	if g.json {
+		var out any = groups
 		if groups == nil {
 			ids := []string{}
 			for _, s := range remove {
 				ids = append(ids, s.ID.String())
 			}
-			groups = []map[string]any{{"remove": ids}}
+			out = []message.ForgetByID{{Remove: ids}}
 		}
-		if err := g.printJSON(groups); err != nil {
+		if err := g.printJSON(out); err != nil {
 			return err
 		}
 	} else {

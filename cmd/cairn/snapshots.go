@@ -7,27 +7,28 @@ import (
 	"time"
 
 	"github.com/cairn-backup/cairn/engine"
+	"github.com/cairn-backup/cairn/message"
 	"github.com/cairn-backup/cairn/snapshot"
 	"github.com/spf13/cobra"
 )
 
 // snapshotJSON is a snapshot as restic's --json shows it.
-func snapshotJSON(s *snapshot.Snapshot) map[string]any {
-	out := map[string]any{"id": s.ID.String(), "short_id": s.ID.Short(), "time": s.Time, "tree": s.Tree.String(),
-		"paths": nonNil(s.Paths), "hostname": s.Host, "username": s.User, "uid": s.UID, "gid": s.GID,
-		"tags": nonNil(s.Tags), "program_version": s.Program}
+func snapshotJSON(s *snapshot.Snapshot) message.Snapshot {
+	out := message.Snapshot{ID: s.ID.String(), ShortID: s.ID.Short(), Time: s.Time, Tree: s.Tree.String(),
+		Paths: nonNil(s.Paths), Hostname: s.Host, Username: s.User, UID: s.UID, GID: s.GID,
+		Tags: nonNil(s.Tags), ProgramVersion: s.Program}
 	if !s.Parent.IsZero() {
-		out["parent"] = s.Parent.String()
+		out.Parent = s.Parent.String()
 	}
 	if !s.Original.IsZero() {
-		out["original"] = s.Original.String()
+		out.Original = s.Original.String()
 	}
 	if sum := s.Summary; sum != nil {
-		out["summary"] = map[string]any{"backup_start": sum.BackupStart, "backup_end": sum.BackupEnd,
-			"files_new": sum.FilesNew, "files_changed": sum.FilesChanged, "files_unmodified": sum.FilesUnmodified,
-			"dirs_new": sum.DirsNew, "dirs_changed": sum.DirsChanged, "dirs_unmodified": sum.DirsUnmodified,
-			"data_blobs": sum.DataBlobs, "tree_blobs": sum.TreeBlobs, "data_added": sum.DataAdded,
-			"total_files_processed": sum.TotalFilesProcessed, "total_bytes_processed": sum.TotalBytesProcessed}
+		out.Summary = &message.SnapshotSummary{BackupStart: sum.BackupStart, BackupEnd: sum.BackupEnd,
+			FilesNew: sum.FilesNew, FilesChanged: sum.FilesChanged, FilesUnmodified: sum.FilesUnmodified,
+			DirsNew: sum.DirsNew, DirsChanged: sum.DirsChanged, DirsUnmodified: sum.DirsUnmodified,
+			DataBlobs: sum.DataBlobs, TreeBlobs: sum.TreeBlobs, DataAdded: sum.DataAdded,
+			TotalFilesProcessed: sum.TotalFilesProcessed, TotalBytesProcessed: sum.TotalBytesProcessed}
 	}
 	return out
 }
@@ -63,7 +64,7 @@ func newSnapshotsCmd(g *globals) *cobra.Command {
 			}
 			if g.json {
 				if by == nil {
-					out := []map[string]any{}
+					out := []message.Snapshot{}
 					for _, gr := range groups {
 						for _, s := range gr.Snapshots {
 							out = append(out, snapshotJSON(s))
@@ -71,13 +72,13 @@ func newSnapshotsCmd(g *globals) *cobra.Command {
 					}
 					return g.printJSON(out)
 				}
-				out := []map[string]any{}
+				out := []message.SnapshotGroup{}
 				for _, gr := range groups {
-					list := []map[string]any{}
+					list := []message.Snapshot{}
 					for _, s := range gr.Snapshots {
 						list = append(list, snapshotJSON(s))
 					}
-					out = append(out, map[string]any{"group_key": gr.Key, "snapshots": list})
+					out = append(out, message.SnapshotGroup{GroupKey: gr.Key, Snapshots: list})
 				}
 				return g.printJSON(out)
 			}

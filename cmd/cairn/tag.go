@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"github.com/cairn-backup/cairn/message"
 	"slices"
 
 	"github.com/spf13/cobra"
@@ -58,7 +59,7 @@ afterwards, so an interruption never loses a snapshot.`,
 				changed++
 				g.verbosef(1, "snapshot %s is now %s\n", old.Short(), ns.ID.Short())
 			}
-			return g.report(map[string]any{"message_type": "summary", "changed_snapshots": changed}, "modified %d snapshots\n", changed)
+			return g.report(message.Done{MessageType: message.TypeSummary, ChangedSnapshots: &changed}, "modified %d snapshots\n", changed)
 		},
 	}
 	f.addFlags(cmd.Flags())

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/cairn-backup/cairn/message"
 	"runtime"
 
 	"github.com/spf13/cobra"
@@ -12,7 +13,7 @@ func newVersionCmd(g *globals) *cobra.Command {
 		Short: "Print version information",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return g.report(map[string]any{"message_type": "version", "version": version, "go_version": runtime.Version()},
+			return g.report(message.Version{MessageType: "version", Version: version, GoVersion: runtime.Version()},
 				"cairn %s compiled with %s on %s/%s\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 		},
 	}

@@ -1,0 +1,163 @@
+package message
+
+import "time"
+
+// Snapshot is a snapshot as snapshots --json, forget --json and ls --json
+// print it (restic's fields).
+type Snapshot struct {
+	StructType     string           `json:"struct_type,omitempty"`  // "snapshot" in ls --json
+	MessageType    string           `json:"message_type,omitempty"` // "snapshot" in ls --json
+	ID             string           `json:"id"`
+	ShortID        string           `json:"short_id"`
+	Time           time.Time        `json:"time"`
+	Tree           string           `json:"tree"`
+	Paths          []string         `json:"paths"`
+	Hostname       string           `json:"hostname"`
+	Username       string           `json:"username"`
+	UID            uint32           `json:"uid"`
+	GID            uint32           `json:"gid"`
+	Tags           []string         `json:"tags"`
+	ProgramVersion string           `json:"program_version"`
+	Parent         string           `json:"parent,omitempty"`
+	Original       string           `json:"original,omitempty"`
+	Summary        *SnapshotSummary `json:"summary,omitempty"`
+}
+
+// SnapshotSummary is the backup summary a snapshot records.
+type SnapshotSummary struct {
+	BackupStart         time.Time `json:"backup_start"`
+	BackupEnd           time.Time `json:"backup_end"`
+	FilesNew            uint64    `json:"files_new"`
+	FilesChanged        uint64    `json:"files_changed"`
+	FilesUnmodified     uint64    `json:"files_unmodified"`
+	DirsNew             uint64    `json:"dirs_new"`
+	DirsChanged         uint64    `json:"dirs_changed"`
+	DirsUnmodified      uint64    `json:"dirs_unmodified"`
+	DataBlobs           uint64    `json:"data_blobs"`
+	TreeBlobs           uint64    `json:"tree_blobs"`
+	DataAdded           uint64    `json:"data_added"`
+	TotalFilesProcessed uint64    `json:"total_files_processed"`
+	TotalBytesProcessed uint64    `json:"total_bytes_processed"`
+}
+
+// SnapshotGroup is one group of snapshots --group-by --json.
+type SnapshotGroup struct {
+	GroupKey  any        `json:"group_key"` // the grouped fields: hostname, paths, tags
+	Snapshots []Snapshot `json:"snapshots"`
+}
+
+// Node is a directory entry as ls --json and find --json print it.
+type Node struct {
+	StructType  string    `json:"struct_type"` // "node"
+	Name        string    `json:"name"`
+	Type        string    `json:"type"`
+	Path        string    `json:"path"`
+	UID         uint32    `json:"uid"`
+	GID         uint32    `json:"gid"`
+	User        string    `json:"user"`
+	Group       string    `json:"group"`
+	Mode        uint32    `json:"mode"`
+	Permissions string    `json:"permissions"`
+	MTime       time.Time `json:"mtime"`
+	CTime       time.Time `json:"ctime"`
+	Inode       uint64    `json:"inode"`
+	Size        *uint64   `json:"size,omitempty"`       // files only
+	LinkTarget  *string   `json:"linktarget,omitempty"` // symlinks only
+}
+
+// FindResult is one snapshot's matches in find --json.
+type FindResult struct {
+	Snapshot string `json:"snapshot"`
+	Matches  []Node `json:"matches"`
+	Hits     int    `json:"hits"`
+}
+
+// ForgetReason is why a policy keeps a snapshot.
+type ForgetReason struct {
+	Snapshot Snapshot `json:"snapshot"`
+	Matches  []string `json:"matches"`
+}
+
+// ForgetGroup is one group's decisions in forget --json (restic's).
+type ForgetGroup struct {
+	GroupKey any            `json:"group_key"` // the grouped fields: hostname, paths, tags
+	Keep     []Snapshot     `json:"keep"`
+	Remove   []Snapshot     `json:"remove"`
+	Reasons  []ForgetReason `json:"reasons"`
+}
+
+// ForgetByID is forget --json when snapshots were named: their IDs.
+type ForgetByID struct {
+	Remove []string `json:"remove"`
+}
+
+// DiffChange is one line of diff --json.
+type DiffChange struct {
+	MessageType string `json:"message_type"` // "change"
+	Path        string `json:"path"`
+	Modifier    string `json:"modifier"`
+	Type        string `json:"type"`
+}
+
+// DiffStatistics is the last line of diff --json.
+type DiffStatistics struct {
+	MessageType     string `json:"message_type"` // "statistics"
+	SourceSnapshot  string `json:"source_snapshot"`
+	TargetSnapshot  string `json:"target_snapshot"`
+	Added           uint64 `json:"added"`
+	Removed         uint64 `json:"removed"`
+	Changed         uint64 `json:"changed"`
+	MetadataChanged uint64 `json:"metadata_changed"`
+	TypeChanged     uint64 `json:"type_changed"`
+	AddedBytes      uint64 `json:"added_bytes"`
+	RemovedBytes    uint64 `json:"removed_bytes"`
+}
+
+// Status is a progress line under --json.
+type Status struct {
+	MessageType    string   `json:"message_type"` // "status"
+	SecondsElapsed int      `json:"seconds_elapsed"`
+	PercentDone    float64  `json:"percent_done"`
+	TotalFiles     uint64   `json:"total_files"`
+	FilesDone      uint64   `json:"files_done"`
+	TotalBytes     uint64   `json:"total_bytes"`
+	BytesDone      uint64   `json:"bytes_done"`
+	CurrentFiles   []string `json:"current_files,omitempty"`
+}
+
+// ErrorDetail is the error of an Error message.
+type ErrorDetail struct {
+	Message string `json:"message"`
+}
+
+// Error is printed on stderr under --json for an item a command could not
+// process (a file backup could not read, an entry restore refused).
+type Error struct {
+	MessageType string      `json:"message_type"` // "error"
+	Error       ErrorDetail `json:"error"`
+	During      string      `json:"during"`
+	Item        string      `json:"item"`
+}
+
+// Done is the summary of a command that changes one thing: init, key
+// add/remove/passwd, tag, unlock.
+type Done struct {
+	MessageType      string `json:"message_type"` // initialized, key_added, key_removed, password_changed, summary
+	ID               string `json:"id,omitempty"`
+	Repository       string `json:"repository,omitempty"`
+	ChangedSnapshots *int   `json:"changed_snapshots,omitempty"`
+	Removed          *int   `json:"removed,omitempty"`
+}
+
+// Key is a key file as key list --json and cat keys print it.
+type Key struct {
+	ID         string    `json:"id"`
+	Current    bool      `json:"current"`
+	User       string    `json:"user"`
+	Host       string    `json:"host"`
+	Created    time.Time `json:"created"`
+	KDF        string    `json:"kdf"` // "argon2id"
+	KDFTime    uint32    `json:"kdf_time"`
+	KDFMemory  uint64    `json:"kdf_memory"` // bytes
+	KDFThreads uint8     `json:"kdf_threads"`
+}
