@@ -43,7 +43,7 @@ func (a *automationFlags) detector(c *config.Config) func(*config.Source) string
 			timers[u] = true
 		}
 	}
-	crontab := readCrontab(&scheduleFlags{crontabFile: a.crontabFile})
+	crontab := schedule.ReadCrontab(a.crontabFile)
 	seen := routine.StateStore{Dir: c.StateDir}.DaemonSeen()
 	now := time.Now()
 	return func(s *config.Source) string { return assurance.Automation(s, timers, crontab, seen, now) }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -128,7 +127,7 @@ func scheduleInstall(g *globals, s *scheduleFlags) error {
 			return err
 		}
 		block := schedule.CrontabLines(jobs, exe, cfgPath, c.StateDir)
-		if err := editCrontab(s, func(old string) string { return schedule.MergeCrontab(old, block) }); err != nil {
+		if err := schedule.EditCrontab(s.crontabFile, func(old string) string { return schedule.MergeCrontab(old, block) }); err != nil {
 			return err
 		}
 		g.printf("installed %d crontab entries (logs in %s)\n", len(jobs), c.StateDir)
@@ -142,7 +141,7 @@ func scheduleInstall(g *globals, s *scheduleFlags) error {
 	if err != nil {
 		return err
 	}
-	if err := verifyUnits(dir, timers); err != nil {
+	if err := schedule.VerifyUnits(dir, timers); err != nil {
 		return err
 	}
 	g.printf("wrote %d timers to %s: %s\n", len(timers), dir, strings.Join(timers, ", "))
@@ -155,58 +154,9 @@ func scheduleInstall(g *globals, s *scheduleFlags) error {
 	return s.systemctl(g, append([]string{"enable", "--now"}, timers...)...)
 }
 
-// verifyUnits runs systemd-analyze verify on the units, where available.
-func verifyUnits(dir string, timers []string) error {
-	if _, err := exec.LookPath("systemd-analyze"); err != nil {
-		return nil
-	}
-	var files []string
-	for _, t := range timers {
-		files = append(files, filepath.Join(dir, t), filepath.Join(dir, strings.TrimSuffix(t, ".timer")+".service"))
-	}
-	out, err := exec.Command("systemd-analyze", append([]string{"verify"}, files...)...).CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("systemd-analyze verify rejected the units: %s", strings.TrimSpace(string(out)))
-	}
-	return nil
-}
-
-func editCrontab(s *scheduleFlags, edit func(string) string) error {
-	if s.crontabFile != "" {
-		old, err := os.ReadFile(s.crontabFile)
-		if err != nil && !errors.Is(err, os.ErrNotExist) {
-			return err
-		}
-		return os.WriteFile(s.crontabFile, []byte(edit(string(old))), 0o600)
-	}
-	old, err := exec.Command("crontab", "-l").Output()
-	if err != nil {
-		var exit *exec.ExitError
-		if !errors.As(err, &exit) {
-			return fmt.Errorf("crontab: %w (install cron, or use systemd timers or cairn daemon)", err)
-		}
-		old = nil // "no crontab for user"
-	}
-	cmd := exec.Command("crontab", "-")
-	cmd.Stdin = strings.NewReader(edit(string(old)))
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("crontab: %v: %s", err, bytes.TrimSpace(out))
-	}
-	return nil
-}
-
-func readCrontab(s *scheduleFlags) string {
-	if s.crontabFile != "" {
-		b, _ := os.ReadFile(s.crontabFile)
-		return string(b)
-	}
-	b, _ := exec.Command("crontab", "-l").Output()
-	return string(b)
-}
-
 func scheduleRemove(g *globals, s *scheduleFlags) error {
 	if s.cron {
-		if err := editCrontab(s, func(old string) string { return schedule.MergeCrontab(old, "") }); err != nil {
+		if err := schedule.EditCrontab(s.crontabFile, func(old string) string { return schedule.MergeCrontab(old, "") }); err != nil {
 			return err
 		}
 		g.printf("removed cairn's crontab entries\n")
@@ -240,19 +190,6 @@ func scheduleRemove(g *globals, s *scheduleFlags) error {
 	return nil
 }
 
-// jobStatus is one line of "schedule status".
-type jobStatus struct {
-	Unit       string    `json:"unit"`
-	Source     string    `json:"source"`
-	What       string    `json:"job"`
-	Schedule   string    `json:"schedule"`
-	OnCalendar string    `json:"on_calendar,omitempty"`
-	Installed  bool      `json:"installed"`
-	Next       time.Time `json:"next"`
-	LastRun    time.Time `json:"last_run,omitzero"`
-	LastStatus string    `json:"last_status,omitempty"`
-}
-
 func scheduleStatus(g *globals, s *scheduleFlags) error {
 	c, err := g.loadConfig()
 	if err != nil {
@@ -260,35 +197,11 @@ func scheduleStatus(g *globals, s *scheduleFlags) error {
 	}
 	installed := map[string]bool{}
 	if s.cron {
-		for _, line := range strings.Split(schedule.CrontabBlock(readCrontab(s)), "\n") {
-			for _, j := range schedule.Jobs(c) {
-				if strings.Contains(line, " "+strings.Join(j.Args, " ")+" ") {
-					installed[j.Unit] = true
-				}
-			}
-		}
+		installed = schedule.InstalledInCrontab(schedule.Jobs(c), schedule.ReadCrontab(s.crontabFile))
 	} else if dir, err := s.dir(); err == nil {
-		units, _ := schedule.InstalledUnits(dir)
-		for _, u := range units {
-			installed[strings.TrimSuffix(u, ".timer")] = strings.HasSuffix(u, ".timer")
-		}
+		installed = schedule.InstalledTimers(dir)
 	}
-	store := routine.StateStore{Dir: c.StateDir}
-	var out []jobStatus
-	now := time.Now()
-	for _, j := range schedule.Jobs(c) {
-		sched, _ := config.ParseSchedule(j.Schedule)
-		cal, _ := schedule.OnCalendar(j.Schedule)
-		js := jobStatus{Unit: j.Unit, Source: j.Source, What: j.What, Schedule: j.Schedule, OnCalendar: cal,
-			Installed: installed[j.Unit], Next: sched.Next(now)}
-		if st, err := store.Load(j.Source); err == nil {
-			js.LastRun, js.LastStatus = st.LastRun, st.LastStatus
-			if j.What != "backup" {
-				js.LastRun, js.LastStatus = st.LastDrill, ""
-			}
-		}
-		out = append(out, js)
-	}
+	out := schedule.Status(c, installed, routine.StateStore{Dir: c.StateDir}, time.Now())
 	if g.json {
 		return g.printJSON(out)
 	}

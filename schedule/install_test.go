@@ -1,0 +1,51 @@
+package schedule
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cairn-backup/cairn/routine"
+)
+
+// The crontab and timers cairn installed are recognised per job, and
+// Status reports each job's next run and last run from the state.
+func TestInstalledAndStatus(t *testing.T) {
+	cfg := testConfig(t, "http://127.0.0.1:1/unused")
+	jobs := Jobs(cfg)
+	crontab := filepath.Join(t.TempDir(), "crontab")
+	if err := EditCrontab(crontab, func(old string) string {
+		return MergeCrontab(old, CrontabLines(jobs[:1], "/usr/bin/cairn", "/etc/cairn.toml", "/var/log"))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	got := InstalledInCrontab(jobs, ReadCrontab(crontab))
+	if len(got) != 1 || !got[jobs[0].Unit] {
+		t.Errorf("installed in the crontab: %v, want only %s", got, jobs[0].Unit)
+	}
+	dir := t.TempDir()
+	if _, err := WriteUnits(dir, jobs, "/usr/bin/cairn", "/etc/cairn.toml"); err != nil {
+		t.Fatal(err)
+	}
+	timers := InstalledTimers(dir)
+	for _, j := range jobs {
+		if !timers[j.Unit] {
+			t.Errorf("%s not found among the written timers %v", j.Unit, timers)
+		}
+	}
+	store := routine.StateStore{Dir: cfg.StateDir}
+	last := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	if err := store.Save("hourly", &routine.State{LastRun: last, LastStatus: "ok"}); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 3, 2, 10, 20, 0, 0, time.UTC)
+	for _, js := range Status(cfg, timers, store, now) {
+		if js.Source == "hourly" && (!js.LastRun.Equal(last) || js.LastStatus != "ok" || !js.Next.After(now) || js.Next.Sub(now) > time.Hour) {
+			t.Errorf("hourly status %+v", js)
+		}
+		if !js.Installed || !strings.HasPrefix(js.Unit, "cairn-") {
+			t.Errorf("status %+v", js)
+		}
+	}
+}
