@@ -111,3 +111,33 @@ func TestDiff(t *testing.T) {
 		t.Errorf("stats %+v", st)
 	}
 }
+
+func TestSelection(t *testing.T) {
+	ss := snaps()
+	ss[0].Tags = []string{"nightly", "db"}
+	ss[2].Tags = []string{"nightly"}
+	for _, tc := range []struct {
+		sel  Selection
+		want int
+	}{
+		{Selection{}, 5},
+		{Selection{Hosts: []string{"db"}}, 2},
+		{Selection{Tags: []string{"nightly,db"}}, 1},      // both tags
+		{Selection{Tags: []string{"nightly,db", "a"}}, 4}, // either alternative
+		{Selection{Paths: []string{"/web"}}, 3},           // the path must be backed up
+		{Selection{Hosts: []string{"web"}, Paths: []string{"/db"}}, 0},
+	} {
+		n := 0
+		for _, s := range ss {
+			if tc.sel.Match(s) {
+				n++
+			}
+		}
+		if n != tc.want {
+			t.Errorf("%+v selects %d snapshots, want %d", tc.sel, n, tc.want)
+		}
+	}
+	if got := SplitTags([]string{"a, b", "b,c", ""}); strings.Join(got, " ") != "a b c" {
+		t.Errorf("SplitTags = %q", got)
+	}
+}
