@@ -141,3 +141,18 @@ func TestSelection(t *testing.T) {
 		t.Errorf("SplitTags = %q", got)
 	}
 }
+
+func TestParseCheck(t *testing.T) {
+	o, err := ParseCheck(CheckRequest{Subset: "1/7"})
+	if err != nil || !o.ReadData || o.Subset == nil || o.Subset.M != 7 {
+		t.Errorf("subset: %+v, %v", o, err)
+	}
+	if o, err := ParseCheck(CheckRequest{Rolling: "10%"}); err != nil || o.Rolling != 10 {
+		t.Errorf("rolling: %+v, %v", o, err)
+	}
+	for _, bad := range []CheckRequest{{Rolling: "1/7"}, {Rolling: "5%", Subset: "10%"}, {Subset: "nonsense"}} {
+		if _, err := ParseCheck(bad); err == nil {
+			t.Errorf("ParseCheck(%+v) accepted", bad)
+		}
+	}
+}

@@ -1,8 +1,8 @@
 package main
 
 import (
-	"errors"
 	"fmt"
+	"github.com/cairn-backup/cairn/engine"
 	"time"
 
 	"github.com/cairn-backup/cairn/message"
@@ -248,41 +248,17 @@ func forgetNote(forget, dryRun bool, n int) string {
 // runCheck runs check with the command line's options.
 func runCheck(cmd *cobra.Command, g *globals, o *checkFlags) error {
 	ctx := cmd.Context()
-	opts := repo.CheckOptions{ReadData: o.readData, Progress: &repo.CheckProgress{}}
-	if o.subset != "" {
-		s, err := repo.ParseSubset(o.subset)
-		if err != nil {
-			return err
-		}
-		opts.Subset, opts.ReadData = &s, true
-	}
-	if o.rolling != "" {
-		p, err := repo.ParseSubset(o.rolling)
-		if err != nil || p.Percent == 0 {
-			return fmt.Errorf("--rolling %q: want a percentage such as 10%%", o.rolling)
-		}
-		if opts.Subset != nil {
-			return errors.New("--rolling and --read-data-subset exclude each other")
-		}
-		opts.Rolling = p.Percent
+	opts, err := engine.ParseCheck(engine.CheckRequest{ReadData: o.readData, Subset: o.subset, Rolling: o.rolling, Snapshots: o.snapshotsRefs})
+	if err != nil {
+		return err
 	}
 	r, unlock, err := g.openLocked(ctx, false)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	if len(o.snapshotsRefs) > 0 {
-		all, err := r.Snapshots(ctx)
-		if err != nil {
-			return err
-		}
-		for _, ref := range o.snapshotsRefs {
-			s, err := repo.FindSnapshot(all, ref)
-			if err != nil {
-				return err
-			}
-			opts.Snapshots = append(opts.Snapshots, s)
-		}
+	if err := engine.ResolveCheckSnapshots(ctx, r, o.snapshotsRefs, &opts); err != nil {
+		return err
 	}
 	c := &counters{filesDone: opts.Progress.PacksDone.Load, bytesDone: opts.Progress.BytesDone.Load}
 	stopTotals := make(chan struct{})
