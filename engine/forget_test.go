@@ -156,3 +156,13 @@ func TestParseCheck(t *testing.T) {
 		}
 	}
 }
+
+func TestParsePrune(t *testing.T) {
+	o, err := ParsePrune(PruneRequest{MaxUnused: "0", MaxRepackSize: "1GiB", DryRun: true})
+	if err != nil || o.MaxUnused != 0 || o.MaxRepackBytes != 1<<30 || !o.DryRun {
+		t.Errorf("ParsePrune = %+v, %v", o, err)
+	}
+	if _, err := ParsePrune(PruneRequest{MaxUnused: "5%", MaxRepackSize: "lots"}); err == nil {
+		t.Error("a size of lots was accepted")
+	}
+}

@@ -11,7 +11,6 @@ import (
 	"github.com/cairn-backup/cairn/message"
 	"github.com/cairn-backup/cairn/repo"
 	"github.com/cairn-backup/cairn/snapshot"
-	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
 )
 
@@ -26,17 +25,7 @@ func (p *pruneFlags) add(cmd *cobra.Command) {
 }
 
 func (p *pruneFlags) options(dryRun bool) (repo.PruneOptions, error) {
-	opts := repo.PruneOptions{DryRun: dryRun}
-	var err error
-	if opts.MaxUnused, err = repo.ParseMaxUnused(p.maxUnused); err != nil {
-		return opts, err
-	}
-	if p.maxRepackSize != "" {
-		if opts.MaxRepackBytes, err = humanize.ParseBytes(p.maxRepackSize); err != nil {
-			return opts, fmt.Errorf("--max-repack-size %q: want a size such as 10G", p.maxRepackSize)
-		}
-	}
-	return opts, nil
+	return engine.ParsePrune(engine.PruneRequest{MaxUnused: p.maxUnused, MaxRepackSize: p.maxRepackSize, DryRun: dryRun})
 }
 
 func runPrune(ctx context.Context, g *globals, r *repo.Repository, opts repo.PruneOptions) error {
