@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"github.com/cairn-backup/cairn/message"
 	"strings"
 
 	"github.com/cairn-backup/cairn/backend"
 	"github.com/cairn-backup/cairn/blob"
 	"github.com/cairn-backup/cairn/index"
+	"github.com/cairn-backup/cairn/message"
 	"github.com/cairn-backup/cairn/pack"
 	"github.com/cairn-backup/cairn/repo"
 	"github.com/spf13/cobra"

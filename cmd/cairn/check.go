@@ -2,9 +2,9 @@ package main
 
 import (
 	"fmt"
-	"github.com/cairn-backup/cairn/engine"
 	"time"
 
+	"github.com/cairn-backup/cairn/engine"
 	"github.com/cairn-backup/cairn/message"
 	"github.com/cairn-backup/cairn/repo"
 	"github.com/cairn-backup/cairn/snapshot"

@@ -2,10 +2,10 @@ package main
 
 import (
 	"fmt"
-	"github.com/cairn-backup/cairn/message"
-	"github.com/cairn-backup/cairn/repo"
 	"text/tabwriter"
 
+	"github.com/cairn-backup/cairn/message"
+	"github.com/cairn-backup/cairn/repo"
 	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
 )

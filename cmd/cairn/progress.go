@@ -2,11 +2,11 @@ package main
 
 import (
 	"fmt"
-	"github.com/cairn-backup/cairn/message"
 	"os"
 	"sync/atomic"
 	"time"
 
+	"github.com/cairn-backup/cairn/message"
 	"github.com/dustin/go-humanize"
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"

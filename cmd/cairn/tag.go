@@ -2,9 +2,9 @@ package main
 
 import (
 	"errors"
-	"github.com/cairn-backup/cairn/message"
 	"slices"
 
+	"github.com/cairn-backup/cairn/message"
 	"github.com/spf13/cobra"
 )
 

@@ -1,9 +1,9 @@
 package main
 
 import (
-	"github.com/cairn-backup/cairn/message"
 	"runtime"
 
+	"github.com/cairn-backup/cairn/message"
 	"github.com/spf13/cobra"
 )
 
