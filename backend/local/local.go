@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/cairn-backup/cairn/backend"
 )
@@ -114,7 +115,9 @@ func syncDir(dir string) error {
 }
 
 func notExist(op string, h backend.Handle, err error) error {
-	if errors.Is(err, fs.ErrNotExist) {
+	// A path component that is a plain file (a repository path given to
+	// a file) means the object does not exist either.
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
 		return fmt.Errorf("%s %v: %w", op, h, backend.ErrNotExist)
 	}
 	return fmt.Errorf("%s %v: %w", op, h, err)

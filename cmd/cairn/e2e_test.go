@@ -137,7 +137,8 @@ func TestExitCodes(t *testing.T) {
 		msg  string
 	}{
 		{"wrong password", []string{"CAIRN_PASSWORD=wrong"}, []string{"-r", dir, "key", "list"}, 12, "wrong password"},
-		{"no repository", []string{"CAIRN_PASSWORD=right"}, []string{"-r", filepath.Join(dir, "nope"), "key", "list"}, 10, "no repository"},
+		{"no repository", []string{"CAIRN_PASSWORD=right"}, []string{"-r", filepath.Join(dir, "nope"), "key", "list"}, 10, "no repository at " + filepath.Join(dir, "nope")},
+		{"repository path is a file", []string{"CAIRN_PASSWORD=right"}, []string{"-r", filepath.Join(dir, "config"), "key", "list"}, 10, "no repository at " + filepath.Join(dir, "config")},
 		{"no password", nil, []string{"-r", dir, "key", "list"}, 1, "no password given"},
 		{"no repo flag", []string{"CAIRN_PASSWORD=right"}, []string{"key", "list"}, 1, "no repository given"},
 		{"bad s3 location", []string{"CAIRN_PASSWORD=right"}, []string{"-r", "s3:127.0.0.1:9/b", "key", "list"}, 1, "s3 location must"},

@@ -52,22 +52,34 @@ func exitCode(ctx context.Context, err error) int {
 // sentence makes an error read as one sentence for the user.
 func sentence(err error) string {
 	var dk *repo.DamagedKeysError
+	var nr *noRepoError
 	switch {
 	case errors.As(err, &dk):
 		return dk.Error() + "; if the password is right, restore the key files from a copy or use another key"
 	case errors.Is(err, repo.ErrWrongPassword):
 		return "wrong password, or no key file matches it"
+	case errors.As(err, &nr):
+		return fmt.Sprintf("there is no repository at %s (run \"cairn init\" to create one)", nr.location)
 	case errors.Is(err, repo.ErrNoRepository):
 		return "there is no repository at that location (run \"cairn init\" to create one)"
 	case errors.Is(err, repo.ErrLocked):
 		return err.Error() + "; if that process is gone, \"cairn unlock\" removes stale locks, or use --retry-lock to wait."
 	}
 	s := err.Error()
-	if !strings.HasSuffix(s, ".") {
+	if !strings.HasSuffix(s, ".") && !strings.Contains(s, "\n") {
 		s += "."
 	}
 	return s
 }
+
+// noRepoError says which location holds no repository (exit 10).
+type noRepoError struct{ location string }
+
+// Error names the location.
+func (e *noRepoError) Error() string { return "there is no repository at " + e.location }
+
+// Unwrap makes it match repo.ErrNoRepository.
+func (e *noRepoError) Unwrap() error { return repo.ErrNoRepository }
 
 func errInvalidPattern(p string) error { return fmt.Errorf("invalid pattern %q", p) }
 

@@ -275,7 +275,7 @@ func (g *globals) openRepoIndex(ctx context.Context, deferIndex bool) (*repo.Rep
 	}
 	// Fail with exit 10 before asking for a password.
 	if _, err := be.Stat(ctx, backend.Handle{Type: backend.Config}); errors.Is(err, backend.ErrNotExist) {
-		return nil, repo.ErrNoRepository
+		return nil, &noRepoError{location: g.repo}
 	} else if err != nil {
 		return nil, fmt.Errorf("open repository: %w", err)
 	}
