@@ -161,3 +161,30 @@ type Key struct {
 	KDFMemory  uint64    `json:"kdf_memory"` // bytes
 	KDFThreads uint8     `json:"kdf_threads"`
 }
+
+// Lock is a lock file as cat lock prints it.
+type Lock struct {
+	ID        string    `json:"id"`
+	Time      time.Time `json:"time"`
+	Exclusive bool      `json:"exclusive"`
+	Hostname  string    `json:"hostname"`
+	Username  string    `json:"username"`
+	PID       int       `json:"pid"`
+	UID       uint32    `json:"uid"`
+	GID       uint32    `json:"gid"`
+}
+
+// Tree is a tree as cat tree prints it.
+type Tree struct {
+	ID    string `json:"id"`
+	Nodes []Node `json:"nodes"`
+}
+
+// Record is a record file as cat record prints it: JSON records (drills,
+// gates) with their document, others by kind and size.
+type Record struct {
+	ID       string `json:"id"`
+	Kind     int    `json:"kind"`
+	Size     int    `json:"size"`
+	Document any    `json:"document,omitempty"`
+}

@@ -426,3 +426,18 @@ func (r *Repository) remove(ctx context.Context, h backend.Handle) error {
 	}
 	return err
 }
+
+// LoadLock reads the lock file named by a unique prefix.
+func (r *Repository) LoadLock(ctx context.Context, prefix string) (LockInfo, error) {
+	name, err := r.Find(ctx, backend.Lock, prefix)
+	if err != nil {
+		return LockInfo{}, err
+	}
+	payload, err := r.LoadFile(ctx, backend.Handle{Type: backend.Lock, Name: name}, crypto.KindLock)
+	if err != nil {
+		return LockInfo{}, err
+	}
+	l, err := DecodeLock(payload)
+	l.Name = name
+	return l, err
+}

@@ -76,3 +76,42 @@ func checkJSONRecord(p []byte) error {
 	}
 	return nil
 }
+
+// Record is one record file, opened: its kind and payload.
+type Record struct {
+	Name    string
+	Kind    byte
+	Payload []byte
+}
+
+// LoadRecord reads the record file named by a unique prefix, whatever its
+// kind (the kind is in clear in the envelope).
+func (r *Repository) LoadRecord(ctx context.Context, prefix string) (*Record, error) {
+	name, err := r.Find(ctx, backend.Record, prefix)
+	if err != nil {
+		return nil, err
+	}
+	h := backend.Handle{Type: backend.Record, Name: name}
+	head, err := backend.ReadAll(ctx, r.be, h, 0, 2)
+	if err != nil {
+		return nil, err
+	}
+	kind, err := crypto.EnvelopeKind(append(head, make([]byte, 64)...))
+	if err != nil {
+		return nil, fmt.Errorf("record %s: %w", shortName(name), err)
+	}
+	payload, err := r.LoadFile(ctx, h, kind)
+	if err != nil {
+		return nil, err
+	}
+	return &Record{Name: name, Kind: kind, Payload: payload}, nil
+}
+
+// JSON returns the document of a JSON record (drills, gates), or false
+// for other kinds.
+func (rec *Record) JSON() (json.RawMessage, bool) {
+	if rec.Kind < KindDrill || checkJSONRecord(rec.Payload) != nil {
+		return nil, false
+	}
+	return rec.Payload[1:], true
+}

@@ -124,3 +124,13 @@ func (r *Repository) RemoveSnapshot(ctx context.Context, id blob.ID) error {
 func (r *Repository) LoadTree(ctx context.Context, id blob.ID) (*snapshot.Tree, error) {
 	return snapshot.LoadTree(ctx, r, id)
 }
+
+// FindSnapshotRef loads the snapshot that ref names: "latest" or a unique
+// ID prefix.
+func (r *Repository) FindSnapshotRef(ctx context.Context, ref string) (*snapshot.Snapshot, error) {
+	snaps, err := r.Snapshots(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return FindSnapshot(snaps, ref)
+}
