@@ -78,8 +78,8 @@ func TestPruneListFailsHalfway(t *testing.T) {
 	before := mustNames(t, e.be, backend.Pack)
 	r, err := Open(ctx, e.be, pw, testOpts)
 	must(t, err)
-	r.be = faulty.New(e.be, faulty.Config{ListFailAfter: 2})
 	l := lock(t, r, true)
+	r.be = faulty.New(e.be, faulty.Config{ListFailAfter: 2})
 	defer func() { _ = l.Unlock() }()
 	if _, err := r.Prune(ctx, PruneOptions{}); !errors.Is(err, faulty.ErrInjected) {
 		t.Errorf("prune with a broken listing: %v", err)

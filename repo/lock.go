@@ -193,10 +193,11 @@ type LockOptions struct {
 // snapshot, and every deletion, first checks that the lock is still fresh.
 //
 // Lock, then load (design §12.9): once the lock is held, Lock loads the
-// index if Open deferred it (Options.DeferIndex), and loads it afresh if
-// it had to wait for another command's lock, which may have repacked and
-// deleted packs meanwhile. What a command reads before it holds its lock
-// is never trusted after it.
+// index if Open deferred it (Options.DeferIndex), loads it afresh if it
+// had to wait for another command's lock, which may have repacked and
+// deleted packs meanwhile, and otherwise refreshes it if the index files
+// changed since it was read (a handle kept across commands). What a
+// command reads before it holds its lock is never trusted after it.
 func (r *Repository) Lock(ctx context.Context, opts LockOptions) (*Lock, error) {
 	if opts.Sleep == nil {
 		opts.Sleep = func(d time.Duration) {
@@ -225,11 +226,16 @@ func (r *Repository) Lock(ctx context.Context, opts LockOptions) (*Lock, error) 
 			r.mu.Lock()
 			r.lock = l
 			r.mu.Unlock()
-			if !r.indexLoaded || waited {
-				if err := r.ReloadIndex(ctx); err != nil {
-					_ = l.Unlock()
-					return nil, err
-				}
+			var err error
+			switch {
+			case !r.indexLoaded || waited:
+				err = r.ReloadIndex(ctx)
+			default:
+				_, err = r.RefreshIndex(ctx) // a handle kept across commands
+			}
+			if err != nil {
+				_ = l.Unlock()
+				return nil, err
 			}
 			return l, nil
 		}

@@ -348,12 +348,18 @@ func (r *Repository) WriteIndex(ctx context.Context) error {
 		return nil
 	}
 	f := &index.File{Packs: packs}
-	if _, err := r.SaveFile(ctx, backend.Index, crypto.KindIndex, f.Encode()); err != nil {
+	name, err := r.SaveFile(ctx, backend.Index, crypto.KindIndex, f.Encode())
+	if err != nil {
 		r.mu.Lock()
 		r.written = append(packs, r.written...)
 		r.mu.Unlock()
 		return fmt.Errorf("write index: %w", err)
 	}
+	r.mu.Lock()
+	if r.indexNames != nil {
+		r.indexNames[name] = true // already in the in-memory index
+	}
+	r.mu.Unlock()
 	return nil
 }
 

@@ -493,3 +493,41 @@ func TestPruneAfterWaitingForBackup(t *testing.T) {
 		t.Errorf("%d snapshots restore after prune, want 4", len(got))
 	}
 }
+
+// A handle kept open across commands (a run's steps) reads the index
+// afresh when another command changed the index files, and keeps it when
+// only its own writes did.
+func TestLockRefreshesAStaleIndex(t *testing.T) {
+	ctx := context.Background()
+	e := newPruneEnv(t)
+	kept, err := Open(ctx, e.be, pw, testOpts)
+	must(t, err)
+	l := lock(t, kept, false)
+	must(t, l.Unlock())
+	// Another command prunes away the first two snapshots' data.
+	other, err := Open(ctx, e.be, pw, testOpts)
+	must(t, err)
+	ol := lock(t, other, true)
+	for _, s := range e.snaps[:2] {
+		must(t, other.RemoveSnapshot(ctx, s.ID))
+	}
+	if _, err := other.Prune(ctx, PruneOptions{MaxUnused: 0}); err != nil {
+		t.Fatal(err)
+	}
+	must(t, ol.Unlock())
+	// The kept handle locks again without waiting: its index is refreshed.
+	l = lock(t, kept, false)
+	defer l.Unlock()
+	if fresh, err := kept.RefreshIndex(ctx); err != nil || fresh {
+		t.Errorf("a second refresh reloaded again (%v, %v): Lock did not refresh", fresh, err)
+	}
+	err = snapshot.Walk(ctx, kept, e.snaps[2].Tree, "/", nil, func(p string, n *snapshot.Node) error {
+		for _, id := range n.Content {
+			if _, err := kept.LoadBlob(ctx, blob.Handle{Type: blob.Data, ID: id}); err != nil {
+				return fmt.Errorf("%s: %w", p, err)
+			}
+		}
+		return nil
+	})
+	must(t, err)
+}

@@ -100,6 +100,7 @@ type Repository struct {
 	packs       *packCache      // whole packs for LoadBlob; nil when off
 	indexErrors []error         // damaged index files skipped by LoadIndex
 	indexLoaded bool            // LoadIndex has run; set before the handle is shared
+	indexNames  map[string]bool // index files in the in-memory index; guarded by mu
 	lock        *Lock           // guarded by mu; nil when the command holds no lock
 	uploadCtx   context.Context // guarded by mu; see BindUploads
 }
@@ -279,7 +280,35 @@ func (r *Repository) LoadIndex(ctx context.Context) error {
 	}
 	r.idx.Compact()
 	r.indexLoaded = true
+	r.mu.Lock()
+	r.indexNames = map[string]bool{}
+	for _, n := range names {
+		r.indexNames[n] = true
+	}
+	r.mu.Unlock()
 	return nil
+}
+
+// RefreshIndex lists the index files and, if they are not the ones the
+// in-memory index was read from (another command wrote or removed some),
+// reads the index afresh. It reports whether it did. A handle kept open
+// across commands calls it (through Lock) so that it never works from an
+// index another command has since changed.
+func (r *Repository) RefreshIndex(ctx context.Context) (bool, error) {
+	names, err := backend.Names(ctx, r.be, backend.Index)
+	if err != nil {
+		return false, fmt.Errorf("list index files: %w", err)
+	}
+	r.mu.Lock()
+	same := len(names) == len(r.indexNames)
+	for _, n := range names {
+		same = same && r.indexNames[n]
+	}
+	r.mu.Unlock()
+	if same {
+		return false, nil
+	}
+	return true, r.ReloadIndex(ctx)
 }
 
 // ReloadIndex replaces the in-memory index with one read afresh from the
