@@ -105,6 +105,19 @@ func (g *globals) runner(c *config.Config) (*routine.Runner, error) {
 		Store: routine.StateStore{Dir: c.StateDir}, Now: time.Now, Log: g.logWriter()}, nil
 }
 
+// runnerInProcess is runner for "cairn run": its commands run inside this
+// process and share the repositories they open (see inProcess), but for
+// backup and restore. Close the returned executor when done.
+func (g *globals) runnerInProcess(c *config.Config) (*routine.Runner, *inProcess, error) {
+	r, err := g.runner(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	x := &inProcess{g: g, child: r.Exec.(routine.Binary)}
+	r.Exec = x
+	return r, x, nil
+}
+
 func decodeTOML(b []byte, v any) error { return toml.Unmarshal(b, v) }
 
 // logWriter is where step logs go: stdout, or stderr when stdout carries

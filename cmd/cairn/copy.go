@@ -29,6 +29,26 @@ func (s *source) open(ctx context.Context, g *globals) (*repo.Repository, error)
 	if s.repo == "" {
 		return nil, errors.New("no source repository: give --from-repo or set CAIRN_FROM_REPOSITORY")
 	}
+	if g.repoCache != nil {
+		key := repoKey(s.repo, s.passwordFile, s.passwordCommand)
+		g.usedRepos = append(g.usedRepos, key)
+		if r := g.repoCache.get(key); r != nil {
+			if _, err := r.RefreshIndex(ctx); err != nil {
+				return nil, err
+			}
+			return r, nil
+		}
+		r, err := s.openFresh(ctx, g)
+		if err == nil {
+			g.repoCache.keep(key, r)
+		}
+		return r, err
+	}
+	return s.openFresh(ctx, g)
+}
+
+// openFresh opens the source repository, deriving its key.
+func (s *source) openFresh(ctx context.Context, g *globals) (*repo.Repository, error) {
 	be, err := g.openLocation(s.repo, "CAIRN_FROM_")
 	if err != nil {
 		return nil, err
@@ -36,11 +56,15 @@ func (s *source) open(ctx context.Context, g *globals) (*repo.Repository, error)
 	var pw []byte
 	switch {
 	case s.passwordCommand != "":
-		pw, err = passwordFromCommand(ctx, s.passwordCommand)
+		pw, err = passwordFromCommand(ctx, s.passwordCommand, g.workDir)
 	case s.passwordFile != "":
 		pw, err = readPasswordFile(s.passwordFile)
 	case os.Getenv("CAIRN_FROM_PASSWORD") != "":
 		pw = []byte(os.Getenv("CAIRN_FROM_PASSWORD"))
+	case g.repoCache != nil && os.Getenv("CAIRN_PASSWORD") != "":
+		// Inside a run, one password for every repository, from the
+		// environment, as a run's child commands get it.
+		pw = []byte(os.Getenv("CAIRN_PASSWORD"))
 	default:
 		if pw, err = g.promptPassword("enter password for the source repository: "); err != nil {
 			err = errors.New("no password for the source repository: set CAIRN_FROM_PASSWORD, CAIRN_FROM_PASSWORD_FILE or --from-password-file")

@@ -50,6 +50,15 @@ type globals struct {
 	// environment's AWS_* variables. Each configured repository gets its
 	// own; none is ever put into the environment.
 	s3Creds []string
+	// s3FromCreds are the credentials of a copy's source, when set.
+	s3FromCreds []string
+	// repoCache, when set, keeps opened repositories across the commands
+	// of a run (see inProcess); usedRepos are the keys this command used.
+	repoCache *inProcess
+	usedRepos []string
+	// workDir is where password commands run ("": the working directory;
+	// inside a run, the configuration file's directory).
+	workDir string
 }
 
 func newRootCmd(g *globals) *cobra.Command {
@@ -127,6 +136,8 @@ func (g *globals) openLocation(loc, credPrefix string) (backend.Backend, error) 
 			}
 			if g.s3Creds != nil && credPrefix == "" {
 				applyS3Creds(&cfg, g.s3Creds)
+			} else if g.s3FromCreds != nil && credPrefix != "" {
+				applyS3Creds(&cfg, g.s3FromCreds)
 			} else if credPrefix != "" && os.Getenv(credPrefix+"AWS_ACCESS_KEY_ID") != "" {
 				cfg.AccessKey, cfg.SecretKey = os.Getenv(credPrefix+"AWS_ACCESS_KEY_ID"), os.Getenv(credPrefix+"AWS_SECRET_ACCESS_KEY")
 				cfg.SessionToken = os.Getenv(credPrefix + "AWS_SESSION_TOKEN")
@@ -180,7 +191,7 @@ func (g *globals) options() (repo.Options, error) {
 func (g *globals) password(ctx context.Context, prompt string) ([]byte, error) {
 	switch {
 	case g.passwordCommand != "":
-		return passwordFromCommand(ctx, g.passwordCommand)
+		return passwordFromCommand(ctx, g.passwordCommand, g.workDir)
 	case g.passwordFile != "":
 		return readPasswordFile(g.passwordFile)
 	}
@@ -201,8 +212,9 @@ func readPasswordFile(name string) ([]byte, error) {
 	return checkPassword(trimNewline(b), "password file "+name)
 }
 
-func passwordFromCommand(ctx context.Context, command string) ([]byte, error) {
+func passwordFromCommand(ctx context.Context, command, dir string) ([]byte, error) {
 	cmd := exec.CommandContext(ctx, "sh", "-c", command)
+	cmd.Dir = dir
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
 	if err != nil {
@@ -265,6 +277,29 @@ func (g *globals) openRepo(ctx context.Context) (*repo.Repository, error) {
 // openRepoIndex opens the repository; with deferIndex its index is loaded
 // only by the lock that the caller takes next (lock, then load).
 func (g *globals) openRepoIndex(ctx context.Context, deferIndex bool) (*repo.Repository, error) {
+	if g.repoCache != nil {
+		key := repoKey(g.repo, g.passwordFile, g.passwordCommand)
+		g.usedRepos = append(g.usedRepos, key)
+		if r := g.repoCache.get(key); r != nil {
+			// Kept from an earlier command of this run: no key derivation,
+			// and the index is read again only if it changed.
+			if _, err := r.RefreshIndex(ctx); err != nil {
+				return nil, err
+			}
+			return r, nil
+		}
+		r, err := g.openRepoFresh(ctx, deferIndex)
+		if err == nil {
+			g.repoCache.keep(key, r)
+		}
+		return r, err
+	}
+	return g.openRepoFresh(ctx, deferIndex)
+}
+
+// openRepoFresh opens the repository, deriving the key and (unless
+// deferred to the lock) loading the index.
+func (g *globals) openRepoFresh(ctx context.Context, deferIndex bool) (*repo.Repository, error) {
 	be, err := g.openBackend()
 	if err != nil {
 		return nil, err

@@ -52,10 +52,11 @@ read, 1 a step failed. With --json, a report per source goes to stdout.`,
 					return fmt.Errorf("no source %q in %s", n, c.File)
 				}
 			}
-			r, err := g.runner(c)
+			r, x, err := g.runnerInProcess(c)
 			if err != nil {
 				return err
 			}
+			defer x.Close()
 			worst := 0
 			for _, n := range names {
 				rep := r.Run(cmd.Context(), n)

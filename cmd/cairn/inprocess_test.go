@@ -1,0 +1,66 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cairn-backup/cairn/config"
+	"github.com/cairn-backup/cairn/message"
+	"github.com/cairn-backup/cairn/routine"
+)
+
+// A run's commands share one opened repository: one key derivation for
+// snapshots, check, stats and prune together; a failed command gives its
+// repository up, and the next opens it again. Backups still run as a
+// child process.
+func TestInProcessExecutorKeepsRepositories(t *testing.T) {
+	_, repoDir, src := smallPackRepo(t, 3)
+	pw := writePw(t, "pw")
+	x := &inProcess{g: &globals{stdout: io.Discard, stderr: io.Discard}, child: routine.Binary{Path: cairnBin, RetryLock: time.Minute}}
+	defer x.Close()
+	target := &config.Repository{Name: "local", URL: repoDir, PasswordFile: pw}
+	ctx := context.Background()
+	run := func(args ...string) routine.Result {
+		t.Helper()
+		res, err := x.Cairn(ctx, routine.Command{Repo: target, Args: args})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	if res := run("snapshots", "--json"); res.Code != 0 || !strings.Contains(string(res.Stdout), `"short_id"`) {
+		t.Fatalf("snapshots: %d %s %s", res.Code, res.Stdout, res.Stderr)
+	}
+	var c message.CheckSummary
+	if res := run("check", "--json", "--read-data"); res.Code != 0 || res.Decode(&c) != nil || !c.OK {
+		t.Fatalf("check: %d %s", res.Code, res.Stderr)
+	}
+	var s message.StatsSummary
+	if res := run("stats", "--json"); res.Code != 0 || res.Decode(&s) != nil || s.RepositorySize == 0 {
+		t.Fatalf("stats: %d %s", res.Code, res.Stderr)
+	}
+	if x.opens != 1 {
+		t.Errorf("%d repository opens for three commands, want 1", x.opens)
+	}
+	// A backup runs as a child; the kept handle sees its snapshot after.
+	put(t, filepath.Join(src, "new"), "new data")
+	if res := run("backup", "--json", src); res.Code != 0 {
+		t.Fatalf("backup: %d %s", res.Code, res.Stderr)
+	}
+	var snaps []message.Snapshot
+	if res := run("snapshots", "--json"); json.Unmarshal(res.Stdout, &snaps) != nil || len(snaps) != 2 {
+		t.Errorf("the kept repository does not see the child's backup: %s", res.Stdout)
+	}
+	// A failing command drops the kept repository.
+	if res := run("cat", "blob", strings.Repeat("ab", 32)); res.Code != 1 || !strings.Contains(res.Stderr, "not found") {
+		t.Errorf("cat of a missing blob: %d %s", res.Code, res.Stderr)
+	}
+	if res := run("stats", "--json"); res.Code != 0 || x.opens != 2 {
+		t.Errorf("after a failed command: %d opens, want 2 (%s)", x.opens, res.Stderr)
+	}
+}
