@@ -166,3 +166,18 @@ func TestParsePrune(t *testing.T) {
 		t.Error("a size of lots was accepted")
 	}
 }
+
+func TestTagChange(t *testing.T) {
+	c := TagChange{Add: []string{"x", "a"}, Remove: []string{"b"}}
+	if got := strings.Join(c.Apply([]string{"a", "b", "c"}), ","); got != "a,c,x" {
+		t.Errorf("add x, remove b: %q", got)
+	}
+	if got := (TagChange{Set: []string{"only"}}).Apply([]string{"a"}); len(got) != 1 || got[0] != "only" {
+		t.Errorf("set: %q", got)
+	}
+	for _, bad := range []TagChange{{}, {Set: []string{"s"}, Add: []string{"a"}}} {
+		if bad.Validate() == nil {
+			t.Errorf("%+v accepted", bad)
+		}
+	}
+}

@@ -1,10 +1,11 @@
 package main
 
 import (
-	"errors"
-	"slices"
+	"fmt"
 
+	"github.com/cairn-backup/cairn/engine"
 	"github.com/cairn-backup/cairn/message"
+	"github.com/cairn-backup/cairn/snapshot"
 	"github.com/spf13/cobra"
 )
 
@@ -23,11 +24,9 @@ afterwards, so an interruption never loses a snapshot.`,
   cairn tag --set release-1.2 latest`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			if len(add)+len(remove)+len(set) == 0 {
-				return errors.New("nothing to do: give --add, --remove or --set")
-			}
-			if len(set) > 0 && len(add)+len(remove) > 0 {
-				return errors.New("--set cannot be combined with --add or --remove")
+			change := engine.TagChange{Add: splitTags(add), Remove: splitTags(remove), Set: splitTags(set)}
+			if err := change.Validate(); err != nil {
+				return err
 			}
 			r, unlock, err := g.openLocked(ctx, true)
 			if err != nil {
@@ -38,26 +37,11 @@ afterwards, so an interruption never loses a snapshot.`,
 			if err != nil {
 				return err
 			}
-			changed := 0
-			for _, s := range snaps {
-				tags := newTags(s.Tags, splitTags(add), splitTags(remove), splitTags(set), len(set) > 0)
-				if slices.Equal(tags, s.Tags) {
-					continue
-				}
-				old := s.ID
-				ns := *s
-				ns.Tags = tags
-				if ns.Original.IsZero() {
-					ns.Original = old
-				}
-				if err := r.SaveSnapshot(ctx, &ns); err != nil {
-					return err
-				}
-				if err := r.RemoveSnapshot(ctx, old); err != nil {
-					return err
-				}
-				changed++
-				g.verbosef(1, "snapshot %s is now %s\n", old.Short(), ns.ID.Short())
+			changed, err := engine.Retag(ctx, r, snaps, change, func(old, ns *snapshot.Snapshot) {
+				g.verbosef(1, "snapshot %s is now %s\n", old.ID.Short(), ns.ID.Short())
+			})
+			if err != nil {
+				return fmt.Errorf("modified %d snapshots: %w", changed, err)
 			}
 			return g.report(message.Done{MessageType: message.TypeSummary, ChangedSnapshots: &changed}, "modified %d snapshots\n", changed)
 		},
@@ -68,22 +52,4 @@ afterwards, so an interruption never loses a snapshot.`,
 	fl.StringArrayVar(&remove, "remove", nil, "remove `tag[,tag...]`")
 	fl.StringArrayVar(&set, "set", nil, "replace all tags with `tag[,tag...]`")
 	return cmd
-}
-
-func newTags(cur, add, remove, set []string, replace bool) []string {
-	if replace {
-		return set
-	}
-	var out []string
-	for _, t := range cur {
-		if !slices.Contains(remove, t) {
-			out = append(out, t)
-		}
-	}
-	for _, t := range add {
-		if !slices.Contains(out, t) {
-			out = append(out, t)
-		}
-	}
-	return out
 }
