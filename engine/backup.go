@@ -92,6 +92,10 @@ type BackupOptions struct {
 	Program string
 	// DryRun reads everything and stores nothing.
 	DryRun bool
+	// GovernMemory keeps the Go runtime's soft memory limit at what the
+	// backup needs while it runs (see GovernMemory): for a process that
+	// does nothing else.
+	GovernMemory bool
 	// CheckpointEvery is the time between checkpoint index files (besides
 	// one every 64 packs); zero means five minutes.
 	CheckpointEvery time.Duration
@@ -167,6 +171,9 @@ func (b *Backup) streaming() bool { return b.opts.Stdin != nil || len(b.opts.Com
 // every pack it stored before it returns the error (design §12.3).
 func (b *Backup) Run(ctx context.Context) (*BackupResult, error) {
 	r, o := b.r, b.opts
+	if o.GovernMemory {
+		defer GovernMemory(r.BackupMemory())()
+	}
 	if !o.DryRun {
 		if err := b.reconcile(ctx); err != nil {
 			return nil, err

@@ -151,10 +151,9 @@ func runBackup(ctx context.Context, g *globals, o *backupOptions, args []string)
 		return err
 	}
 	defer unlock()
-	defer governMemory(r.BackupMemory())()
 	opts := engine.BackupOptions{Paths: paths, Filter: filter, ExcludeCaches: o.excludeCaches,
 		ExcludeIfPresent: o.excludeIfPresent, OneFileSystem: o.oneFileSystem, Tags: splitTags(o.tags),
-		Host: o.host, Time: when, Parent: o.parent, Program: "cairn " + version, DryRun: o.dryRun,
+		Host: o.host, Time: when, Parent: o.parent, Program: "cairn " + version, DryRun: o.dryRun, GovernMemory: true,
 		StreamName: o.stdinFilename, CommandStderr: os.Stderr,
 		OnItemError: func(p string, err error) { g.reportItemError("archival", p, err) },
 		OnEvent:     g.backupEvent}

@@ -1,4 +1,4 @@
-package main
+package engine
 
 import (
 	"math"
@@ -15,7 +15,7 @@ func TestGovernMemory(t *testing.T) {
 	t.Setenv("GOMEMLIMIT", "")
 	defer debug.SetMemoryLimit(math.MaxInt64)
 	const base = 8 << 20
-	stop := governMemory(base)
+	stop := GovernMemory(base)
 	if got := debug.SetMemoryLimit(-1); got < base {
 		t.Fatalf("limit %d below the base %d", got, base)
 	}
@@ -39,7 +39,7 @@ func TestGovernMemory(t *testing.T) {
 
 	t.Setenv("GOMEMLIMIT", "1GiB")
 	debug.SetMemoryLimit(1 << 30)
-	governMemory(base)()
+	GovernMemory(base)()
 	if got := debug.SetMemoryLimit(-1); got != 1<<30 {
 		t.Errorf("limit %d with GOMEMLIMIT set, want it untouched", got)
 	}

@@ -1,4 +1,4 @@
-package main
+package engine
 
 import (
 	"math"
@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// governMemory sets the Go runtime's soft memory limit to the larger of
+// GovernMemory sets the Go runtime's soft memory limit to the larger of
 // base and the live heap plus half (the heap goal at GOGC=50) plus 32 MiB,
 // and keeps it there as the heap grows, until stop is called.
 //
@@ -18,7 +18,7 @@ import (
 // backup holds (a big index, a directory of a million entries), where the
 // collector would run without pause. GOMEMLIMIT in the environment turns
 // this off.
-func governMemory(base int64) (stop func()) {
+func GovernMemory(base int64) (stop func()) {
 	if os.Getenv("GOMEMLIMIT") != "" {
 		return func() {}
 	}
