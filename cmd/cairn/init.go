@@ -7,9 +7,9 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/cairn-backup/cairn/engine"
 	"github.com/cairn-backup/cairn/message"
 	"github.com/cairn-backup/cairn/repo"
-	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
 )
 
@@ -38,11 +38,9 @@ Without the password the repository cannot be read: keep it safe.`,
 			if err != nil {
 				return err
 			}
-			size, err := humanize.ParseBytes(packSize)
-			if err != nil || size < repo.MinPackSize || size > repo.MaxPackSize {
-				return fmt.Errorf("--pack-size %q must be a size between 64KiB and 2GiB", packSize)
+			if opts.PackSize, err = engine.ParsePackSize(packSize); err != nil {
+				return err
 			}
-			opts.PackSize = uint32(size)
 			if copyChunker {
 				from, err := src.open(ctx, g)
 				if err != nil {
@@ -56,10 +54,7 @@ Without the password the repository cannot be read: keep it safe.`,
 			if err != nil {
 				return err
 			}
-			if err := createStorage(ctx, be); err != nil {
-				return err
-			}
-			r, err := repo.Init(ctx, be, pw, opts)
+			r, err := engine.Init(ctx, be, pw, opts)
 			if errors.Is(err, repo.ErrExists) {
 				return fmt.Errorf("a repository already exists at %s", g.repo)
 			}

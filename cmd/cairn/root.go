@@ -166,21 +166,6 @@ func (g *globals) openLocation(loc, credPrefix string) (backend.Backend, error) 
 	return g.testHooks(be), nil
 }
 
-// createStorage creates the bucket of an S3 location, if any.
-func createStorage(ctx context.Context, be backend.Backend) error {
-	for be != nil {
-		if c, ok := be.(backend.Creator); ok {
-			return c.Create(ctx)
-		}
-		u, ok := be.(backend.Unwrapper)
-		if !ok {
-			return nil
-		}
-		be = u.Unwrap()
-	}
-	return nil
-}
-
 func (g *globals) options() (repo.Options, error) {
 	c, err := pack.ParseCompression(g.compression)
 	return repo.Options{Compression: c, Connections: g.connections}, err
