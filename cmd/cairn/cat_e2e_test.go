@@ -62,3 +62,12 @@ func TestCatSnapshotTreeLockRecord(t *testing.T) {
 		t.Errorf("record document %s", doc)
 	}
 }
+
+// A subcommand lists its own flags under Flags, not Global Flags.
+func TestScheduleFlagsAreTheirOwn(t *testing.T) {
+	out := mustRun(t, nil, "schedule", "install", "--help")
+	own, global, _ := strings.Cut(out, "Global Flags:")
+	if !strings.Contains(own, "--user") || strings.Contains(global, "--user") {
+		t.Errorf("schedule install --help:\n%s", out)
+	}
+}

@@ -72,12 +72,6 @@ cron expressions ("0 * * * *", "@daily"), converted to OnCalendar.
   cairn schedule status
   cairn schedule remove --user`,
 	}
-	f := cmd.PersistentFlags()
-	f.BoolVar(&s.user, "user", false, "systemd user units instead of system units")
-	f.BoolVar(&s.cron, "cron", false, "use the crontab instead of systemd")
-	f.StringVar(&s.unitDir, "unit-dir", "", "write systemd units to `dir` instead of the standard one")
-	f.StringVar(&s.crontabFile, "crontab-file", "", "edit crontab `file` instead of running crontab(1)")
-	f.BoolVar(&s.noEnable, "no-enable", false, "write the units but do not run systemctl")
 	cmd.AddCommand(&cobra.Command{
 		Use:     "install",
 		Short:   "Write and enable the schedules",
@@ -97,6 +91,17 @@ cron expressions ("0 * * * *", "@daily"), converted to OnCalendar.
 		Args:    cobra.NoArgs,
 		RunE:    func(cmd *cobra.Command, args []string) error { return scheduleStatus(g, &s) },
 	})
+	// Each subcommand lists these under its own flags, not as global ones.
+	for _, sub := range cmd.Commands() {
+		f := sub.Flags()
+		f.BoolVar(&s.user, "user", false, "systemd user units instead of system units")
+		f.BoolVar(&s.cron, "cron", false, "use the crontab instead of systemd")
+		f.StringVar(&s.unitDir, "unit-dir", "", "write systemd units to `dir` instead of the standard one")
+		f.StringVar(&s.crontabFile, "crontab-file", "", "edit crontab `file` instead of running crontab(1)")
+		if sub.Name() != "status" {
+			f.BoolVar(&s.noEnable, "no-enable", false, "write the units but do not run systemctl")
+		}
+	}
 	return cmd
 }
 
