@@ -281,3 +281,35 @@ func (x *Index) Packs() int {
 	defer x.mu.RUnlock()
 	return len(x.packs)
 }
+
+// Each calls fn for every indexed blob of type t, once each, in ID order.
+// fn must not call the index.
+func (x *Index) Each(t blob.Type, fn func(id blob.ID)) {
+	if !t.Valid() {
+		return
+	}
+	x.Compact()
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	tb := &x.tables[t]
+	if tb.starts == nil {
+		return
+	}
+	var last blob.ID
+	seen := false
+	for b := 0; b < numBuckets; b++ {
+		for _, r := range tb.recs[tb.starts[b]:tb.starts[b+1]] {
+			if !x.alive(r.loc().pack) {
+				continue
+			}
+			var id blob.ID
+			id[0], id[1] = byte(b>>8), byte(b)
+			copy(id[2:], r[:suffixSize])
+			if seen && id == last {
+				continue // the same blob in another pack
+			}
+			last, seen = id, true
+			fn(id)
+		}
+	}
+}

@@ -195,3 +195,33 @@ func TestRemovePacks(t *testing.T) {
 		}
 	}
 }
+
+// Each visits every live blob once, in ID order, duplicates and blobs of
+// removed packs excluded.
+func TestEach(t *testing.T) {
+	r := rand.New(rand.NewPCG(21, 22))
+	f := randomFile(r, 3, 6)
+	dup := f.Packs[0].Blobs[0] // stored twice
+	f.Packs[1].Blobs = append(f.Packs[1].Blobs, dup)
+	x := New()
+	x.AddFile(f)
+	x.RemovePacks(map[blob.ID]bool{f.Packs[2].ID: true})
+	want := map[blob.ID]bool{}
+	for _, p := range f.Packs[:2] {
+		for _, e := range p.Blobs {
+			if e.Type == blob.Data {
+				want[e.ID] = true
+			}
+		}
+	}
+	var got []blob.ID
+	x.Each(blob.Data, func(id blob.ID) { got = append(got, id) })
+	if len(got) != len(want) {
+		t.Fatalf("Each visited %d data blobs, want %d", len(got), len(want))
+	}
+	for i, id := range got {
+		if !want[id] || (i > 0 && bytes.Compare(got[i-1][:], id[:]) >= 0) {
+			t.Errorf("blob %d: %v unexpected or out of order", i, id.Short())
+		}
+	}
+}

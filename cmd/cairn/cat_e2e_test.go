@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -69,5 +70,35 @@ func TestScheduleFlagsAreTheirOwn(t *testing.T) {
 	own, global, _ := strings.Cut(out, "Global Flags:")
 	if !strings.Contains(own, "--user") || strings.Contains(global, "--user") {
 		t.Errorf("schedule install --help:\n%s", out)
+	}
+}
+
+// list prints file IDs as restic's list does, and every blob.
+func TestList(t *testing.T) {
+	env, repoDir, _ := smallPackRepo(t, 3)
+	snaps := strings.Fields(mustRun(t, env, "list", "snapshots"))
+	entries, _ := os.ReadDir(filepath.Join(repoDir, "snapshots"))
+	if len(snaps) != 1 || len(entries) != 1 || snaps[0] != entries[0].Name() {
+		t.Errorf("list snapshots = %q", snaps)
+	}
+	blobs := strings.Split(strings.TrimSpace(mustRun(t, env, "list", "blobs")), "\n")
+	var data, trees int
+	for _, b := range blobs {
+		switch {
+		case strings.HasPrefix(b, "data "):
+			data++
+		case strings.HasPrefix(b, "tree "):
+			trees++
+		}
+	}
+	if data < 3 || trees == 0 {
+		t.Errorf("list blobs: %d data, %d tree blobs", data, trees)
+	}
+	var packs []string
+	if err := json.Unmarshal([]byte(mustRun(t, env, "list", "packs", "--json")), &packs); err != nil || len(packs) == 0 {
+		t.Errorf("list packs --json: %v %v", packs, err)
+	}
+	if r := cairn(t, env, "list", "nonsense"); r.code != 1 || !strings.Contains(r.stderr, "cannot list") {
+		t.Errorf("list nonsense: exit %d %s", r.code, r.stderr)
 	}
 }
