@@ -75,10 +75,11 @@ type BackupOptions struct {
 	// StreamName names the file of Stdin or Command.
 	StreamName string
 
-	Filter           *snapshot.Filter
-	ExcludeCaches    bool
-	ExcludeIfPresent []string
-	OneFileSystem    bool
+	Filter            *snapshot.Filter
+	ExcludeCaches     bool
+	ExcludeIfPresent  []string
+	ExcludeLargerThan int64 // bytes; 0 excludes nothing
+	OneFileSystem     bool
 
 	Tags []string
 	// Host is recorded in the snapshot; empty means this machine's name.
@@ -145,7 +146,7 @@ func NewBackup(r *repo.Repository, opts BackupOptions) *Backup {
 	}
 	b.a = snapshot.NewArchiver(saver, snapshot.ArchiverOptions{
 		Chunker: r.Config().Chunker, Filter: opts.Filter, ExcludeCaches: opts.ExcludeCaches,
-		ExcludeIfPresent: opts.ExcludeIfPresent, OneFileSystem: opts.OneFileSystem,
+		ExcludeIfPresent: opts.ExcludeIfPresent, OneFileSystem: opts.OneFileSystem, ExcludeLargerThan: opts.ExcludeLargerThan,
 		OnError: func(p string, err error) {
 			b.mu.Lock()
 			defer b.mu.Unlock()

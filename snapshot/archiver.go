@@ -47,7 +47,10 @@ type ArchiverOptions struct {
 	ExcludeCaches    bool     // skip directories holding a valid CACHEDIR.TAG
 	ExcludeIfPresent []string // skip directories holding a file of one of these names
 	OneFileSystem    bool     // do not cross filesystem boundaries below the given paths
-	Workers          int      // files read concurrently; 0 means 2×GOMAXPROCS
+	// ExcludeLargerThan, if > 0, leaves out regular files larger than this
+	// many bytes (below the given paths; a path given is always read).
+	ExcludeLargerThan int64
+	Workers           int // files read concurrently; 0 means 2×GOMAXPROCS
 	// OnError is told about each file or directory that could not be read;
 	// the backup goes on without it. Calls never overlap.
 	OnError func(path string, err error)
@@ -384,6 +387,9 @@ func (a *Archiver) walkDir(ctx context.Context, g *errgroup.Group, p string, nod
 		}
 		isDir := fi.IsDir()
 		if a.opts.Filter.Match(cp, isDir) {
+			continue
+		}
+		if a.opts.ExcludeLargerThan > 0 && fi.Mode().IsRegular() && fi.Size() > a.opts.ExcludeLargerThan {
 			continue
 		}
 		if isDir && ((a.opts.OneFileSystem && deviceOf(fi) != dev) || a.skipDir(cp)) {

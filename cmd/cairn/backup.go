@@ -11,6 +11,7 @@ import (
 	"github.com/cairn-backup/cairn/engine"
 	"github.com/cairn-backup/cairn/message"
 	"github.com/cairn-backup/cairn/snapshot"
+	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
 )
 
@@ -20,6 +21,7 @@ type backupOptions struct {
 	excludeCaches               bool
 	excludeIfPresent            []string
 	oneFileSystem               bool
+	excludeLargerThan           string
 	tags                        []string
 	host                        string
 	dryRun                      bool
@@ -62,6 +64,7 @@ root, a trailing "/" matches directories only, and "!pattern" re-includes.`,
 	f.BoolVar(&o.excludeCaches, "exclude-caches", false, "skip directories holding a CACHEDIR.TAG file")
 	f.StringArrayVar(&o.excludeIfPresent, "exclude-if-present", nil, "skip directories holding a file called `name` (repeatable)")
 	f.BoolVarP(&o.oneFileSystem, "one-file-system", "x", false, "do not cross filesystem boundaries")
+	f.StringVar(&o.excludeLargerThan, "exclude-larger-than", "", "leave out files larger than `size` (e.g. 1G)")
 	f.StringArrayVar(&o.tags, "tag", nil, "add `tag[,tag...]` to the snapshot (repeatable)")
 	f.StringVarP(&o.host, "host", "H", "", "record `host` as the hostname (default: this machine's)")
 	f.BoolVarP(&o.dryRun, "dry-run", "n", false, "read everything, store nothing, report what would be added")
@@ -146,12 +149,18 @@ func runBackup(ctx context.Context, g *globals, o *backupOptions, args []string)
 	if err != nil {
 		return err
 	}
+	var larger uint64
+	if o.excludeLargerThan != "" {
+		if larger, err = humanize.ParseBytes(o.excludeLargerThan); err != nil || larger == 0 {
+			return fmt.Errorf("--exclude-larger-than %q: want a size such as 1G", o.excludeLargerThan)
+		}
+	}
 	r, unlock, err := g.openLocked(ctx, false)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	opts := engine.BackupOptions{Paths: paths, Filter: filter, ExcludeCaches: o.excludeCaches,
+	opts := engine.BackupOptions{Paths: paths, Filter: filter, ExcludeCaches: o.excludeCaches, ExcludeLargerThan: int64(larger),
 		ExcludeIfPresent: o.excludeIfPresent, OneFileSystem: o.oneFileSystem, Tags: splitTags(o.tags),
 		Host: o.host, Time: when, Parent: o.parent, Program: "cairn " + version, DryRun: o.dryRun, GovernMemory: true,
 		StreamName: o.stdinFilename, CommandStderr: os.Stderr,

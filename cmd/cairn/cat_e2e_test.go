@@ -102,3 +102,19 @@ func TestList(t *testing.T) {
 		t.Errorf("list nonsense: exit %d %s", r.code, r.stderr)
 	}
 }
+
+// backup --exclude-larger-than leaves out larger files below the paths.
+func TestBackupExcludeLargerThan(t *testing.T) {
+	env := repoEnv(t)
+	src := t.TempDir()
+	put(t, filepath.Join(src, "small"), strings.Repeat("s", 100))
+	put(t, filepath.Join(src, "big"), strings.Repeat("b", 5000))
+	mustRun(t, env, "backup", "--exclude-larger-than", "1KiB", src)
+	out := mustRun(t, env, "ls", "latest", src)
+	if !strings.Contains(out, src+"/small") || strings.Contains(out, src+"/big") {
+		t.Errorf("ls after --exclude-larger-than 1KiB:\n%s", out)
+	}
+	if r := cairn(t, env, "backup", "--exclude-larger-than", "huge", src); r.code != 1 || !strings.Contains(r.stderr, "want a size") {
+		t.Errorf("bad size: exit %d %s", r.code, r.stderr)
+	}
+}
