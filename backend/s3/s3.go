@@ -40,6 +40,9 @@ type Config struct {
 	// "virtual" (http://bucket.host/key) or "auto" (virtual for AWS hosts).
 	Addressing string
 	CACert     string // PEM file of a private CA, or ""
+	// InsecureTLS skips the verification of the server's certificate (a
+	// test server with a self-signed certificate). Never for real data.
+	InsecureTLS bool
 }
 
 // ParseURL parses "s3:http(s)://HOST[:PORT]/BUCKET[/PREFIX]" and takes
@@ -103,6 +106,12 @@ func Open(cfg Config) (*Backend, error) {
 			return nil, fmt.Errorf("--cacert %s holds no PEM certificate", cfg.CACert)
 		}
 		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	if cfg.InsecureTLS {
+		if tr.TLSClientConfig == nil {
+			tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+		}
+		tr.TLSClientConfig.InsecureSkipVerify = true
 	}
 	var lookup minio.BucketLookupType
 	switch cfg.Addressing {

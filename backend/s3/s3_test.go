@@ -3,7 +3,10 @@ package s3_test
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/cairn-backup/cairn/backend"
@@ -89,5 +92,34 @@ func TestMultipartAndPaging(t *testing.T) {
 	names, err := backend.Names(ctx, be, backend.Snapshot)
 	if err != nil || len(names) != 1100 {
 		t.Errorf("listed %d of 1100 objects (%v): paging lost some", len(names), err)
+	}
+}
+
+// InsecureTLS accepts a server whose certificate no CA signed; without it
+// the same server is refused.
+func TestInsecureTLS(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "3")
+		w.Header().Set("Last-Modified", "Mon, 02 Jan 2006 15:04:05 GMT")
+		w.Header().Set("ETag", `"abc"`)
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer srv.Close()
+	cfg := s3.Config{Endpoint: strings.TrimPrefix(srv.URL, "https://"), Secure: true, Bucket: "bucket", AccessKey: "a", SecretKey: "s",
+		Addressing: "path", Region: "us-east-1"}
+	ctx := context.Background()
+	be, err := s3.Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := be.Stat(ctx, backend.Handle{Type: backend.Config}); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Errorf("a self-signed certificate was accepted without InsecureTLS: %v", err)
+	}
+	cfg.InsecureTLS = true
+	if be, err = s3.Open(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := be.Stat(ctx, backend.Handle{Type: backend.Config}); err != nil || fi.Size != 3 {
+		t.Errorf("InsecureTLS: %+v, %v", fi, err)
 	}
 }

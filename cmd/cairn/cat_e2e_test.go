@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/cairn-backup/cairn/backend/local"
@@ -116,5 +117,37 @@ func TestBackupExcludeLargerThan(t *testing.T) {
 	}
 	if r := cairn(t, env, "backup", "--exclude-larger-than", "huge", src); r.code != 1 || !strings.Contains(r.stderr, "want a size") {
 		t.Errorf("bad size: exit %d %s", r.code, r.stderr)
+	}
+}
+
+// --repository-file names the repository; --no-lock reads without a lock
+// and is refused by commands that write.
+func TestRepositoryFileAndNoLock(t *testing.T) {
+	env, repoDir, src := smallPackRepo(t, 2)
+	loc := filepath.Join(t.TempDir(), "repo-location")
+	put(t, loc, repoDir+"\n")
+	noRepo := []string{"CAIRN_PASSWORD=pw"}
+	if out := mustRun(t, noRepo, "--repository-file", loc, "snapshots", "--json"); !strings.Contains(out, `"short_id"`) {
+		t.Errorf("--repository-file: %s", out)
+	}
+	// While a --no-lock restore runs (stalled on its reads), no lock file
+	// exists; a plain restore has one.
+	for _, noLock := range []bool{false, true} {
+		args := []string{"restore", "latest", "--target", t.TempDir()}
+		if noLock {
+			args = append([]string{"--no-lock"}, args...)
+		}
+		s := startStalled(t, env, 1, args...)
+		locks, _ := os.ReadDir(filepath.Join(repoDir, "locks"))
+		if (len(locks) == 0) != noLock {
+			t.Errorf("no-lock=%v: %d lock files while restoring", noLock, len(locks))
+		}
+		if code := s.stop(t, syscall.SIGINT); code != 130 {
+			t.Errorf("exit %d", code)
+		}
+	}
+	mustRun(t, env, "--no-lock", "check")
+	if r := cairn(t, env, "--no-lock", "backup", src); r.code != 1 || !strings.Contains(r.stderr, "only read") {
+		t.Errorf("backup --no-lock: exit %d %s", r.code, r.stderr)
 	}
 }

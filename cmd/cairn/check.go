@@ -252,7 +252,7 @@ func runCheck(cmd *cobra.Command, g *globals, o *checkFlags) error {
 	if err != nil {
 		return err
 	}
-	r, unlock, err := g.openLocked(ctx, false)
+	r, unlock, err := g.openReading(ctx)
 	if err != nil {
 		return err
 	}

@@ -71,7 +71,7 @@ resumes it.`,
 					return err
 				}
 			}
-			r, unlock, err := g.openLocked(ctx, false)
+			r, unlock, err := g.openReading(ctx)
 			if err != nil {
 				return err
 			}

@@ -40,6 +40,9 @@ type globals struct {
 	connections     int
 	retryTimeout    time.Duration
 	configFile      string
+	repoFile        string
+	insecureTLS     bool
+	noLock          bool
 
 	stdout, stderr io.Writer
 	stdin          io.Reader
@@ -87,6 +90,7 @@ configuration file of repositories and sources (--config, ./cairn.toml or
 	}
 	f := root.PersistentFlags()
 	f.StringVarP(&g.repo, "repo", "r", os.Getenv("CAIRN_REPOSITORY"), "repository `location`: a path, local:PATH or s3:http(s)://HOST/BUCKET[/PREFIX] (env CAIRN_REPOSITORY)")
+	f.StringVar(&g.repoFile, "repository-file", os.Getenv("CAIRN_REPOSITORY_FILE"), "read the repository location from `file` (env CAIRN_REPOSITORY_FILE)")
 	f.StringVar(&g.passwordFile, "password-file", os.Getenv("CAIRN_PASSWORD_FILE"), "read the password from `file` (env CAIRN_PASSWORD_FILE)")
 	f.StringVar(&g.passwordCommand, "password-command", os.Getenv("CAIRN_PASSWORD_COMMAND"), "run `command` and read the password from its output (env CAIRN_PASSWORD_COMMAND)")
 	f.StringVar(&g.compression, "compression", "auto", "compression `mode`: auto, off or max")
@@ -95,6 +99,8 @@ configuration file of repositories and sources (--config, ./cairn.toml or
 	f.CountVarP(&g.verbose, "verbose", "v", "print more (repeat for more)")
 	f.DurationVar(&g.retryLock, "retry-lock", 0, "wait up to `duration` (e.g. 10m) for a conflicting lock to go away")
 	f.StringVar(&g.cacert, "cacert", "", "trust the private CA in PEM `file` for https S3 endpoints")
+	f.BoolVar(&g.insecureTLS, "insecure-tls", false, "do not verify the S3 server's TLS certificate (test servers only)")
+	f.BoolVar(&g.noLock, "no-lock", false, "take no lock (commands that only read; the repository must not change meanwhile)")
 	f.StringVar(&g.s3Addressing, "s3-addressing", "auto", "S3 bucket `style`: path, virtual or auto")
 	f.DurationVar(&g.retryTimeout, "retry-timeout", 2*time.Minute, "give up on a failing storage request after `duration` of retries")
 	f.StringVar(&g.configFile, "config", os.Getenv("CAIRN_CONFIG"), "configuration `file` (default ./cairn.toml, then ~/.config/cairn/cairn.toml; env CAIRN_CONFIG)")
@@ -113,6 +119,15 @@ var schemeRE = regexp.MustCompile(`^([a-zA-Z][a-zA-Z0-9+.-]*):`)
 
 // openBackend parses the repository location given by -r.
 func (g *globals) openBackend() (backend.Backend, error) {
+	if g.repo == "" && g.repoFile != "" {
+		b, err := os.ReadFile(g.repoFile)
+		if err != nil {
+			return nil, fmt.Errorf("read repository file: %w", err)
+		}
+		if g.repo = strings.TrimSpace(strings.SplitN(string(b), "\n", 2)[0]); g.repo == "" {
+			return nil, fmt.Errorf("repository file %s is empty", g.repoFile)
+		}
+	}
 	if g.repo == "" {
 		return nil, errors.New("no repository given: use -r/--repo or set CAIRN_REPOSITORY")
 	}
@@ -145,7 +160,7 @@ func (g *globals) openLocation(loc, credPrefix string) (backend.Backend, error) 
 					cfg.Region = r
 				}
 			}
-			cfg.CACert, cfg.Addressing = g.cacert, g.s3Addressing
+			cfg.CACert, cfg.Addressing, cfg.InsecureTLS = g.cacert, g.s3Addressing, g.insecureTLS
 			be, err := s3.Open(cfg)
 			if err != nil {
 				return nil, err
@@ -344,6 +359,9 @@ func (g *globals) lock(ctx context.Context, r *repo.Repository, exclusive bool) 
 
 // openLocked opens the repository and locks it.
 func (g *globals) openLocked(ctx context.Context, exclusive bool) (*repo.Repository, func(), error) {
+	if g.noLock {
+		return nil, nil, errors.New("--no-lock is for commands that only read (restore, check, ls, snapshots...); this one changes the repository")
+	}
 	r, err := g.openRepoIndex(ctx, true)
 	if err != nil {
 		return nil, nil, err
@@ -354,6 +372,16 @@ func (g *globals) openLocked(ctx context.Context, exclusive bool) (*repo.Reposit
 	}
 	r.BindUploads(ctx) // Ctrl-C stops uploads in flight too
 	return r, unlock, nil
+}
+
+// openReading opens the repository for a command that only reads: with a
+// shared lock, or none with --no-lock (a read-only mount, say).
+func (g *globals) openReading(ctx context.Context) (*repo.Repository, func(), error) {
+	if g.noLock {
+		r, err := g.openRepo(ctx)
+		return r, func() {}, err
+	}
+	return g.openLocked(ctx, false)
 }
 
 // printf prints unless --quiet.
