@@ -80,6 +80,13 @@ type BackupOptions struct {
 	ExcludeIfPresent  []string
 	ExcludeLargerThan int64 // bytes; 0 excludes nothing
 	OneFileSystem     bool
+	// IgnoreCtime and IgnoreInode, WithAtime and ReadConcurrency are the
+	// archiver's options of the same names (see snapshot.ArchiverOptions).
+	IgnoreCtime, IgnoreInode, WithAtime bool
+	ReadConcurrency                     int
+	// Force reads every file again: the parent is recorded, but not used
+	// to skip unchanged files.
+	Force bool
 
 	Tags []string
 	// Host is recorded in the snapshot; empty means this machine's name.
@@ -147,6 +154,7 @@ func NewBackup(r *repo.Repository, opts BackupOptions) *Backup {
 	b.a = snapshot.NewArchiver(saver, snapshot.ArchiverOptions{
 		Chunker: r.Config().Chunker, Filter: opts.Filter, ExcludeCaches: opts.ExcludeCaches,
 		ExcludeIfPresent: opts.ExcludeIfPresent, OneFileSystem: opts.OneFileSystem, ExcludeLargerThan: opts.ExcludeLargerThan,
+		IgnoreCtime: opts.IgnoreCtime, IgnoreInode: opts.IgnoreInode, WithAtime: opts.WithAtime, Workers: opts.ReadConcurrency,
 		OnError: func(p string, err error) {
 			b.mu.Lock()
 			defer b.mu.Unlock()
@@ -205,6 +213,9 @@ func (b *Backup) Run(ctx context.Context) (*BackupResult, error) {
 			if res.Parent != nil {
 				parentTree, snap.Parent = res.Parent.Tree, res.Parent.ID
 				o.OnEvent(Event{Kind: EventParent, Snapshot: res.Parent})
+				if o.Force {
+					parentTree = blob.ID{} // recorded, not used: every file is read
+				}
 			}
 			tree, sum, err = b.a.Run(ctx, o.Paths, parentTree)
 		}

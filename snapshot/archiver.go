@@ -50,7 +50,13 @@ type ArchiverOptions struct {
 	// ExcludeLargerThan, if > 0, leaves out regular files larger than this
 	// many bytes (below the given paths; a path given is always read).
 	ExcludeLargerThan int64
-	Workers           int // files read concurrently; 0 means 2×GOMAXPROCS
+	// IgnoreCtime and IgnoreInode leave the change time and the inode
+	// number out of the test for an unchanged file (filesystems that do
+	// not keep them stable, such as some network mounts).
+	IgnoreCtime, IgnoreInode bool
+	// WithAtime records each entry's access time.
+	WithAtime bool
+	Workers   int // files read concurrently; 0 means 2×GOMAXPROCS
 	// OnError is told about each file or directory that could not be read;
 	// the backup goes on without it. Calls never overlap.
 	OnError func(path string, err error)
@@ -290,6 +296,9 @@ func (a *Archiver) walkEntry(ctx context.Context, g *errgroup.Group, p, name str
 	if node.Type == 0 {
 		return resolved(nil), nil
 	}
+	if a.opts.WithAtime {
+		node.AccessTime = accessTime(fi)
+	}
 	if node.Type != TypeSymlink {
 		x, err := readXattrs(p)
 		if err != nil {
@@ -336,7 +345,7 @@ func (a *Archiver) walkEntry(ctx context.Context, g *errgroup.Group, p, name str
 // content still indexed.
 func (a *Archiver) unchanged(n, p *Node) bool {
 	if p == nil || p.Type != TypeFile || n.Size != p.Size || !n.ModTime.Equal(p.ModTime) ||
-		!n.ChangeTime.Equal(p.ChangeTime) || n.Inode != p.Inode {
+		(!a.opts.IgnoreCtime && !n.ChangeTime.Equal(p.ChangeTime)) || (!a.opts.IgnoreInode && n.Inode != p.Inode) {
 		return false
 	}
 	for _, id := range p.Content {

@@ -102,6 +102,15 @@ func (c *idNames) nodeFromInfo(name string, fi fs.FileInfo) Node {
 	return n
 }
 
+// accessTime returns a file's access time from lstat information, or the
+// zero time.
+func accessTime(fi fs.FileInfo) time.Time {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return time.Unix(st.Atim.Sec, st.Atim.Nsec).UTC()
+	}
+	return time.Time{}
+}
+
 // readXattrs returns the extended attributes of path, not following
 // symlinks. Filesystems without xattr support yield none.
 func readXattrs(path string) ([]Xattr, error) {

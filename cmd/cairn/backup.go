@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/cairn-backup/cairn/engine"
@@ -22,6 +24,11 @@ type backupOptions struct {
 	excludeIfPresent            []string
 	oneFileSystem               bool
 	excludeLargerThan           string
+	filesFrom, filesFromRaw     []string
+	filesFromVerbatim           []string
+	force, ignoreCtime          bool
+	ignoreInode, withAtime      bool
+	readConcurrency             int
 	tags                        []string
 	host                        string
 	dryRun                      bool
@@ -65,6 +72,14 @@ root, a trailing "/" matches directories only, and "!pattern" re-includes.`,
 	f.StringArrayVar(&o.excludeIfPresent, "exclude-if-present", nil, "skip directories holding a file called `name` (repeatable)")
 	f.BoolVarP(&o.oneFileSystem, "one-file-system", "x", false, "do not cross filesystem boundaries")
 	f.StringVar(&o.excludeLargerThan, "exclude-larger-than", "", "leave out files larger than `size` (e.g. 1G)")
+	f.StringArrayVar(&o.filesFrom, "files-from", nil, "read the paths to back up from `file`, one per line (# comments; glob patterns expanded)")
+	f.StringArrayVar(&o.filesFromVerbatim, "files-from-verbatim", nil, "read the paths from `file`, one per line, exactly as written")
+	f.StringArrayVar(&o.filesFromRaw, "files-from-raw", nil, "read the paths from `file`, separated by NUL bytes (find -print0)")
+	f.BoolVarP(&o.force, "force", "f", false, "read every file again, even unchanged ones")
+	f.BoolVar(&o.ignoreCtime, "ignore-ctime", false, "do not use the change time to find unchanged files")
+	f.BoolVar(&o.ignoreInode, "ignore-inode", false, "do not use the inode number to find unchanged files")
+	f.BoolVar(&o.withAtime, "with-atime", false, "record the files' access times")
+	f.IntVar(&o.readConcurrency, "read-concurrency", 0, "read `n` files at once (default: 2 per CPU)")
 	f.StringArrayVar(&o.tags, "tag", nil, "add `tag[,tag...]` to the snapshot (repeatable)")
 	f.StringVarP(&o.host, "host", "H", "", "record `host` as the hostname (default: this machine's)")
 	f.BoolVarP(&o.dryRun, "dry-run", "n", false, "read everything, store nothing, report what would be added")
@@ -113,6 +128,13 @@ func (o *backupOptions) snapshotTime() (time.Time, error) {
 // streaming) and the exclusion filter.
 func (o *backupOptions) check(args []string) ([]string, *snapshot.Filter, error) {
 	streaming := o.stdin || o.stdinFromCommand
+	if !streaming {
+		from, err := readFilesFrom(o.filesFrom, o.filesFromVerbatim, o.filesFromRaw)
+		if err != nil {
+			return nil, nil, err
+		}
+		args = append(args, from...)
+	}
 	switch {
 	case o.stdin && o.stdinFromCommand:
 		return nil, nil, errors.New("--stdin and --stdin-from-command exclude each other")
@@ -163,6 +185,7 @@ func runBackup(ctx context.Context, g *globals, o *backupOptions, args []string)
 	opts := engine.BackupOptions{Paths: paths, Filter: filter, ExcludeCaches: o.excludeCaches, ExcludeLargerThan: int64(larger),
 		ExcludeIfPresent: o.excludeIfPresent, OneFileSystem: o.oneFileSystem, Tags: splitTags(o.tags),
 		Host: o.host, Time: when, Parent: o.parent, Program: "cairn " + version, DryRun: o.dryRun, GovernMemory: true,
+		Force: o.force, IgnoreCtime: o.ignoreCtime, IgnoreInode: o.ignoreInode, WithAtime: o.withAtime, ReadConcurrency: o.readConcurrency,
 		StreamName: o.stdinFilename, CommandStderr: os.Stderr,
 		OnItemError: func(p string, err error) { g.reportItemError("archival", p, err) },
 		OnEvent:     g.backupEvent}
@@ -263,4 +286,62 @@ func (g *globals) printBackupSummary(s *snapshot.Snapshot, dryRun bool) {
 	if !dryRun {
 		g.printf("snapshot %s saved\n", s.ID.Short())
 	}
+}
+
+// readFilesFrom reads the paths of --files-from (one per line, # comments
+// and blank lines skipped, glob patterns expanded), --files-from-verbatim
+// (one per line, as written) and --files-from-raw (NUL-separated).
+func readFilesFrom(patterns, verbatim, raw []string) ([]string, error) {
+	var out []string
+	read := func(name string) (string, error) {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			return "", fmt.Errorf("read file list: %w", err)
+		}
+		return string(b), nil
+	}
+	for _, name := range patterns {
+		text, err := read(name)
+		if err != nil {
+			return nil, err
+		}
+		for _, line := range strings.Split(text, "\n") {
+			line = strings.TrimSpace(line)
+			if line == "" || strings.HasPrefix(line, "#") {
+				continue
+			}
+			if !strings.ContainsAny(line, "*?[") {
+				out = append(out, line)
+				continue
+			}
+			matches, err := filepath.Glob(line)
+			if err != nil {
+				return nil, fmt.Errorf("--files-from %s: pattern %q: %w", name, line, err)
+			}
+			out = append(out, matches...)
+		}
+	}
+	for _, name := range verbatim {
+		text, err := read(name)
+		if err != nil {
+			return nil, err
+		}
+		for _, line := range strings.Split(strings.TrimSuffix(text, "\n"), "\n") {
+			if line != "" {
+				out = append(out, line)
+			}
+		}
+	}
+	for _, name := range raw {
+		text, err := read(name)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range strings.Split(text, "\x00") {
+			if p != "" {
+				out = append(out, p)
+			}
+		}
+	}
+	return out, nil
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/cairn-backup/cairn/backend/local"
 	"github.com/cairn-backup/cairn/message"
@@ -149,5 +150,49 @@ func TestRepositoryFileAndNoLock(t *testing.T) {
 	mustRun(t, env, "--no-lock", "check")
 	if r := cairn(t, env, "--no-lock", "backup", src); r.code != 1 || !strings.Contains(r.stderr, "only read") {
 		t.Errorf("backup --no-lock: exit %d %s", r.code, r.stderr)
+	}
+}
+
+// backup's restic flags: --files-from (comments, globs), --files-from-raw,
+// --force, --ignore-ctime, --with-atime, --read-concurrency.
+func TestBackupResticFlags(t *testing.T) {
+	env := repoEnv(t)
+	src := t.TempDir()
+	put(t, filepath.Join(src, "a.txt"), "A")
+	put(t, filepath.Join(src, "b.txt"), "B")
+	put(t, filepath.Join(src, "c.log"), "C")
+	put(t, filepath.Join(src, "d"), "D")
+	list := filepath.Join(t.TempDir(), "list")
+	put(t, list, "# the text files\n"+filepath.Join(src, "*.txt")+"\n\n")
+	raw := filepath.Join(t.TempDir(), "raw")
+	put(t, raw, filepath.Join(src, "d")+"\x00")
+	sum := lastJSON(t, mustRun(t, env, "backup", "--json", "--files-from", list, "--files-from-raw", raw, "--read-concurrency", "1"))
+	if sum["total_files_processed"] != 3.0 {
+		t.Errorf("--files-from backed up %v files, want a.txt, b.txt and d", sum["total_files_processed"])
+	}
+	// --force reads unchanged files again.
+	sum = lastJSON(t, mustRun(t, env, "backup", "--json", "--force", "--files-from", list, "--files-from-raw", raw))
+	if sum["files_unmodified"] != 0.0 || sum["bytes_read"] != 3.0 {
+		t.Errorf("--force: %v unmodified, %v bytes read; want 0 and 3", sum["files_unmodified"], sum["bytes_read"])
+	}
+	// A chmod changes only the ctime: re-read, unless --ignore-ctime.
+	if err := os.Chmod(filepath.Join(src, "d"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sum = lastJSON(t, mustRun(t, env, "backup", "--json", "--ignore-ctime", "--files-from", list, "--files-from-raw", raw))
+	if sum["files_unmodified"] != 3.0 {
+		t.Errorf("--ignore-ctime: %v unmodified, want 3", sum["files_unmodified"])
+	}
+	// --with-atime records access times, which restore puts back.
+	old := time.Date(2020, 5, 6, 7, 8, 9, 0, time.UTC)
+	if err := os.Chtimes(filepath.Join(src, "a.txt"), old, old); err != nil {
+		t.Fatal(err)
+	}
+	mustRun(t, env, "backup", "--with-atime", src)
+	target := t.TempDir()
+	mustRun(t, env, "restore", "latest:"+src, "--target", target)
+	var st syscall.Stat_t
+	if err := syscall.Stat(filepath.Join(target, "a.txt"), &st); err != nil || time.Unix(st.Atim.Unix()).UTC() != old {
+		t.Errorf("restored atime %v, want %v (%v)", time.Unix(st.Atim.Unix()).UTC(), old, err)
 	}
 }
