@@ -196,3 +196,54 @@ func TestBackupResticFlags(t *testing.T) {
 		t.Errorf("restored atime %v, want %v (%v)", time.Unix(st.Atim.Unix()).UTC(), old, err)
 	}
 }
+
+// find --snapshot, --oldest/--newest, --blob, --tree and --pack.
+func TestFindResticFlags(t *testing.T) {
+	env := repoEnv(t)
+	src := t.TempDir()
+	put(t, filepath.Join(src, "old.txt"), "old content")
+	put(t, filepath.Join(src, "new.txt"), "new content")
+	put(t, filepath.Join(src, "sub", "x"), "x")
+	old := time.Date(2020, 1, 2, 3, 4, 5, 0, time.Local)
+	if err := os.Chtimes(filepath.Join(src, "old.txt"), old, old); err != nil {
+		t.Fatal(err)
+	}
+	mustRun(t, env, "backup", src)
+	out := mustRun(t, env, "find", "--newest", "2021-01-01", "*.txt")
+	if !strings.Contains(out, "old.txt") || strings.Contains(out, "new.txt") {
+		t.Errorf("find --newest 2021-01-01:\n%s", out)
+	}
+	out = mustRun(t, env, "find", "--oldest", "2021-01-01", "*.txt")
+	if strings.Contains(out, "old.txt") || !strings.Contains(out, "new.txt") {
+		t.Errorf("find --oldest 2021-01-01:\n%s", out)
+	}
+	var oldID string
+	// The data blob of old.txt, from ls --json and cat: find it by blob.
+	blobs := strings.Split(strings.TrimSpace(mustRun(t, env, "list", "blobs")), "\n")
+	for _, b := range blobs {
+		id := strings.TrimPrefix(b, "data ")
+		if id == b {
+			continue
+		}
+		if data := mustRun(t, env, "cat", "blob", id); data == "old content" {
+			oldID = id
+		}
+	}
+	out = mustRun(t, env, "find", "--blob", oldID[:10], "--show-pack-id")
+	if !strings.Contains(out, "old.txt (blob "+oldID[:8]+" in pack ") || strings.Contains(out, "new.txt") {
+		t.Errorf("find --blob:\n%s", out)
+	}
+	_, pk, _ := strings.Cut(out, " in pack ")
+	pk = strings.TrimSuffix(strings.Fields(pk)[0], ")")
+	out = mustRun(t, env, "find", "--pack", pk)
+	if !strings.Contains(out, "old.txt") {
+		t.Errorf("find --pack %s:\n%s", pk, out)
+	}
+	snaps := strings.Fields(mustRun(t, env, "list", "snapshots"))
+	if out := mustRun(t, env, "find", "--snapshot", snaps[0][:8], "x"); !strings.Contains(out, "/sub/x") {
+		t.Errorf("find --snapshot:\n%s", out)
+	}
+	if r := cairn(t, env, "find", "--blob", "--tree", "ab"); r.code != 1 {
+		t.Errorf("--blob --tree: exit %d", r.code)
+	}
+}
