@@ -2,9 +2,11 @@ package engine
 
 import (
 	"archive/tar"
+	"archive/zip"
 	"context"
 	"fmt"
 	"io"
+	"io/fs"
 	"path"
 	"strings"
 
@@ -149,4 +151,65 @@ type zeroReader struct{}
 func (zeroReader) Read(b []byte) (int, error) {
 	clear(b)
 	return len(b), nil
+}
+
+// WriteZip is WriteTar writing a zip archive: directories, files and
+// symlinks (as zip stores them, with their modes and times); FIFOs and
+// devices, which zip cannot hold, are left out. Names are checked as
+// WriteTar checks them, and damage is handled the same way.
+func WriteZip(ctx context.Context, r *repo.Repository, w io.Writer, dir *snapshot.Node, p string, onErr snapshot.OnWalkError) error {
+	zw := zip.NewWriter(w)
+	base := path.Dir(p)
+	write := func(np string, n *snapshot.Node) error {
+		name := strings.TrimPrefix(strings.TrimPrefix(np, base), "/")
+		if name == "" {
+			return nil
+		}
+		h := &zip.FileHeader{Name: name, Modified: n.ModTime, Method: zip.Deflate}
+		mode := fs.FileMode(n.Mode & 0o777)
+		switch n.Type {
+		case snapshot.TypeFile:
+			if err := contentSize(r, n); err != nil {
+				onErr(np, err)
+				return nil
+			}
+			h.UncompressedSize64 = n.Size
+		case snapshot.TypeDir:
+			h.Name, h.Method, mode = name+"/", zip.Store, mode|fs.ModeDir
+		case snapshot.TypeSymlink:
+			h.Method, mode = zip.Store, mode|fs.ModeSymlink
+		default:
+			return nil
+		}
+		h.SetMode(mode)
+		fw, err := zw.CreateHeader(h)
+		if err != nil {
+			return fmt.Errorf("zip %s: %w", name, err)
+		}
+		switch n.Type {
+		case snapshot.TypeSymlink:
+			_, err = io.WriteString(fw, n.LinkTarget)
+			return err
+		case snapshot.TypeFile:
+			cw := &countingWriter{w: fw}
+			if err := WriteFile(ctx, r, cw, n); err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				if cw.failed {
+					return err
+				}
+				onErr(np, fmt.Errorf("damaged; its content in the zip is zero-filled from byte %d: %w", cw.n, err))
+				return zeroFill(fw, int64(n.Size)-cw.n)
+			}
+		}
+		return nil
+	}
+	if err := write(p, dir); err != nil {
+		return err
+	}
+	if err := snapshot.Walk(ctx, r, dir.Subtree, p, onErr, write); err != nil {
+		return err
+	}
+	return zw.Close()
 }

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"archive/zip"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -245,5 +247,41 @@ func TestFindResticFlags(t *testing.T) {
 	}
 	if r := cairn(t, env, "find", "--blob", "--tree", "ab"); r.code != 1 {
 		t.Errorf("--blob --tree: exit %d", r.code)
+	}
+}
+
+// dump --archive zip --target FILE writes a zip that unzips to the tree;
+// hostile names stay out of it too.
+func TestDumpZipToTarget(t *testing.T) {
+	env, repoDir, _ := smallPackRepo(t, 2)
+	hostileSnapshot(t, env, repoDir)
+	target := filepath.Join(t.TempDir(), "h.zip")
+	r := cairn(t, env, "dump", "--host", "evil", "--archive", "zip", "--target", target, "latest", "/h")
+	if r.code != 1 || !strings.Contains(r.stderr, `"../x"`) {
+		t.Errorf("dump of hostile names to zip: exit %d\n%s", r.code, r.stderr)
+	}
+	zr, err := zip.OpenReader(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zr.Close()
+	var names []string
+	for _, f := range zr.File {
+		names = append(names, f.Name)
+	}
+	if got := strings.Join(names, " "); got != "h/ h/good h/sub/ h/sub/ok" {
+		t.Errorf("zip entries %q", got)
+	}
+	rc, err := zr.File[1].Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := io.ReadAll(rc)
+	rc.Close()
+	if string(data) != "fine" {
+		t.Errorf("h/good holds %q", data)
+	}
+	if r := cairn(t, env, "dump", "--host", "evil", "--target", target, "latest", "/h"); r.code != 1 || !strings.Contains(r.stderr, "exists") {
+		t.Errorf("dump over an existing --target: exit %d %s", r.code, r.stderr)
 	}
 }
