@@ -57,6 +57,8 @@ type RestoreSummary struct {
 	Failed        []string `json:"failed"`
 	TotalDuration float64  `json:"total_duration"`
 	Interrupted   bool     `json:"interrupted"`
+	DryRun        bool     `json:"dry_run,omitempty"`
+	FilesDeleted  uint64   `json:"files_deleted,omitempty"` // entries removed (or, in a dry run, to remove) by --delete
 }
 
 // CheckProblem is a repository file check could not read or found wrong.

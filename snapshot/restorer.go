@@ -56,8 +56,16 @@ type RestoreOptions struct {
 	Exclude   *Filter // do not restore matching paths
 	Overwrite Overwrite
 	Verify    bool // re-read every restored file and check it against the snapshot
-	Owner     bool // restore ownership (needs root)
-	Workers   int  // files written concurrently; 0 means 2×GOMAXPROCS
+	// DryRun plans and counts the restore (TotalFiles, TotalBytes,
+	// Deleted) and writes nothing.
+	DryRun bool
+	// Delete removes what the target holds that the restored tree does
+	// not (files, directories, links), only inside the target. It cannot
+	// be combined with Include or Exclude. OnDelete is told each path.
+	Delete   bool
+	OnDelete func(rel string)
+	Owner    bool // restore ownership (needs root)
+	Workers  int  // files written concurrently; 0 means 2×GOMAXPROCS
 	// MaxEntries bounds the entries a restore plans (0 means
 	// DefaultMaxEntries). Subtrees shared between directories are counted
 	// once per place they appear, over the distinct trees only, before
@@ -79,6 +87,7 @@ type RestoreSummary struct {
 	TotalFiles    uint64
 	TotalBytes    uint64
 	Refused       uint64   // entries refused as unsafe
+	Deleted       uint64   // entries of the target removed by Delete
 	Failed        []string // files and directories that could not be restored
 	Verified      uint64
 }
@@ -148,12 +157,25 @@ func (r *Restorer) Restore(ctx context.Context, node *Node, snapPath, target str
 }
 
 func (r *Restorer) restore(ctx context.Context, node *Node, snapPath, target string) error {
+	if r.opts.Delete && node.Type != TypeDir {
+		return errors.New("--delete needs a directory to restore, not a single file")
+	}
 	if node.Type == TypeDir {
 		if err := r.measure(ctx, node.Subtree); err != nil {
 			return err
 		}
 	}
-	if err := os.MkdirAll(target, 0o700); err != nil {
+	if r.opts.DryRun {
+		if _, err := os.Stat(target); errors.Is(err, fs.ErrNotExist) {
+			// Nothing to compare with, and a dry run creates nothing.
+			p := &plan{linkOf: map[[2]uint64]string{}}
+			if err := r.planAll(ctx, p, node, snapPath); err != nil {
+				return err
+			}
+			r.countPlan(p)
+			return nil
+		}
+	} else if err := os.MkdirAll(target, 0o700); err != nil {
 		return fmt.Errorf("create target: %w", err)
 	}
 	root, err := os.OpenRoot(target)
@@ -162,20 +184,18 @@ func (r *Restorer) restore(ctx context.Context, node *Node, snapPath, target str
 	}
 	defer func() { _ = root.Close() }()
 	p := &plan{linkOf: map[[2]uint64]string{}}
-	if node.Type == TypeDir {
-		err = r.planDir(ctx, p, node, "", snapPath, false, 0)
-	} else {
-		err = r.planNode(ctx, p, node, node.Name, snapPath, true, 0)
-	}
-	if err != nil {
+	if err := r.planAll(ctx, p, node, snapPath); err != nil {
 		return err
 	}
-	r.mu.Lock()
-	for _, it := range p.files {
-		r.sum.TotalFiles++
-		r.sum.TotalBytes += it.node.Size
+	r.countPlan(p)
+	if r.opts.Delete {
+		if err := r.deleteExtra(ctx, root, target, p); err != nil {
+			return err
+		}
 	}
-	r.mu.Unlock()
+	if r.opts.DryRun {
+		return nil
+	}
 	for _, d := range p.dirs {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -210,6 +230,24 @@ func (r *Restorer) restore(ctx context.Context, node *Node, snapPath, target str
 		}
 	}
 	return nil
+}
+
+// planAll plans the restore of node.
+func (r *Restorer) planAll(ctx context.Context, p *plan, node *Node, snapPath string) error {
+	if node.Type == TypeDir {
+		return r.planDir(ctx, p, node, "", snapPath, false, 0)
+	}
+	return r.planNode(ctx, p, node, node.Name, snapPath, true, 0)
+}
+
+// countPlan sets the summary's totals from the plan.
+func (r *Restorer) countPlan(p *plan) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, it := range p.files {
+		r.sum.TotalFiles++
+		r.sum.TotalBytes += it.node.Size
+	}
 }
 
 // measure counts the entries below tree id as a restore would expand them,
@@ -679,6 +717,54 @@ func (r *Restorer) verifyFile(ctx context.Context, root *os.Root, it item) error
 	}
 	if n, _ := f.Read(make([]byte, 1)); n != 0 {
 		return errors.New("file is longer than in the snapshot")
+	}
+	return nil
+}
+
+// deleteExtra removes (or, in a dry run, counts) every entry below the
+// target that the plan does not restore. The walk does not follow
+// symlinks, and removal goes through the os.Root, so nothing outside the
+// target is touched.
+func (r *Restorer) deleteExtra(ctx context.Context, root *os.Root, target string, p *plan) error {
+	keep := map[string]bool{}
+	for _, list := range [][]item{p.dirs, p.files, p.links, p.hardlinks} {
+		for _, it := range list {
+			keep[it.rel] = true
+		}
+	}
+	var extra []string
+	err := fs.WalkDir(root.FS(), ".", func(rel string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if rel == "." || keep[rel] {
+			return nil
+		}
+		extra = append(extra, rel)
+		if d.IsDir() {
+			return fs.SkipDir // removed whole
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("list the target for --delete: %w", err)
+	}
+	for _, rel := range extra {
+		if !r.opts.DryRun {
+			if err := root.RemoveAll(rel); err != nil {
+				r.opts.OnWarning(rel, fmt.Errorf("delete: %w", err))
+				continue
+			}
+		}
+		r.mu.Lock()
+		r.sum.Deleted++
+		r.mu.Unlock()
+		if r.opts.OnDelete != nil {
+			r.opts.OnDelete(rel)
+		}
 	}
 	return nil
 }

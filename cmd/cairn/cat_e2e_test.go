@@ -285,3 +285,62 @@ func TestDumpZipToTarget(t *testing.T) {
 		t.Errorf("dump over an existing --target: exit %d %s", r.code, r.stderr)
 	}
 }
+
+// restore --dry-run writes nothing; --delete removes what the snapshot
+// lacks, inside the target only; --include-file reads patterns.
+func TestRestoreDryRunDeleteIncludeFile(t *testing.T) {
+	env := repoEnv(t)
+	src := t.TempDir()
+	put(t, filepath.Join(src, "a.conf"), "A")
+	put(t, filepath.Join(src, "d", "b.txt"), "B")
+	mustRun(t, env, "backup", src)
+	target := filepath.Join(t.TempDir(), "t")
+	out := lastJSON(t, mustRun(t, env, "restore", "latest:"+src, "--target", target, "--dry-run", "--json"))
+	if out["total_files"] != 2.0 || out["dry_run"] != true {
+		t.Errorf("dry run summary %v", out)
+	}
+	if _, err := os.Stat(target); !os.IsNotExist(err) {
+		t.Errorf("a dry run created the target: %v", err)
+	}
+	// --delete: extra files and directories go, a symlink out of the
+	// target is removed itself, never followed.
+	outside := t.TempDir()
+	put(t, filepath.Join(outside, "precious"), "keep me")
+	put(t, filepath.Join(target, "extra.txt"), "x")
+	put(t, filepath.Join(target, "olddir", "y"), "y")
+	if err := os.Symlink(outside, filepath.Join(target, "link-out")); err != nil {
+		t.Fatal(err)
+	}
+	dry := lastJSON(t, mustRun(t, env, "restore", "latest:"+src, "--target", target, "--delete", "--dry-run", "--json"))
+	if dry["files_deleted"] != 3.0 {
+		t.Errorf("--delete --dry-run would delete %v entries, want 3", dry["files_deleted"])
+	}
+	if _, err := os.Stat(filepath.Join(target, "extra.txt")); err != nil {
+		t.Errorf("a dry run deleted: %v", err)
+	}
+	mustRun(t, env, "restore", "latest:"+src, "--target", target, "--delete")
+	for _, gone := range []string{"extra.txt", "olddir", "link-out"} {
+		if _, err := os.Lstat(filepath.Join(target, gone)); !os.IsNotExist(err) {
+			t.Errorf("%s survived --delete: %v", gone, err)
+		}
+	}
+	if b, err := os.ReadFile(filepath.Join(outside, "precious")); err != nil || string(b) != "keep me" {
+		t.Errorf("--delete reached outside the target: %v", err)
+	}
+	if b, err := os.ReadFile(filepath.Join(target, "d", "b.txt")); err != nil || string(b) != "B" {
+		t.Errorf("restored file: %q %v", b, err)
+	}
+	if r := cairn(t, env, "restore", "latest:"+src, "--target", target, "--delete", "--include", "*.conf"); r.code != 1 {
+		t.Errorf("--delete with --include: exit %d", r.code)
+	}
+	pats := filepath.Join(t.TempDir(), "pats")
+	put(t, pats, "*.conf\n")
+	t2 := t.TempDir()
+	mustRun(t, env, "restore", "latest:"+src, "--target", t2, "--include-file", pats)
+	if _, err := os.Stat(filepath.Join(t2, "a.conf")); err != nil {
+		t.Errorf("--include-file did not restore a.conf")
+	}
+	if _, err := os.Stat(filepath.Join(t2, "d", "b.txt")); err == nil {
+		t.Errorf("--include-file restored b.txt")
+	}
+}

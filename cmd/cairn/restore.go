@@ -23,8 +23,10 @@ func newRestoreCmd(g *globals) *cobra.Command {
 		target, overwrite    string
 		includes, excludes   []string
 		iincludes, iexcludes []string
-		verify               bool
+		verify, dryRun, del  bool
 		maxEntries           uint64
+		includeFiles         []string
+		excludeFiles         []string
 	)
 	cmd := &cobra.Command{
 		Use:   "restore SNAPSHOT[:SUBPATH] --target DIR",
@@ -71,6 +73,19 @@ resumes it.`,
 					return err
 				}
 			}
+			for _, name := range includeFiles {
+				if err := inc.AddFile(name, false); err != nil {
+					return err
+				}
+			}
+			for _, name := range excludeFiles {
+				if err := exc.AddFile(name, false); err != nil {
+					return err
+				}
+			}
+			if del && (!inc.Empty() || !exc.Empty()) {
+				return errors.New("--delete cannot be combined with --include or --exclude: it would delete what they leave out")
+			}
 			r, unlock, err := g.openReading(ctx)
 			if err != nil {
 				return err
@@ -83,6 +98,7 @@ resumes it.`,
 			}
 			return runRestore(ctx, g, r, s, engine.RestoreOptions{SubPath: sub, Target: target, RestoreOptions: snapshot.RestoreOptions{
 				Include: inc, Exclude: exc, Overwrite: mode, Verify: verify, Owner: os.Geteuid() == 0, MaxEntries: maxEntries,
+				DryRun: dryRun, Delete: del,
 			}})
 		},
 	}
@@ -95,6 +111,10 @@ resumes it.`,
 	fl.StringArrayVar(&iincludes, "iinclude", nil, "like --include, ignoring case")
 	fl.StringArrayVar(&iexcludes, "iexclude", nil, "like --exclude, ignoring case")
 	fl.BoolVar(&verify, "verify", false, "re-read every restored file and check it against the snapshot")
+	fl.StringArrayVar(&includeFiles, "include-file", nil, "read --include patterns from `file` (repeatable)")
+	fl.StringArrayVar(&excludeFiles, "exclude-file", nil, "read --exclude patterns from `file` (repeatable)")
+	fl.BoolVarP(&dryRun, "dry-run", "n", false, "plan and count only: write and delete nothing")
+	fl.BoolVar(&del, "delete", false, "delete what the target holds that the snapshot lacks (only inside the target)")
 	fl.Uint64Var(&maxEntries, "max-entries", snapshot.DefaultMaxEntries, "refuse a snapshot expanding to more than `n` entries as malformed")
 	return cmd
 }
@@ -102,6 +122,13 @@ resumes it.`,
 func runRestore(ctx context.Context, g *globals, r *repo.Repository, s *snapshot.Snapshot, opts engine.RestoreOptions) error {
 	var mu sync.Mutex
 	warnings := 0
+	opts.OnDelete = func(rel string) {
+		verb := "deleted"
+		if opts.DryRun {
+			verb = "would delete"
+		}
+		g.verbosef(1, "%s %s\n", verb, rel)
+	}
 	opts.OnWarning = func(p string, err error) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -128,7 +155,14 @@ func runRestore(ctx context.Context, g *globals, r *repo.Repository, s *snapshot
 		_ = g.printJSON(message.RestoreSummary{MessageType: message.TypeSummary, SnapshotID: s.ID.String(), TotalFiles: sum.TotalFiles,
 			FilesRestored: sum.FilesRestored, FilesSkipped: sum.FilesSkipped, TotalBytes: sum.TotalBytes,
 			BytesRestored: sum.BytesWritten, DirsRestored: sum.DirsRestored, FilesVerified: sum.Verified,
-			Refused: sum.Refused, Failed: nonNil(sum.Failed), TotalDuration: dur.Seconds(), Interrupted: interrupted})
+			Refused: sum.Refused, Failed: nonNil(sum.Failed), TotalDuration: dur.Seconds(), Interrupted: interrupted,
+			DryRun: opts.DryRun, FilesDeleted: sum.Deleted})
+	} else if opts.DryRun {
+		g.printf("would restore %d files, %s, from snapshot %s:%s to %s", sum.TotalFiles, ibytes(sum.TotalBytes), s.ID.Short(), sub, target)
+		if opts.Delete {
+			g.printf(", and delete %d entries there", sum.Deleted)
+		}
+		g.printf("\n")
 	} else {
 		switch {
 		case interrupted:
@@ -140,6 +174,9 @@ func runRestore(ctx context.Context, g *globals, r *repo.Repository, s *snapshot
 		}
 		g.printf("Files: %d restored, %d skipped, %d dirs; %s written in %s\n", sum.FilesRestored, sum.FilesSkipped,
 			sum.DirsRestored, ibytes(sum.BytesWritten), formatDuration(dur))
+		if sum.Deleted > 0 {
+			g.printf("deleted %d entries the snapshot does not hold\n", sum.Deleted)
+		}
 		if interrupted || err != nil {
 			g.printf("Not restored: %d of the %d files planned\n", sum.TotalFiles-min(sum.TotalFiles, sum.FilesRestored+sum.FilesSkipped), sum.TotalFiles)
 		}
