@@ -67,7 +67,12 @@ type ArchiverOptions struct {
 type Progress struct {
 	FilesDone atomic.Uint64
 	BytesDone atomic.Uint64
-	current   atomic.Pointer[string]
+	// TotalFiles and TotalBytes are what a restore will write, set once
+	// it has planned (Planned); backups leave them zero.
+	TotalFiles atomic.Uint64
+	TotalBytes atomic.Uint64
+	Planned    atomic.Bool
+	current    atomic.Pointer[string]
 }
 
 // Current returns a file being read now.

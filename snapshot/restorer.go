@@ -248,6 +248,9 @@ func (r *Restorer) countPlan(p *plan) {
 		r.sum.TotalFiles++
 		r.sum.TotalBytes += it.node.Size
 	}
+	r.Progress.TotalFiles.Store(r.sum.TotalFiles)
+	r.Progress.TotalBytes.Store(r.sum.TotalBytes)
+	r.Progress.Planned.Store(true)
 }
 
 // measure counts the entries below tree id as a restore would expand them,

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -62,5 +64,23 @@ func TestInProcessExecutorKeepsRepositories(t *testing.T) {
 	}
 	if res := run("stats", "--json"); res.Code != 0 || x.opens != 2 {
 		t.Errorf("after a failed command: %d opens, want 2 (%s)", x.opens, res.Stderr)
+	}
+}
+
+// Restore progress reports the planned totals, so status lines carry
+// total_files, total_bytes and percent_done.
+func TestRestoreProgressHasTotals(t *testing.T) {
+	var out bytes.Buffer
+	g := &globals{stdout: &out, stderr: io.Discard, json: true}
+	var files, done atomic.Uint64
+	files.Store(3)
+	done.Store(50)
+	c := &counters{filesDone: files.Load, bytesDone: done.Load,
+		totals: func() (uint64, uint64, bool) { return 10, 200, true }}
+	p := &progress{g: g, c: c, start: time.Now()}
+	p.update("restore")
+	var st message.Status
+	if err := json.Unmarshal(out.Bytes(), &st); err != nil || st.TotalFiles != 10 || st.TotalBytes != 200 || st.PercentDone != 0.25 {
+		t.Errorf("status %s: %+v %v", out.String(), st, err)
 	}
 }

@@ -19,6 +19,8 @@ type counters struct {
 	totalFiles           atomic.Uint64
 	totalBytes           atomic.Uint64
 	totalsFinal          atomic.Bool // the totals are complete, not still being counted
+	// totals, if set, supplies the totals instead of the fields above.
+	totals func() (files, bytes uint64, final bool)
 }
 
 // progress shows a bar with rate and ETA when stdout is a terminal, JSON
@@ -83,7 +85,10 @@ func (p *progress) loop(verb string, interval time.Duration) {
 
 func (p *progress) update(verb string) {
 	files, bytes := p.c.filesDone(), p.c.bytesDone()
-	tf, tb := p.c.totalFiles.Load(), p.c.totalBytes.Load()
+	tf, tb, final := p.c.totalFiles.Load(), p.c.totalBytes.Load(), p.c.totalsFinal.Load()
+	if p.c.totals != nil {
+		tf, tb, final = p.c.totals()
+	}
 	cur := ""
 	if p.c.current != nil {
 		cur = p.c.current()
@@ -101,11 +106,11 @@ func (p *progress) update(verb string) {
 		_ = p.g.printJSON(status)
 		return
 	}
-	if p.c.totalsFinal.Load() && tb > 0 {
+	if final && tb > 0 {
 		p.bar.ChangeMax64(int64(tb))
 	}
 	total := fmt.Sprint(tf)
-	if !p.c.totalsFinal.Load() {
+	if !final {
 		total += "+"
 	}
 	p.bar.Describe(fmt.Sprintf("%s %d/%s files %s", verb, files, total, shorten(cur, 40)))

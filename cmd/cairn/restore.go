@@ -137,7 +137,8 @@ func runRestore(ctx context.Context, g *globals, r *repo.Repository, s *snapshot
 	}
 	x := engine.NewRestore(r, s, opts)
 	p := x.Progress()
-	c := &counters{filesDone: p.FilesDone.Load, bytesDone: p.BytesDone.Load, current: p.Current}
+	c := &counters{filesDone: p.FilesDone.Load, bytesDone: p.BytesDone.Load, current: p.Current,
+		totals: func() (uint64, uint64, bool) { return p.TotalFiles.Load(), p.TotalBytes.Load(), p.Planned.Load() }}
 	prog := g.startProgress("restore", c)
 	start := time.Now()
 	sum, err := x.Run(ctx)
