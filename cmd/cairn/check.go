@@ -260,7 +260,7 @@ func runCheck(cmd *cobra.Command, g *globals, o *checkFlags) error {
 	if err := engine.ResolveCheckSnapshots(ctx, r, o.snapshotsRefs, &opts); err != nil {
 		return err
 	}
-	c := &counters{filesDone: opts.Progress.PacksDone.Load, bytesDone: opts.Progress.BytesDone.Load}
+	c := &counters{filesDone: opts.Progress.PacksDone.Load, bytesDone: opts.Progress.BytesDone.Load, unit: "packs"}
 	stopTotals := make(chan struct{})
 	go func() {
 		t := time.NewTicker(100 * time.Millisecond)

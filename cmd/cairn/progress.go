@@ -21,6 +21,9 @@ type counters struct {
 	totalsFinal          atomic.Bool // the totals are complete, not still being counted
 	// totals, if set, supplies the totals instead of the fields above.
 	totals func() (files, bytes uint64, final bool)
+	// unit names what filesDone counts ("files" when empty; "packs" for
+	// check).
+	unit string
 }
 
 // progress shows a bar with rate and ETA when stdout is a terminal, JSON
@@ -113,7 +116,11 @@ func (p *progress) update(verb string) {
 	if !final {
 		total += "+"
 	}
-	p.bar.Describe(fmt.Sprintf("%s %d/%s files %s", verb, files, total, shorten(cur, 40)))
+	unit := p.c.unit
+	if unit == "" {
+		unit = "files"
+	}
+	p.bar.Describe(fmt.Sprintf("%s %d/%s %s %s", verb, files, total, unit, shorten(cur, 40)))
 	_ = p.bar.Set64(int64(bytes))
 }
 
