@@ -111,6 +111,8 @@ type BackupOptions struct {
 	// OnItemError is told about each file or directory that could not be
 	// read; the snapshot leaves it out. Calls never overlap.
 	OnItemError func(path string, err error)
+	// OnFile is told about each file backed up (snapshot.ArchiverOptions).
+	OnFile func(path string, status snapshot.FileStatus, size uint64)
 	// OnEvent is told about what the backup decides and finds.
 	OnEvent func(Event)
 }
@@ -155,6 +157,7 @@ func NewBackup(r *repo.Repository, opts BackupOptions) *Backup {
 		Chunker: r.Config().Chunker, Filter: opts.Filter, ExcludeCaches: opts.ExcludeCaches,
 		ExcludeIfPresent: opts.ExcludeIfPresent, OneFileSystem: opts.OneFileSystem, ExcludeLargerThan: opts.ExcludeLargerThan,
 		IgnoreCtime: opts.IgnoreCtime, IgnoreInode: opts.IgnoreInode, WithAtime: opts.WithAtime, Workers: opts.ReadConcurrency,
+		OnFile: opts.OnFile,
 		OnError: func(p string, err error) {
 			b.mu.Lock()
 			defer b.mu.Unlock()

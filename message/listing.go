@@ -188,3 +188,12 @@ type Record struct {
 	Size     int    `json:"size"`
 	Document any    `json:"document,omitempty"`
 }
+
+// VerboseStatus is a line of backup -v --json: one file and what backup
+// did with it (restic's verbose_status).
+type VerboseStatus struct {
+	MessageType string `json:"message_type"` // "verbose_status"
+	Action      string `json:"action"`       // new, modified, unmodified
+	Item        string `json:"item"`
+	DataSize    uint64 `json:"data_size"`
+}

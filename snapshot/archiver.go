@@ -56,12 +56,26 @@ type ArchiverOptions struct {
 	IgnoreCtime, IgnoreInode bool
 	// WithAtime records each entry's access time.
 	WithAtime bool
-	Workers   int // files read concurrently; 0 means 2×GOMAXPROCS
+	// OnFile, if set, is told about each file backed up: its path, whether
+	// it was new, changed or unmodified (FileNew, FileChanged,
+	// FileUnmodified) and its size. Calls may overlap.
+	OnFile  func(path string, status FileStatus, size uint64)
+	Workers int // files read concurrently; 0 means 2×GOMAXPROCS
 	// OnError is told about each file or directory that could not be read;
 	// the backup goes on without it. Calls never overlap.
 	OnError func(path string, err error)
 	Now     func() time.Time
 }
+
+// FileStatus says how a backed-up file compares with the parent snapshot.
+type FileStatus string
+
+// The file statuses OnFile reports.
+const (
+	FileNew        FileStatus = "new"
+	FileChanged    FileStatus = "modified"
+	FileUnmodified FileStatus = "unmodified"
+)
 
 // Progress is updated while the archiver runs; read it from any goroutine.
 type Progress struct {
@@ -330,6 +344,9 @@ func (a *Archiver) walkEntry(ctx context.Context, g *errgroup.Group, p, name str
 				s.TotalFilesProcessed++
 				s.TotalBytesProcessed += node.Size
 			})
+			if a.opts.OnFile != nil {
+				a.opts.OnFile(p, FileUnmodified, node.Size)
+			}
 			a.Progress.FilesDone.Add(1)
 			a.Progress.BytesDone.Add(node.Size)
 			return resolved(&node), nil
@@ -512,6 +529,13 @@ func (a *Archiver) saveFile(ctx context.Context, job *fileJob) error {
 		s.TotalFilesProcessed++
 		s.TotalBytesProcessed += size
 	})
+	if a.opts.OnFile != nil {
+		status := FileNew
+		if job.parent != nil && job.parent.Type == TypeFile {
+			status = FileChanged
+		}
+		a.opts.OnFile(job.path, status, size)
+	}
 	a.Progress.FilesDone.Add(1)
 	return nil
 }

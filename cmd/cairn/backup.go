@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cairn-backup/cairn/engine"
@@ -188,6 +189,7 @@ func runBackup(ctx context.Context, g *globals, o *backupOptions, args []string)
 		Force: o.force, IgnoreCtime: o.ignoreCtime, IgnoreInode: o.ignoreInode, WithAtime: o.withAtime, ReadConcurrency: o.readConcurrency,
 		StreamName: o.stdinFilename, CommandStderr: os.Stderr,
 		OnItemError: func(p string, err error) { g.reportItemError("archival", p, err) },
+		OnFile:      g.fileStatus,
 		OnEvent:     g.backupEvent}
 	switch {
 	case o.stdin:
@@ -215,6 +217,24 @@ func runBackup(ctx context.Context, g *globals, o *backupOptions, args []string)
 		}
 	}
 	return nil
+}
+
+// outputMu serialises lines written from several goroutines.
+var outputMu sync.Mutex
+
+// fileStatus lists each new and changed file at -v, and unmodified ones
+// too at -vv, as restic's -vv does; under --json as verbose_status lines.
+func (g *globals) fileStatus(p string, status snapshot.FileStatus, size uint64) {
+	if g.verbose < 1 || (status == snapshot.FileUnmodified && g.verbose < 2) || g.quiet {
+		return
+	}
+	outputMu.Lock()
+	defer outputMu.Unlock()
+	if g.json {
+		_ = g.printJSON(message.VerboseStatus{MessageType: "verbose_status", Action: string(status), Item: p, DataSize: size})
+		return
+	}
+	fmt.Fprintf(g.stderr, "%-10s %s, %s\n", status, p, ibytes(size))
 }
 
 // backupEvent prints what a backup reports as it runs.

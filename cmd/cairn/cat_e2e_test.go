@@ -344,3 +344,32 @@ func TestRestoreDryRunDeleteIncludeFile(t *testing.T) {
 		t.Errorf("--include-file restored b.txt")
 	}
 }
+
+// backup -v lists new and changed files with their sizes, -vv unmodified
+// ones too; with --json they are verbose_status lines.
+func TestBackupVerboseListsFiles(t *testing.T) {
+	env := repoEnv(t)
+	src := t.TempDir()
+	put(t, filepath.Join(src, "a"), "aaaa")
+	put(t, filepath.Join(src, "b"), "bb")
+	r := cairn(t, env, "backup", "-v", src)
+	if !strings.Contains(r.stderr, "new        "+filepath.Join(src, "a")+", 4 B") {
+		t.Errorf("backup -v:\n%s", r.stderr)
+	}
+	put(t, filepath.Join(src, "b"), "changed")
+	r = cairn(t, env, "backup", "-v", src)
+	if !strings.Contains(r.stderr, "modified   "+filepath.Join(src, "b")) || strings.Contains(r.stderr, "unmodified") {
+		t.Errorf("backup -v after a change:\n%s", r.stderr)
+	}
+	r = cairn(t, env, "backup", "-vv", "--json", src)
+	var vs []message.VerboseStatus
+	for _, line := range strings.Split(r.stdout, "\n") {
+		var v message.VerboseStatus
+		if json.Unmarshal([]byte(line), &v) == nil && v.MessageType == "verbose_status" {
+			vs = append(vs, v)
+		}
+	}
+	if len(vs) != 2 || vs[0].Action != "unmodified" {
+		t.Errorf("backup -vv --json verbose_status lines: %+v\n%s", vs, r.stdout)
+	}
+}
