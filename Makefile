@@ -8,7 +8,10 @@ STATICCHECK_VERSION := v0.8.2
 VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS     := -X main.version=$(VERSION)
 
-.PHONY: all build test fmt-check vet lint unit minio deps bench demo clean
+.PHONY: all build test fmt-check vet lint unit minio deps bench demo clean install
+
+PREFIX      ?= /usr/local
+DESTDIR     ?=
 
 all: build
 
@@ -61,6 +64,20 @@ bench: build minio
 
 clean:
 	rm -rf bin
+
+## install: the binary, a man page per command and the shell completions
+## under $(DESTDIR)$(PREFIX) (bin, share/man/man1, and bash, zsh and fish
+## completion directories).
+install: build
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions \
+		$(DESTDIR)$(PREFIX)/share/zsh/site-functions \
+		$(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+	install -m 0755 bin/cairn $(DESTDIR)$(PREFIX)/bin/cairn
+	bin/cairn generate -q --man $(DESTDIR)$(PREFIX)/share/man/man1 \
+		--bash-completion $(DESTDIR)$(PREFIX)/share/bash-completion/completions/cairn \
+		--zsh-completion $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_cairn \
+		--fish-completion $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/cairn.fish
 
 ## demo: build, back up this source tree, list, restore with --verify.
 DEMO_DIR := $(shell mktemp -d -u /tmp/cairn-demo.XXXXXX)

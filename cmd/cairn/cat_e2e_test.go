@@ -373,3 +373,22 @@ func TestBackupVerboseListsFiles(t *testing.T) {
 		t.Errorf("backup -vv --json verbose_status lines: %+v\n%s", vs, r.stdout)
 	}
 }
+
+// generate writes a man page per command and the completion scripts.
+func TestGenerate(t *testing.T) {
+	dir := t.TempDir()
+	mustRun(t, nil, "generate", "--man", filepath.Join(dir, "man"), "--bash-completion", filepath.Join(dir, "cairn.bash"),
+		"--zsh-completion", filepath.Join(dir, "_cairn"), "--fish-completion", filepath.Join(dir, "cairn.fish"))
+	for _, f := range []string{"man/cairn.1", "man/cairn-backup.1", "man/cairn-restore.1", "cairn.bash", "_cairn", "cairn.fish"} {
+		if fi, err := os.Stat(filepath.Join(dir, f)); err != nil || fi.Size() == 0 {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+	page, _ := os.ReadFile(filepath.Join(dir, "man", "cairn-backup.1"))
+	if !strings.Contains(string(page), "exclude-larger-than") {
+		t.Errorf("the backup man page lacks its flags")
+	}
+	if r := cairn(t, nil, "generate"); r.code != 1 {
+		t.Errorf("generate with nothing to do: exit %d", r.code)
+	}
+}
