@@ -392,3 +392,11 @@ func TestGenerate(t *testing.T) {
 		t.Errorf("generate with nothing to do: exit %d", r.code)
 	}
 }
+
+func TestSnapshotsCompact(t *testing.T) {
+	env, _, _ := smallPackRepo(t, 1)
+	out := mustRun(t, env, "snapshots", "--compact")
+	if !strings.HasPrefix(out, "ID") || strings.Contains(out, "Paths") || strings.Contains(out, "/") {
+		t.Errorf("snapshots --compact:\n%s", out)
+	}
+}

@@ -37,6 +37,7 @@ func newSnapshotsCmd(g *globals) *cobra.Command {
 	var f snapFilter
 	var groupBy string
 	var latest int
+	var compact bool
 	cmd := &cobra.Command{
 		Use:   "snapshots [ID...]",
 		Short: "List snapshots",
@@ -88,8 +89,16 @@ func newSnapshotsCmd(g *globals) *cobra.Command {
 					g.printf("snapshots for (%s):\n", gr.Key.Label())
 				}
 				tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "ID\tTime\tHost\tTags\tPaths\tSize")
+				if compact {
+					fmt.Fprintln(tw, "ID\tTime\tHost\tTags")
+				} else {
+					fmt.Fprintln(tw, "ID\tTime\tHost\tTags\tPaths\tSize")
+				}
 				for _, s := range gr.Snapshots {
+					if compact {
+						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.ID.Short(), s.Time.Local().Format(time.DateTime), s.Host, strings.Join(s.Tags, ","))
+						continue
+					}
 					size := ""
 					if s.Summary != nil {
 						size = ibytes(s.Summary.TotalBytesProcessed)
@@ -110,5 +119,6 @@ func newSnapshotsCmd(g *globals) *cobra.Command {
 	f.addFlags(cmd.Flags())
 	cmd.Flags().StringVarP(&groupBy, "group-by", "g", "", "group by `fields`: host, paths, tags (comma-separated)")
 	cmd.Flags().IntVar(&latest, "latest", 0, "show only the last `n` snapshots of each group")
+	cmd.Flags().BoolVarP(&compact, "compact", "c", false, "one short line per snapshot: ID, time, host and tags")
 	return cmd
 }
