@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/cairn-backup/cairn/backend"
 	"github.com/cairn-backup/cairn/blob"
@@ -19,6 +20,9 @@ type Stats struct {
 	Stored    uint64 // stored (compressed, sealed) bytes of those blobs
 	Packs     int    // pack files in the repository
 	RepoSize  uint64 // their bytes
+	// UniqueFiles and UniqueSize count files with distinct contents once.
+	UniqueFiles uint64
+	UniqueSize  uint64
 }
 
 // DeduplicationRatio is logical bytes per unique byte (0 when empty).
@@ -39,6 +43,7 @@ func ratio(a, b uint64) float64 {
 func ComputeStats(ctx context.Context, r *repo.Repository, snaps []*snapshot.Snapshot) (*Stats, error) {
 	st := &Stats{Snapshots: len(snaps)}
 	seen := map[blob.Handle]bool{}
+	contents := map[string]bool{} // distinct file contents (blob lists)
 	add := func(h blob.Handle) {
 		if seen[h] {
 			return
@@ -56,6 +61,12 @@ func ComputeStats(ctx context.Context, r *repo.Repository, snaps []*snapshot.Sna
 			case snapshot.TypeFile:
 				st.Files++
 				st.Logical += n.Size
+				key := contentKey(n.Content)
+				if !contents[key] {
+					contents[key] = true
+					st.UniqueFiles++
+					st.UniqueSize += n.Size
+				}
 				for _, id := range n.Content {
 					add(blob.Handle{Type: blob.Data, ID: id})
 				}
@@ -75,4 +86,34 @@ func ComputeStats(ctx context.Context, r *repo.Repository, snaps []*snapshot.Sna
 		return nil
 	})
 	return st, err
+}
+
+// contentKey identifies a file's content by its blob IDs.
+func contentKey(ids []blob.ID) string {
+	b := make([]byte, 0, len(ids)*blob.IDSize)
+	for _, id := range ids {
+		b = append(b, id[:]...)
+	}
+	return string(b)
+}
+
+// StatsModes are the --mode values of stats, as restic names them.
+var StatsModes = []string{"restore-size", "files-by-contents", "raw-data", "blobs-per-file"}
+
+// ByMode returns the file count and size that --mode reports: all files as
+// restored (restore-size), files of distinct contents (files-by-contents),
+// the unique data (raw-data), or files of distinct contents and the unique
+// data they use (blobs-per-file).
+func (s Stats) ByMode(mode string) (files, size uint64, err error) {
+	switch mode {
+	case "", "restore-size":
+		return s.Files, s.Logical, nil
+	case "files-by-contents":
+		return s.UniqueFiles, s.UniqueSize, nil
+	case "raw-data":
+		return 0, s.Raw, nil
+	case "blobs-per-file":
+		return s.UniqueFiles, s.Raw, nil
+	}
+	return 0, 0, fmt.Errorf("--mode %q: want restore-size, files-by-contents, raw-data or blobs-per-file", mode)
 }

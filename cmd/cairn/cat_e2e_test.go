@@ -400,3 +400,28 @@ func TestSnapshotsCompact(t *testing.T) {
 		t.Errorf("snapshots --compact:\n%s", out)
 	}
 }
+
+// stats --mode counts as restic does.
+func TestStatsModes(t *testing.T) {
+	env := repoEnv(t)
+	src := t.TempDir()
+	put(t, filepath.Join(src, "a"), strings.Repeat("same", 1000))
+	put(t, filepath.Join(src, "b"), strings.Repeat("same", 1000))
+	put(t, filepath.Join(src, "c"), "other")
+	mustRun(t, env, "backup", src)
+	get := func(mode string) map[string]any {
+		return lastJSON(t, mustRun(t, env, "stats", "--json", "--mode", mode))
+	}
+	if m := get("restore-size"); m["total_file_count"] != 3.0 || m["total_size"] != 8005.0 {
+		t.Errorf("restore-size: %v", m)
+	}
+	if m := get("files-by-contents"); m["total_file_count"] != 2.0 || m["total_size"] != 4005.0 {
+		t.Errorf("files-by-contents: %v", m)
+	}
+	if m := get("raw-data"); m["total_size"].(float64) < 4005 || m["total_size"].(float64) > 8005 {
+		t.Errorf("raw-data: %v", m)
+	}
+	if r := cairn(t, env, "stats", "--mode", "bogus"); r.code != 1 {
+		t.Errorf("--mode bogus: exit %d", r.code)
+	}
+}
