@@ -216,3 +216,30 @@ func TestWriteTar(t *testing.T) {
 		t.Errorf("tar:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// The summary counts the stored (compressed, sealed) bytes of new data;
+// a dry run stores nothing even though the repository could report it.
+func TestDataAddedPacked(t *testing.T) {
+	ctx := context.Background()
+	r, be := newRepo(t)
+	src := t.TempDir()
+	if err := os.WriteFile(filepath.Join(src, "text"), []byte(strings.Repeat("compressible ", 20000)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	paths, _ := snapshot.CleanPaths([]string{src})
+	dry, err := NewBackup(r, BackupOptions{Paths: paths, DryRun: true}).Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := countFiles(t, be, backend.Pack); n != 0 || dry.Snapshot.Summary.DataAddedPacked == 0 {
+		t.Errorf("dry run: %d packs stored, %d packed bytes counted", n, dry.Snapshot.Summary.DataAddedPacked)
+	}
+	res, err := NewBackup(r, BackupOptions{Paths: paths}).Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := res.Snapshot.Summary
+	if sum.DataAddedPacked == 0 || sum.DataAddedPacked >= sum.DataAdded/4 {
+		t.Errorf("%d stored bytes for %d added: compression not counted", sum.DataAddedPacked, sum.DataAdded)
+	}
+}

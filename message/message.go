@@ -33,6 +33,7 @@ type BackupSummary struct {
 	DataBlobs           uint64  `json:"data_blobs"`
 	TreeBlobs           uint64  `json:"tree_blobs"`
 	DataAdded           uint64  `json:"data_added"`
+	DataAddedPacked     uint64  `json:"data_added_packed"`
 	TotalFilesProcessed uint64  `json:"total_files_processed"`
 	TotalBytesProcessed uint64  `json:"total_bytes_processed"`
 	BytesRead           uint64  `json:"bytes_read"`

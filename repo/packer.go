@@ -36,31 +36,38 @@ type packer struct {
 // has it, and returns its ID and whether it was already known. The blob is
 // durable only after Flush.
 func (r *Repository) SaveBlob(ctx context.Context, t blob.Type, data []byte) (blob.ID, bool, error) {
+	id, known, _, err := r.saveBlob(ctx, t, data, true)
+	return id, known, err
+}
+
+// SaveBlobStored is SaveBlob that also reports the bytes the blob takes in
+// its pack (compressed and sealed; 0 when it was already stored).
+func (r *Repository) SaveBlobStored(ctx context.Context, t blob.Type, data []byte) (blob.ID, bool, int, error) {
 	return r.saveBlob(ctx, t, data, true)
 }
 
 // saveBlob stores a blob; with dedup false it stores it even when the index
 // has it already (prune copies blobs out of packs it will delete).
-func (r *Repository) saveBlob(ctx context.Context, t blob.Type, data []byte, dedup bool) (blob.ID, bool, error) {
+func (r *Repository) saveBlob(ctx context.Context, t blob.Type, data []byte, dedup bool) (blob.ID, bool, int, error) {
 	if !t.Valid() {
-		return blob.ID{}, false, fmt.Errorf("save blob: invalid type %d", t)
+		return blob.ID{}, false, 0, fmt.Errorf("save blob: invalid type %d", t)
 	}
 	if len(data) > pack.MaxPlaintext {
-		return blob.ID{}, false, fmt.Errorf("save blob: %d bytes exceed the limit of %d", len(data), pack.MaxPlaintext)
+		return blob.ID{}, false, 0, fmt.Errorf("save blob: %d bytes exceed the limit of %d", len(data), pack.MaxPlaintext)
 	}
 	id := r.key.ID(data)
 	h := blob.Handle{Type: t, ID: id}
 	if dedup && r.idx.Has(h) {
-		return id, true, nil
+		return id, true, 0, nil
 	}
 	r.mu.Lock()
 	if r.failed != nil {
 		r.mu.Unlock()
-		return id, false, r.failed
+		return id, false, 0, r.failed
 	}
 	if _, ok := r.inflight[h]; ok || (dedup && r.idx.Has(h)) {
 		r.mu.Unlock()
-		return id, true, nil
+		return id, true, 0, nil
 	}
 	r.inflight[h] = struct{}{}
 	r.mu.Unlock()
@@ -97,14 +104,15 @@ func (r *Repository) saveBlob(ctx context.Context, t blob.Type, data []byte, ded
 		full, r.packers[t] = p, nil
 	}
 	r.mu.Unlock()
+	stored := len(payload) + crypto.Overhead
 	*bp = out[:0]
 	scratchBufs.Put(bp)
 	if full != nil {
 		if err := r.writePack(ctx, full); err != nil {
-			return id, false, err
+			return id, false, stored, err
 		}
 	}
-	return id, false, nil
+	return id, false, stored, nil
 }
 
 // scratchBufs recycles compression output buffers.

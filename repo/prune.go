@@ -374,7 +374,7 @@ func (r *Repository) repack(ctx context.Context, packs []*prunePack, rep *PruneR
 			if err != nil {
 				return fmt.Errorf("%w: %w; run \"cairn check --read-data\"", ErrNeedsRepair, err)
 			}
-			if _, _, err := r.saveBlob(ctx, e.Type, plain, false); err != nil {
+			if _, _, _, err := r.saveBlob(ctx, e.Type, plain, false); err != nil {
 				return err
 			}
 		}

@@ -28,6 +28,13 @@ type BlobSaver interface {
 	SaveBlob(ctx context.Context, t blob.Type, data []byte) (id blob.ID, known bool, err error)
 }
 
+// StoredSaver is implemented by savers that report the bytes a new blob
+// takes in storage (compressed and sealed), for the summary's
+// DataAddedPacked. Savers without it count the plaintext.
+type StoredSaver interface {
+	SaveBlobStored(ctx context.Context, t blob.Type, data []byte) (id blob.ID, known bool, stored int, err error)
+}
+
 // BlobLoader loads and verifies blobs.
 type BlobLoader interface {
 	LoadBlob(ctx context.Context, h blob.Handle) ([]byte, error)
@@ -454,7 +461,7 @@ func (a *Archiver) finishDir(ctx context.Context, g *errgroup.Group, node *Node,
 		}
 		tree.Sort()
 		data := tree.Encode()
-		id, known, err := a.repo.SaveBlob(ctx, blob.Tree, data)
+		id, known, stored, err := a.save(ctx, blob.Tree, data)
 		if err != nil {
 			return err
 		}
@@ -463,6 +470,7 @@ func (a *Archiver) finishDir(ctx context.Context, g *errgroup.Group, node *Node,
 			if !known {
 				s.TreeBlobs++
 				s.DataAdded += uint64(len(data))
+				s.DataAddedPacked += stored
 			}
 			switch {
 			case parent == nil || parent.Type != TypeDir:
@@ -540,6 +548,16 @@ func (a *Archiver) saveFile(ctx context.Context, job *fileJob) error {
 	return nil
 }
 
+// save stores a blob and reports its stored size when the saver can.
+func (a *Archiver) save(ctx context.Context, t blob.Type, data []byte) (blob.ID, bool, uint64, error) {
+	if s, ok := a.repo.(StoredSaver); ok {
+		id, known, stored, err := s.SaveBlobStored(ctx, t, data)
+		return id, known, uint64(stored), err
+	}
+	id, known, err := a.repo.SaveBlob(ctx, t, data)
+	return id, known, uint64(len(data)), err
+}
+
 // chunkBufs recycles copies of chunks handed to saving goroutines.
 var chunkBufs sync.Pool
 
@@ -581,7 +599,7 @@ func (a *Archiver) saveStream(ctx context.Context, rd io.Reader) ([]blob.ID, uin
 		}
 		g.Go(func() error {
 			defer func() { *bp = buf[:0]; chunkBufs.Put(bp); <-a.saving }()
-			id, known, err := a.repo.SaveBlob(gctx, blob.Data, buf)
+			id, known, stored, err := a.save(gctx, blob.Data, buf)
 			if err != nil {
 				return err
 			}
@@ -592,6 +610,7 @@ func (a *Archiver) saveStream(ctx context.Context, rd io.Reader) ([]blob.ID, uin
 				if !known {
 					s.DataBlobs++
 					s.DataAdded += n
+					s.DataAddedPacked += stored
 				}
 			})
 			return nil
@@ -634,7 +653,7 @@ func (a *Archiver) SaveStream(ctx context.Context, name string, rd io.Reader) (b
 		Group: a.names.group(gid), ModTime: now, ChangeTime: now, AccessTime: now, Size: size, Links: 1, Content: content}
 	tree := &Tree{Nodes: []Node{node}}
 	data := tree.Encode()
-	id, known, err := a.repo.SaveBlob(ctx, blob.Tree, data)
+	id, known, stored, err := a.save(ctx, blob.Tree, data)
 	if err != nil {
 		return blob.ID{}, nil, err
 	}
@@ -646,6 +665,7 @@ func (a *Archiver) SaveStream(ctx context.Context, name string, rd io.Reader) (b
 		if !known {
 			s.TreeBlobs++
 			s.DataAdded += uint64(len(data))
+			s.DataAddedPacked += stored
 		}
 	})
 	return id, a.summary(start), nil

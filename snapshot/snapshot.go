@@ -28,6 +28,7 @@ type Summary struct {
 	TotalBytesProcessed uint64
 	BytesRead           uint64 // file bytes actually read (unchanged files are not)
 	ErrorCount          uint64 // files or directories that could not be read
+	DataAddedPacked     uint64 // stored (compressed, sealed) bytes of the new blobs
 }
 
 // Snapshot is one backup: a root tree and where it came from.
@@ -93,6 +94,7 @@ const (
 	sumTotalBytesProcessed = 13
 	sumBytesRead           = 14
 	sumErrorCount          = 15
+	sumDataAddedPacked     = 16
 )
 
 // summaryField is one counter of the summary and its field number.
@@ -106,7 +108,8 @@ func summaryFields(s *Summary) []summaryField {
 		{sumFilesUnmodified, &s.FilesUnmodified}, {sumDirsNew, &s.DirsNew}, {sumDirsChanged, &s.DirsChanged},
 		{sumDirsUnmodified, &s.DirsUnmodified}, {sumDataBlobs, &s.DataBlobs}, {sumTreeBlobs, &s.TreeBlobs},
 		{sumDataAdded, &s.DataAdded}, {sumTotalFilesProcessed, &s.TotalFilesProcessed},
-		{sumTotalBytesProcessed, &s.TotalBytesProcessed}, {sumBytesRead, &s.BytesRead}, {sumErrorCount, &s.ErrorCount}}
+		{sumTotalBytesProcessed, &s.TotalBytesProcessed}, {sumBytesRead, &s.BytesRead}, {sumErrorCount, &s.ErrorCount},
+		{sumDataAddedPacked, &s.DataAddedPacked}}
 }
 
 // Encode returns the snapshot's payload.

@@ -286,7 +286,7 @@ func (g *globals) printBackupSummary(s *snapshot.Snapshot, dryRun bool) {
 		out := message.BackupSummary{MessageType: message.TypeSummary, FilesNew: sum.FilesNew, FilesChanged: sum.FilesChanged,
 			FilesUnmodified: sum.FilesUnmodified, DirsNew: sum.DirsNew, DirsChanged: sum.DirsChanged,
 			DirsUnmodified: sum.DirsUnmodified, DataBlobs: sum.DataBlobs, TreeBlobs: sum.TreeBlobs,
-			DataAdded: sum.DataAdded, TotalFilesProcessed: sum.TotalFilesProcessed,
+			DataAdded: sum.DataAdded, DataAddedPacked: sum.DataAddedPacked, TotalFilesProcessed: sum.TotalFilesProcessed,
 			TotalBytesProcessed: sum.TotalBytesProcessed, BytesRead: sum.BytesRead,
 			TotalDuration: dur.Seconds(), Errors: sum.ErrorCount, DryRun: dryRun}
 		if !dryRun {
@@ -301,7 +301,7 @@ func (g *globals) printBackupSummary(s *snapshot.Snapshot, dryRun bool) {
 	if dryRun {
 		verb = "Would add to the repository"
 	}
-	g.printf("%s: %s (%s read)\n", verb, ibytes(sum.DataAdded), ibytes(sum.BytesRead))
+	g.printf("%s: %s (%s stored); %s read\n", verb, ibytes(sum.DataAdded), ibytes(sum.DataAddedPacked), ibytes(sum.BytesRead))
 	g.printf("processed %d files, %s in %s\n", sum.TotalFilesProcessed, ibytes(sum.TotalBytesProcessed), formatDuration(dur))
 	if !dryRun {
 		g.printf("snapshot %s saved\n", s.ID.Short())

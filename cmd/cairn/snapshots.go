@@ -27,7 +27,7 @@ func snapshotJSON(s *snapshot.Snapshot) message.Snapshot {
 		out.Summary = &message.SnapshotSummary{BackupStart: sum.BackupStart, BackupEnd: sum.BackupEnd,
 			FilesNew: sum.FilesNew, FilesChanged: sum.FilesChanged, FilesUnmodified: sum.FilesUnmodified,
 			DirsNew: sum.DirsNew, DirsChanged: sum.DirsChanged, DirsUnmodified: sum.DirsUnmodified,
-			DataBlobs: sum.DataBlobs, TreeBlobs: sum.TreeBlobs, DataAdded: sum.DataAdded,
+			DataBlobs: sum.DataBlobs, TreeBlobs: sum.TreeBlobs, DataAdded: sum.DataAdded, DataAddedPacked: sum.DataAddedPacked,
 			TotalFilesProcessed: sum.TotalFilesProcessed, TotalBytesProcessed: sum.TotalBytesProcessed}
 	}
 	return out
