@@ -30,6 +30,7 @@ var allowed = map[string][]string{
 	"backend/mem":         {"backend"},
 	"backend/retry":       {"backend"},
 	"backend/s3":          {"backend"},
+	"backend/throttle":    {"backend"},
 	"backend/s3/s3test":   {"backend/s3"},
 
 	"crypto":   {"blob"},
@@ -45,7 +46,7 @@ var allowed = map[string][]string{
 	"schedule":  {"config", "routine"},
 	"assurance": {"config", "message", "repo", "routine", "schedule"},
 	"bench":     {"blob", "chunk", "crypto", "pack"},
-	"cmd/cairn": {"backend", "backend/faulty", "backend/limit", "backend/local", "backend/retry", "backend/s3",
+	"cmd/cairn": {"backend", "backend/faulty", "backend/limit", "backend/local", "backend/retry", "backend/s3", "backend/throttle",
 		"assurance", "bench", "blob", "config", "duration", "engine", "index", "message", "pack", "repo", "routine", "schedule", "snapshot"},
 }
 
@@ -53,15 +54,16 @@ var allowed = map[string][]string{
 // allow-list: test backends and helpers, and the concrete backends that
 // library tests run against.
 var allowedInTests = map[string][]string{
-	"backend/faulty": {"backend/mem"},
-	"backend/limit":  {"backend/backendtest", "backend/mem"},
-	"backend/local":  {"backend/backendtest"},
-	"backend/mem":    {"backend/backendtest"},
-	"backend/retry":  {"backend/backendtest", "backend/faulty", "backend/mem"},
-	"backend/s3":     {"backend/backendtest", "backend/s3/s3test"},
-	"repo":           {"backend/faulty", "backend/local", "backend/mem"},
-	"engine":         {"backend", "backend/mem", "crypto"},
-	"cmd/cairn":      {"backend/s3/s3test"},
+	"backend/faulty":   {"backend/mem"},
+	"backend/limit":    {"backend/backendtest", "backend/mem"},
+	"backend/local":    {"backend/backendtest"},
+	"backend/mem":      {"backend/backendtest"},
+	"backend/retry":    {"backend/backendtest", "backend/faulty", "backend/mem"},
+	"backend/s3":       {"backend/backendtest", "backend/s3/s3test"},
+	"backend/throttle": {"backend/backendtest", "backend/mem"},
+	"repo":             {"backend/faulty", "backend/local", "backend/mem"},
+	"engine":           {"backend", "backend/mem", "crypto"},
+	"cmd/cairn":        {"backend/s3/s3test"},
 }
 
 // forbidden names arrows that must never exist, with the reason; the

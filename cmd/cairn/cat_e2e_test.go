@@ -425,3 +425,15 @@ func TestStatsModes(t *testing.T) {
 		t.Errorf("--mode bogus: exit %d", r.code)
 	}
 }
+
+// --limit-upload and --limit-download apply to every backend and change
+// nothing but the pace.
+func TestLimitUploadDownload(t *testing.T) {
+	env := repoEnv(t)
+	src := t.TempDir()
+	put(t, filepath.Join(src, "f"), strings.Repeat("data", 10000))
+	mustRun(t, env, "--limit-upload", "100000", "backup", src)
+	target := t.TempDir()
+	mustRun(t, env, "--limit-download", "100000", "restore", "latest:"+src, "--target", target, "--verify")
+	sameTrees(t, src, target)
+}

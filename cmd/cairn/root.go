@@ -18,6 +18,7 @@ import (
 	"github.com/cairn-backup/cairn/backend/local"
 	"github.com/cairn-backup/cairn/backend/retry"
 	"github.com/cairn-backup/cairn/backend/s3"
+	"github.com/cairn-backup/cairn/backend/throttle"
 	"github.com/cairn-backup/cairn/message"
 	"github.com/cairn-backup/cairn/pack"
 	"github.com/cairn-backup/cairn/repo"
@@ -43,6 +44,8 @@ type globals struct {
 	repoFile        string
 	insecureTLS     bool
 	noLock          bool
+	limitUpload     int // KiB/s; 0: none
+	limitDownload   int
 
 	stdout, stderr io.Writer
 	stdin          io.Reader
@@ -99,6 +102,8 @@ configuration file of repositories and sources (--config, ./cairn.toml or
 	f.CountVarP(&g.verbose, "verbose", "v", "print more (repeat for more)")
 	f.DurationVar(&g.retryLock, "retry-lock", 0, "wait up to `duration` (e.g. 10m) for a conflicting lock to go away")
 	f.StringVar(&g.cacert, "cacert", "", "trust the private CA in PEM `file` for https S3 endpoints")
+	f.IntVar(&g.limitUpload, "limit-upload", 0, "send at most `KiB/s` to the storage (0: no limit)")
+	f.IntVar(&g.limitDownload, "limit-download", 0, "receive at most `KiB/s` from the storage (0: no limit)")
 	f.BoolVar(&g.insecureTLS, "insecure-tls", false, "do not verify the S3 server's TLS certificate (test servers only)")
 	f.BoolVar(&g.noLock, "no-lock", false, "take no lock (commands that only read; the repository must not change meanwhile)")
 	f.StringVar(&g.s3Addressing, "s3-addressing", "auto", "S3 bucket `style`: path, virtual or auto")
@@ -169,7 +174,7 @@ func (g *globals) openLocation(loc, credPrefix string) (backend.Backend, error) 
 			if n <= 0 {
 				n = 16
 			}
-			return retry.New(limit.New(g.testHooks(be), n), retry.Config{MaxTotal: g.retryTimeout, Attempts: 10, OnRetry: g.retryNotice}), nil
+			return retry.New(limit.New(g.throttle(g.testHooks(be)), n), retry.Config{MaxTotal: g.retryTimeout, Attempts: 10, OnRetry: g.retryNotice}), nil
 		default:
 			return nil, fmt.Errorf("unknown repository scheme %q (supported: a path, local:PATH, s3:https://HOST/BUCKET/PREFIX)", m[1])
 		}
@@ -178,7 +183,15 @@ func (g *globals) openLocation(loc, credPrefix string) (backend.Backend, error) 
 	if err != nil {
 		return nil, err
 	}
-	return g.testHooks(be), nil
+	return g.throttle(g.testHooks(be)), nil
+}
+
+// throttle applies --limit-upload and --limit-download.
+func (g *globals) throttle(be backend.Backend) backend.Backend {
+	if g.limitUpload <= 0 && g.limitDownload <= 0 {
+		return be
+	}
+	return throttle.New(be, max(g.limitUpload, 0)<<10, max(g.limitDownload, 0)<<10)
 }
 
 func (g *globals) options() (repo.Options, error) {
