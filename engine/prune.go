@@ -16,11 +16,13 @@ type PruneRequest struct {
 	// no bound).
 	MaxRepackSize string
 	DryRun        bool
+	// RepackSmall also repacks partly filled packs (repo.PruneOptions).
+	RepackSmall bool
 }
 
 // ParsePrune turns a request into repo.PruneOptions.
 func ParsePrune(req PruneRequest) (repo.PruneOptions, error) {
-	opts := repo.PruneOptions{DryRun: req.DryRun}
+	opts := repo.PruneOptions{DryRun: req.DryRun, RepackSmall: req.RepackSmall}
 	var err error
 	if opts.MaxUnused, err = repo.ParseMaxUnused(req.MaxUnused); err != nil {
 		return opts, err

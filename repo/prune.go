@@ -26,6 +26,10 @@ type PruneOptions struct {
 	// no bound.
 	MaxRepackBytes uint64
 	DryRun         bool
+	// RepackSmall also repacks packs smaller than 80% of the target pack
+	// size, when a type has at least two (every backup leaves a partly
+	// filled pack; repacking them together makes fewer, fuller packs).
+	RepackSmall bool
 }
 
 // ParseMaxUnused parses prune's --max-unused as restic takes it: a
@@ -171,7 +175,7 @@ func (r *Repository) planPrune(ctx context.Context, opts PruneOptions) (*prunePl
 	if err := plan.chooseCopies(used); err != nil {
 		return nil, err
 	}
-	plan.classify(opts)
+	plan.classify(opts, int64(r.cfg.PackSize)*8/10)
 	for id, size := range files {
 		if _, ok := packs[id]; !ok {
 			plan.unindexed = append(plan.unindexed, id.String())
@@ -218,9 +222,10 @@ func (plan *prunePlan) chooseCopies(used map[blob.Handle]bool) error {
 
 // classify sorts packs into deleted, repacked (most unused first, within
 // the size budget) and kept.
-func (plan *prunePlan) classify(opts PruneOptions) {
+func (plan *prunePlan) classify(opts PruneOptions, small int64) {
 	rep := plan.rep
 	var candidates []*prunePack
+	smallOf := map[blob.Type][]*prunePack{}
 	for _, id := range plan.ids {
 		p := plan.packs[id]
 		rep.BytesUnused += p.unusedBytes
@@ -229,11 +234,23 @@ func (plan *prunePlan) classify(opts PruneOptions) {
 			plan.del = append(plan.del, p)
 		case 100*p.unusedShare() > opts.MaxUnused:
 			candidates = append(candidates, p)
+		case opts.RepackSmall && p.size < small && len(p.ip.Blobs) > 0:
+			t := p.ip.Blobs[0].Type
+			smallOf[t] = append(smallOf[t], p)
 		default:
 			rep.BytesUnusedRemain += p.unusedBytes
 		}
 	}
 	sort.SliceStable(candidates, func(i, j int) bool { return candidates[i].unusedShare() > candidates[j].unusedShare() })
+	for _, t := range []blob.Type{blob.Data, blob.Tree} {
+		if len(smallOf[t]) >= 2 { // one small pack alone would only be rewritten as one
+			candidates = append(candidates, smallOf[t]...)
+		} else {
+			for _, p := range smallOf[t] {
+				rep.BytesUnusedRemain += p.unusedBytes
+			}
+		}
+	}
 	var budget uint64
 	for _, p := range candidates {
 		if opts.MaxRepackBytes > 0 && budget+uint64(p.size) > opts.MaxRepackBytes {

@@ -531,3 +531,30 @@ func TestLockRefreshesAStaleIndex(t *testing.T) {
 	})
 	must(t, err)
 }
+
+// prune with RepackSmall merges the partly filled packs each backup
+// leaves into fewer packs, and every snapshot still restores.
+func TestPruneRepackSmall(t *testing.T) {
+	ctx := context.Background()
+	e := newPruneEnv(t) // three backups, each leaving a partial data pack
+	before := restoreAll(t, e.be, t.TempDir())
+	packsBefore := len(mustNames(t, e.be, backend.Pack))
+	r, err := Open(ctx, e.be, pw, testOpts)
+	must(t, err)
+	l := lock(t, r, true)
+	rep, err := r.Prune(ctx, PruneOptions{MaxUnused: 100, RepackSmall: true})
+	must(t, err)
+	must(t, l.Unlock())
+	if rep.PacksRepacked < 2 {
+		t.Errorf("repacked %d small packs, want at least 2", rep.PacksRepacked)
+	}
+	if after := len(mustNames(t, e.be, backend.Pack)); after >= packsBefore {
+		t.Errorf("%d packs after repacking small ones, %d before", after, packsBefore)
+	}
+	after := restoreAll(t, e.be, t.TempDir())
+	for id, d := range before {
+		if after[id] != d {
+			t.Errorf("snapshot %s restores differently after repacking", id[:8])
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -436,4 +437,19 @@ func TestLimitUploadDownload(t *testing.T) {
 	target := t.TempDir()
 	mustRun(t, env, "--limit-download", "100000", "restore", "latest:"+src, "--target", target, "--verify")
 	sameTrees(t, src, target)
+}
+
+func TestPruneRepackSmallFlag(t *testing.T) {
+	env, _, src := smallPackRepo(t, 3)
+	for i := range 3 {
+		put(t, filepath.Join(src, fmt.Sprintf("more%d", i)), strings.Repeat(fmt.Sprint(i), 3000))
+		mustRun(t, env, "backup", "--compression", "off", src)
+	}
+	out := lastJSON(t, mustRun(t, env, "prune", "--repack-small", "--max-unused", "unlimited", "--json"))
+	if out["packs_repacked"].(float64) < 2 {
+		t.Errorf("prune --repack-small: %v", out)
+	}
+	if r := cairn(t, env, "check", "--read-data"); r.code != 0 {
+		t.Errorf("check after --repack-small: %s", r.stderr)
+	}
 }

@@ -17,15 +17,17 @@ import (
 type pruneFlags struct {
 	maxUnused     string
 	maxRepackSize string
+	repackSmall   bool
 }
 
 func (p *pruneFlags) add(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&p.maxUnused, "max-unused", "5%", "repack packs with more than `P%` unused data (0: any unused data; unlimited: never)")
 	cmd.Flags().StringVar(&p.maxRepackSize, "max-repack-size", "", "repack at most `size` of packs in this run (e.g. 10G)")
+	cmd.Flags().BoolVar(&p.repackSmall, "repack-small", false, "also merge packs under 80% of the pack size into fuller ones")
 }
 
 func (p *pruneFlags) options(dryRun bool) (repo.PruneOptions, error) {
-	return engine.ParsePrune(engine.PruneRequest{MaxUnused: p.maxUnused, MaxRepackSize: p.maxRepackSize, DryRun: dryRun})
+	return engine.ParsePrune(engine.PruneRequest{MaxUnused: p.maxUnused, MaxRepackSize: p.maxRepackSize, DryRun: dryRun, RepackSmall: p.repackSmall})
 }
 
 func runPrune(ctx context.Context, g *globals, r *repo.Repository, opts repo.PruneOptions) error {
