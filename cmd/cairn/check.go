@@ -294,10 +294,10 @@ func runCheck(cmd *cobra.Command, g *globals, o *checkFlags) error {
 				Problems: []message.CheckProblem{}, Damage: []message.CheckDamage{},
 				PacksRead: done, PacksTotal: total, BytesRead: opts.Progress.BytesDone.Load(),
 				TotalDuration: time.Since(start).Seconds()})
-		} else if opts.ReadData || opts.Rolling > 0 {
+		} else if (opts.ReadData || opts.Rolling > 0) && total > 0 {
 			g.printf("check was interrupted after reading %d of %d packs; nothing is proven about the rest\n", done, total)
 		} else {
-			g.printf("check was interrupted before it finished\n")
+			g.printf("check was interrupted before it finished; nothing is proven\n")
 		}
 		return err
 	}

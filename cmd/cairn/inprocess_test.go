@@ -14,6 +14,7 @@ import (
 	"github.com/cairn-backup/cairn/config"
 	"github.com/cairn-backup/cairn/message"
 	"github.com/cairn-backup/cairn/routine"
+	"github.com/rivo/uniseg"
 )
 
 // A run's commands share one opened repository: one key derivation for
@@ -82,5 +83,24 @@ func TestRestoreProgressHasTotals(t *testing.T) {
 	var st message.Status
 	if err := json.Unmarshal(out.Bytes(), &st); err != nil || st.TotalFiles != 10 || st.TotalBytes != 200 || st.PercentDone != 0.25 {
 		t.Errorf("status %s: %+v %v", out.String(), st, err)
+	}
+}
+
+// The progress description fits the terminal, wide characters counted by
+// their display width.
+func TestDescribeFitsTheWidth(t *testing.T) {
+	for _, w := range []int{60, 80, 100, 200} {
+		for _, cur := range []string{"", "/short", "/home/ann/" + strings.Repeat("very-long-directory/", 10) + "file", "/写真/" + strings.Repeat("長い名前", 20)} {
+			d := describe("restore 12/345 files", cur, w)
+			if got := uniseg.StringWidth(d); got > max(w-barReserve, 0) {
+				t.Errorf("width %d, %q: description %q is %d columns, more than %d", w, cur, d, got, w-barReserve)
+			}
+			if w >= 100 && !strings.HasPrefix(d, "restore 12/345 files") {
+				t.Errorf("width %d: the counts were cut: %q", w, d)
+			}
+		}
+	}
+	if d := describe("backup 1/2 files", "/a/b/c", 200); d != "backup 1/2 files /a/b/c" {
+		t.Errorf("a wide terminal shortened the path: %q", d)
 	}
 }

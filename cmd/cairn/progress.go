@@ -8,6 +8,7 @@ import (
 
 	"github.com/cairn-backup/cairn/message"
 	"github.com/dustin/go-humanize"
+	"github.com/rivo/uniseg"
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 )
@@ -60,7 +61,7 @@ func (g *globals) startProgress(verb string, c *counters) *progress {
 			progressbar.OptionSetPredictTime(true),
 			progressbar.OptionShowElapsedTimeOnFinish(),
 			progressbar.OptionSetDescription(verb),
-			progressbar.OptionSetWidth(24),
+			progressbar.OptionFullWidth(), // the bar takes what the line leaves; see update
 			progressbar.OptionClearOnFinish(),
 			progressbar.OptionThrottle(100*time.Millisecond),
 		)
@@ -120,17 +121,56 @@ func (p *progress) update(verb string) {
 	if unit == "" {
 		unit = "files"
 	}
-	p.bar.Describe(fmt.Sprintf("%s %d/%s %s %s", verb, files, total, unit, shorten(cur, 40)))
+	p.bar.Describe(describe(fmt.Sprintf("%s %d/%s %s", verb, files, total, unit), cur, p.g.termWidth()))
 	_ = p.bar.Set64(int64(bytes))
 }
 
-// shorten keeps the end of a long path.
-func shorten(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
+// barReserve is what the progress line needs besides the description:
+// the bar (at least 10 columns), percentage, bytes, rate and times.
+const barReserve = 56
+
+// describe builds the progress line's description so that the whole line
+// fits in width columns (measured by display width, so wide characters
+// count double): the counts, then as much of the end of the current path
+// as fits.
+func describe(counts, cur string, width int) string {
+	budget := width - barReserve
+	if budget <= uniseg.StringWidth(counts) {
+		return fitWidth(counts, max(budget, 0))
+	}
+	if cur == "" {
+		return counts
+	}
+	return counts + " " + fitWidth(cur, budget-uniseg.StringWidth(counts)-1)
+}
+
+// fitWidth keeps the end of s within w display columns, marking a cut
+// with "…".
+func fitWidth(s string, w int) string {
+	if uniseg.StringWidth(s) <= w {
 		return s
 	}
-	return "…" + string(r[len(r)-n+1:])
+	if w <= 1 {
+		return ""
+	}
+	r := []rune(s)
+	for i := 1; i < len(r); i++ {
+		if t := string(r[i:]); uniseg.StringWidth(t) <= w-1 {
+			return "…" + t
+		}
+	}
+	return ""
+}
+
+// termWidth is the width of the terminal stdout is, read at every update
+// so the line follows resizes; 80 when it cannot be read.
+func (g *globals) termWidth() int {
+	if f, ok := g.stdout.(*os.File); ok {
+		if w, _, err := term.GetSize(int(f.Fd())); err == nil && w > 0 {
+			return w
+		}
+	}
+	return 80
 }
 
 // finish stops the display and clears the bar.
