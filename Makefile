@@ -27,7 +27,7 @@ test: fmt-check vet lint deps minio unit
 minio:
 	@scripts/minio.sh install || [ -z "$$CI" ]
 
-## deps: Debian packages the tests use (PostgreSQL, sqlite3, systemd-analyze).
+## deps: Debian packages the tests use (PostgreSQL, sqlite3, systemd-analyze, tmux).
 deps:
 	@scripts/deps.sh || [ -z "$$CI" ]
 
