@@ -321,10 +321,10 @@ func TestBackupNoticesMissingPacks(t *testing.T) {
 	must(t, os.Remove(e.packFiles(blob.Data)[0]))
 	r, err := Open(ctx, e.be, pw, testOpts)
 	must(t, err)
-	missing, err := r.DropMissingPacks(ctx)
+	rec, err := r.ReconcilePacks(ctx)
 	must(t, err)
-	if len(missing) != 1 {
-		t.Fatalf("DropMissingPacks = %v", missing)
+	if len(rec.Missing) != 1 {
+		t.Fatalf("ReconcilePacks found missing packs %v", rec.Missing)
 	}
 	e.r = r
 	s, sum := e.backup(e.src, e.snap)

@@ -501,23 +501,3 @@ func (r *Repository) ReconcilePacks(ctx context.Context) (*ReconcileReport, erro
 	}
 	return rep, nil
 }
-
-// DropMissingPacks removes from the in-memory index every pack that the
-// storage no longer has, so that a backup uploads their blobs again. It
-// returns the names of the missing packs.
-func (r *Repository) DropMissingPacks(ctx context.Context) ([]string, error) {
-	present, err := r.listPackSizes(ctx)
-	if err != nil {
-		return nil, err
-	}
-	missing := map[blob.ID]bool{}
-	var names []string
-	for id := range r.idx.PackIDs() {
-		if _, ok := present[id]; !ok {
-			missing[id] = true
-			names = append(names, id.String())
-		}
-	}
-	r.idx.RemovePacks(missing)
-	return names, nil
-}

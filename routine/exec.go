@@ -128,7 +128,7 @@ func commandEnv(c Command) ([]string, error) {
 		if from == nil && creds != nil {
 			// The destination's file replaces AWS_*: the source keeps the
 			// credentials of this process's environment.
-			from = awsFromEnviron()
+			from = AWSFromEnviron()
 		}
 		// The copy's source reads CAIRN_FROM_AWS_*, so two accounts work.
 		for _, kv := range from {
@@ -138,7 +138,9 @@ func commandEnv(c Command) ([]string, error) {
 	return env, nil
 }
 
-func awsFromEnviron() []string {
+// AWSFromEnviron returns the AWS_* credentials of this process's
+// environment as KEY=VALUE lines.
+func AWSFromEnviron() []string {
 	var out []string
 	for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_DEFAULT_REGION"} {
 		if v, ok := os.LookupEnv(k); ok {

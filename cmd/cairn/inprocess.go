@@ -54,7 +54,7 @@ func (x *inProcess) Cairn(ctx context.Context, c routine.Command) (routine.Resul
 		g.stdin = strings.NewReader("")
 	}
 	if creds == nil {
-		g.s3Creds = processS3Creds()
+		g.s3Creds = routine.AWSFromEnviron()
 	}
 	args := []string{"--repo", c.Repo.URL, "--password-file=" + c.Repo.PasswordFile,
 		"--password-command=" + c.Repo.PasswordCommand, "--retry-lock", x.child.RetryLock.String()}
@@ -66,7 +66,7 @@ func (x *inProcess) Cairn(ctx context.Context, c routine.Command) (routine.Resul
 			return routine.Result{}, err
 		}
 		if g.s3FromCreds == nil {
-			g.s3FromCreds = processS3Creds()
+			g.s3FromCreds = routine.AWSFromEnviron()
 		}
 		args = append(args, c.Args[0], "--from-repo", c.From.URL, "--from-password-file="+c.From.PasswordFile,
 			"--from-password-command="+c.From.PasswordCommand)

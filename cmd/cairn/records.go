@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"os"
 
 	"github.com/cairn-backup/cairn/config"
 	"github.com/cairn-backup/cairn/repo"
@@ -29,20 +28,9 @@ func (g *globals) openConfigured(ctx context.Context, r *config.Repository) (*re
 	// repository opened before it.
 	g2.s3Creds = env
 	if env == nil {
-		g2.s3Creds = processS3Creds()
+		g2.s3Creds = routine.AWSFromEnviron()
 	}
 	return g2.openRepo(ctx)
-}
-
-// processS3Creds returns the AWS_* credentials of the process environment.
-func processS3Creds() []string {
-	out := []string{}
-	for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_DEFAULT_REGION"} {
-		if v, ok := os.LookupEnv(k); ok {
-			out = append(out, k+"="+v)
-		}
-	}
-	return out
 }
 
 // SaveRecord implements assurance.Records.
