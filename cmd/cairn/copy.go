@@ -29,22 +29,9 @@ func (s *source) open(ctx context.Context, g *globals) (*repo.Repository, error)
 	if s.repo == "" {
 		return nil, errors.New("no source repository: give --from-repo or set CAIRN_FROM_REPOSITORY")
 	}
-	if g.repoCache != nil {
-		key := repoKey(s.repo, s.passwordFile, s.passwordCommand)
-		g.usedRepos = append(g.usedRepos, key)
-		if r := g.repoCache.get(key); r != nil {
-			if _, err := r.RefreshIndex(ctx); err != nil {
-				return nil, err
-			}
-			return r, nil
-		}
-		r, err := s.openFresh(ctx, g)
-		if err == nil {
-			g.repoCache.keep(key, r)
-		}
-		return r, err
-	}
-	return s.openFresh(ctx, g)
+	// The source is locked next, and Lock refreshes a kept index.
+	return g.kept(ctx, repoKey(s.repo, s.passwordFile, s.passwordCommand), false,
+		func() (*repo.Repository, error) { return s.openFresh(ctx, g) })
 }
 
 // openFresh opens the source repository, deriving its key.

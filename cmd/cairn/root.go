@@ -290,24 +290,32 @@ func (g *globals) openRepo(ctx context.Context) (*repo.Repository, error) {
 // openRepoIndex opens the repository; with deferIndex its index is loaded
 // only by the lock that the caller takes next (lock, then load).
 func (g *globals) openRepoIndex(ctx context.Context, deferIndex bool) (*repo.Repository, error) {
-	if g.repoCache != nil {
-		key := repoKey(g.repo, g.passwordFile, g.passwordCommand)
-		g.usedRepos = append(g.usedRepos, key)
-		if r := g.repoCache.get(key); r != nil {
-			// Kept from an earlier command of this run: no key derivation,
-			// and the index is read again only if it changed.
+	return g.kept(ctx, repoKey(g.repo, g.passwordFile, g.passwordCommand), !deferIndex,
+		func() (*repo.Repository, error) { return g.openRepoFresh(ctx, deferIndex) })
+}
+
+// kept returns the repository a run keeps under key, opening it with open
+// the first time; outside a run it just opens. A kept repository whose
+// caller will not lock it (refresh) re-reads its index if another process
+// changed the index files; Lock does that for the others.
+func (g *globals) kept(ctx context.Context, key string, refresh bool, open func() (*repo.Repository, error)) (*repo.Repository, error) {
+	if g.repoCache == nil {
+		return open()
+	}
+	g.usedRepos = append(g.usedRepos, key)
+	if r := g.repoCache.get(key); r != nil {
+		if refresh {
 			if _, err := r.RefreshIndex(ctx); err != nil {
 				return nil, err
 			}
-			return r, nil
 		}
-		r, err := g.openRepoFresh(ctx, deferIndex)
-		if err == nil {
-			g.repoCache.keep(key, r)
-		}
-		return r, err
+		return r, nil
 	}
-	return g.openRepoFresh(ctx, deferIndex)
+	r, err := open()
+	if err == nil {
+		g.repoCache.keep(key, r)
+	}
+	return r, err
 }
 
 // openRepoFresh opens the repository, deriving the key and (unless
