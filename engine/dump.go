@@ -39,20 +39,11 @@ func WriteFile(ctx context.Context, r *repo.Repository, w io.Writer, n *snapshot
 // from the index is left out.
 func WriteTar(ctx context.Context, r *repo.Repository, w io.Writer, dir *snapshot.Node, p string, onErr snapshot.OnWalkError) error {
 	tw := tar.NewWriter(w)
-	base := path.Dir(p)
-	write := func(np string, n *snapshot.Node) error {
-		name := strings.TrimPrefix(strings.TrimPrefix(np, base), "/")
-		if name == "" {
-			return nil
-		}
+	err := archive(ctx, r, dir, p, onErr, "tar", func(name string, n *snapshot.Node) (io.Writer, error) {
 		h := &tar.Header{Name: name, Mode: int64(n.Mode), Uid: int(n.UID), Gid: int(n.GID), Uname: n.User,
 			Gname: n.Group, ModTime: n.ModTime, Format: tar.FormatPAX}
 		switch n.Type {
 		case snapshot.TypeFile:
-			if err := contentSize(r, n); err != nil {
-				onErr(np, err)
-				return nil
-			}
 			h.Typeflag, h.Size = tar.TypeReg, int64(n.Size)
 		case snapshot.TypeDir:
 			h.Typeflag, h.Name = tar.TypeDir, name+"/"
@@ -67,7 +58,7 @@ func WriteTar(ctx context.Context, r *repo.Repository, w io.Writer, dir *snapsho
 			}
 			h.Devmajor, h.Devminor = int64((n.Rdev>>8)&0xfff), int64((n.Rdev&0xff)|((n.Rdev>>12)&0xfff00))
 		default:
-			return nil
+			return nil, nil
 		}
 		if len(n.Xattrs) > 0 {
 			h.PAXRecords = map[string]string{}
@@ -76,30 +67,91 @@ func WriteTar(ctx context.Context, r *repo.Repository, w io.Writer, dir *snapsho
 			}
 		}
 		if err := tw.WriteHeader(h); err != nil {
-			return fmt.Errorf("tar %s: %w", name, err)
+			return nil, fmt.Errorf("tar %s: %w", name, err)
+		}
+		return tw, nil
+	})
+	if err != nil {
+		return err
+	}
+	return tw.Close()
+}
+
+// WriteZip is WriteTar writing a zip archive: directories, files and
+// symlinks (as zip stores them, with their modes and times); FIFOs and
+// devices, which zip cannot hold, are left out. Names are checked as
+// WriteTar checks them, and damage is handled the same way.
+func WriteZip(ctx context.Context, r *repo.Repository, w io.Writer, dir *snapshot.Node, p string, onErr snapshot.OnWalkError) error {
+	zw := zip.NewWriter(w)
+	err := archive(ctx, r, dir, p, onErr, "zip", func(name string, n *snapshot.Node) (io.Writer, error) {
+		h := &zip.FileHeader{Name: name, Modified: n.ModTime, Method: zip.Deflate}
+		mode := fs.FileMode(n.Mode & 0o777)
+		switch n.Type {
+		case snapshot.TypeFile:
+			h.UncompressedSize64 = n.Size
+		case snapshot.TypeDir:
+			h.Name, h.Method, mode = name+"/", zip.Store, mode|fs.ModeDir
+		case snapshot.TypeSymlink:
+			h.Method, mode = zip.Store, mode|fs.ModeSymlink
+		default:
+			return nil, nil
+		}
+		h.SetMode(mode)
+		fw, err := zw.CreateHeader(h)
+		if err != nil {
+			return nil, fmt.Errorf("zip %s: %w", name, err)
+		}
+		if n.Type == snapshot.TypeSymlink {
+			_, err = io.WriteString(fw, n.LinkTarget)
+		}
+		return fw, err
+	})
+	if err != nil {
+		return err
+	}
+	return zw.Close()
+}
+
+// archive walks the tree below dir (found at p) for WriteTar and
+// WriteZip: it checks names (through snapshot.Walk) and file contents,
+// hands each entry to add, which writes its header and returns where a
+// file's content goes (nil to leave the entry out), and writes the
+// content, completing a file that turns out damaged with zeros.
+func archive(ctx context.Context, r *repo.Repository, dir *snapshot.Node, p string, onErr snapshot.OnWalkError,
+	format string, add func(name string, n *snapshot.Node) (io.Writer, error)) error {
+	base := path.Dir(p)
+	write := func(np string, n *snapshot.Node) error {
+		name := strings.TrimPrefix(strings.TrimPrefix(np, base), "/")
+		if name == "" {
+			return nil
 		}
 		if n.Type == snapshot.TypeFile {
-			cw := &countingWriter{w: tw}
-			if err := WriteFile(ctx, r, cw, n); err != nil {
-				if ctx.Err() != nil {
-					return ctx.Err()
-				}
-				if cw.failed {
-					return err // the output itself failed
-				}
-				onErr(np, fmt.Errorf("damaged; its content in the tar is zero-filled from byte %d: %w", cw.n, err))
-				return zeroFill(tw, int64(n.Size)-cw.n)
+			if err := contentSize(r, n); err != nil {
+				onErr(np, err)
+				return nil
 			}
+		}
+		w, err := add(name, n)
+		if err != nil || w == nil || n.Type != snapshot.TypeFile {
+			return err
+		}
+		cw := &countingWriter{w: w}
+		if err := WriteFile(ctx, r, cw, n); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if cw.failed {
+				return err // the output itself failed
+			}
+			onErr(np, fmt.Errorf("damaged; its content in the %s is zero-filled from byte %d: %w", format, cw.n, err))
+			return zeroFill(w, int64(n.Size)-cw.n)
 		}
 		return nil
 	}
 	if err := write(p, dir); err != nil {
 		return err
 	}
-	if err := snapshot.Walk(ctx, r, dir.Subtree, p, onErr, write); err != nil {
-		return err
-	}
-	return tw.Close()
+	return snapshot.Walk(ctx, r, dir.Subtree, p, onErr, write)
 }
 
 // contentSize checks that a file's blobs are indexed and add up to the
@@ -151,65 +203,4 @@ type zeroReader struct{}
 func (zeroReader) Read(b []byte) (int, error) {
 	clear(b)
 	return len(b), nil
-}
-
-// WriteZip is WriteTar writing a zip archive: directories, files and
-// symlinks (as zip stores them, with their modes and times); FIFOs and
-// devices, which zip cannot hold, are left out. Names are checked as
-// WriteTar checks them, and damage is handled the same way.
-func WriteZip(ctx context.Context, r *repo.Repository, w io.Writer, dir *snapshot.Node, p string, onErr snapshot.OnWalkError) error {
-	zw := zip.NewWriter(w)
-	base := path.Dir(p)
-	write := func(np string, n *snapshot.Node) error {
-		name := strings.TrimPrefix(strings.TrimPrefix(np, base), "/")
-		if name == "" {
-			return nil
-		}
-		h := &zip.FileHeader{Name: name, Modified: n.ModTime, Method: zip.Deflate}
-		mode := fs.FileMode(n.Mode & 0o777)
-		switch n.Type {
-		case snapshot.TypeFile:
-			if err := contentSize(r, n); err != nil {
-				onErr(np, err)
-				return nil
-			}
-			h.UncompressedSize64 = n.Size
-		case snapshot.TypeDir:
-			h.Name, h.Method, mode = name+"/", zip.Store, mode|fs.ModeDir
-		case snapshot.TypeSymlink:
-			h.Method, mode = zip.Store, mode|fs.ModeSymlink
-		default:
-			return nil
-		}
-		h.SetMode(mode)
-		fw, err := zw.CreateHeader(h)
-		if err != nil {
-			return fmt.Errorf("zip %s: %w", name, err)
-		}
-		switch n.Type {
-		case snapshot.TypeSymlink:
-			_, err = io.WriteString(fw, n.LinkTarget)
-			return err
-		case snapshot.TypeFile:
-			cw := &countingWriter{w: fw}
-			if err := WriteFile(ctx, r, cw, n); err != nil {
-				if ctx.Err() != nil {
-					return ctx.Err()
-				}
-				if cw.failed {
-					return err
-				}
-				onErr(np, fmt.Errorf("damaged; its content in the zip is zero-filled from byte %d: %w", cw.n, err))
-				return zeroFill(fw, int64(n.Size)-cw.n)
-			}
-		}
-		return nil
-	}
-	if err := write(p, dir); err != nil {
-		return err
-	}
-	if err := snapshot.Walk(ctx, r, dir.Subtree, p, onErr, write); err != nil {
-		return err
-	}
-	return zw.Close()
 }
