@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"path"
@@ -66,77 +67,86 @@ blob IDs must be given in full.`,
 			if err != nil {
 				return err
 			}
-			switch what {
-			case "config":
-				c := r.Config()
-				return g.printJSON(map[string]any{
-					"version": 1, "id": c.ID.String(), "chunker_polynomial": fmt.Sprintf("%x", uint64(c.Chunker.Pol)),
-					"chunk_min_size": c.Chunker.Min, "chunk_max_size": c.Chunker.Max,
-					"chunk_average_size": 1 << c.Chunker.AvgBits, "pack_size": c.PackSize,
-				})
-			case "keys":
-				keys, err := r.Keys(ctx)
-				if err != nil {
-					return err
-				}
-				out := []message.Key{}
-				for _, k := range keys {
-					out = append(out, keyJSON(k))
-				}
-				return g.printJSON(out)
-			case "snapshot":
-				s, err := r.FindSnapshotRef(ctx, args[1])
-				if err != nil {
-					return err
-				}
-				return g.printJSON(snapshotJSON(s))
-			case "tree":
-				return catTree(g, cmd, r, args[1])
-			case "lock":
-				l, err := r.LoadLock(ctx, args[1])
-				if err != nil {
-					return err
-				}
-				return g.printJSON(message.Lock{ID: l.Name, Time: l.Time, Exclusive: l.Exclusive, Hostname: l.Host,
-					Username: l.User, PID: l.PID, UID: l.UID, GID: l.GID})
-			case "record":
-				rec, err := r.LoadRecord(ctx, args[1])
-				if err != nil {
-					return err
-				}
-				out := message.Record{ID: rec.Name, Kind: int(rec.Kind), Size: len(rec.Payload)}
-				if doc, ok := rec.JSON(); ok {
-					out.Document = doc
-				}
-				return g.printJSON(out)
-			case "index":
-				name, err := r.Find(ctx, backend.Index, args[1])
-				if err != nil {
-					return err
-				}
-				f, err := r.LoadIndexFile(ctx, name)
-				if err != nil {
-					return err
-				}
-				return g.printJSON(indexJSON(name, f))
-			case "pack":
-				name, err := r.Find(ctx, backend.Pack, args[1])
-				if err != nil {
-					return err
-				}
-				data, err := backend.ReadAll(ctx, r.Backend(), backend.Handle{Type: backend.Pack, Name: name}, 0, 0)
-				if err != nil {
-					return err
-				}
-				pr, err := pack.NewReader(bytes.NewReader(data), int64(len(data)), r.Key())
-				if err != nil {
-					return fmt.Errorf("pack %s: %w", name, err)
-				}
-				return g.printJSON(map[string]any{"id": name, "size": len(data), "blobs": toJSONEntries(pr.Entries())})
+			id := ""
+			if len(args) == 2 {
+				id = args[1]
 			}
-			return catBlob(g, cmd, r, args[1])
+			return catObject(ctx, g, cmd, r, what, id)
 		},
 	}
+}
+
+// catObject prints object what (with ID or reference id, "" for config and keys).
+func catObject(ctx context.Context, g *globals, cmd *cobra.Command, r *repo.Repository, what, id string) error {
+	switch what {
+	case "config":
+		c := r.Config()
+		return g.printJSON(map[string]any{
+			"version": 1, "id": c.ID.String(), "chunker_polynomial": fmt.Sprintf("%x", uint64(c.Chunker.Pol)),
+			"chunk_min_size": c.Chunker.Min, "chunk_max_size": c.Chunker.Max,
+			"chunk_average_size": 1 << c.Chunker.AvgBits, "pack_size": c.PackSize,
+		})
+	case "keys":
+		keys, err := r.Keys(ctx)
+		if err != nil {
+			return err
+		}
+		out := []message.Key{}
+		for _, k := range keys {
+			out = append(out, keyJSON(k))
+		}
+		return g.printJSON(out)
+	case "snapshot":
+		s, err := r.FindSnapshotRef(ctx, id)
+		if err != nil {
+			return err
+		}
+		return g.printJSON(snapshotJSON(s))
+	case "tree":
+		return catTree(g, cmd, r, id)
+	case "lock":
+		l, err := r.LoadLock(ctx, id)
+		if err != nil {
+			return err
+		}
+		return g.printJSON(message.Lock{ID: l.Name, Time: l.Time, Exclusive: l.Exclusive, Hostname: l.Host,
+			Username: l.User, PID: l.PID, UID: l.UID, GID: l.GID})
+	case "record":
+		rec, err := r.LoadRecord(ctx, id)
+		if err != nil {
+			return err
+		}
+		out := message.Record{ID: rec.Name, Kind: int(rec.Kind), Size: len(rec.Payload)}
+		if doc, ok := rec.JSON(); ok {
+			out.Document = doc
+		}
+		return g.printJSON(out)
+	case "index":
+		name, err := r.Find(ctx, backend.Index, id)
+		if err != nil {
+			return err
+		}
+		f, err := r.LoadIndexFile(ctx, name)
+		if err != nil {
+			return err
+		}
+		return g.printJSON(indexJSON(name, f))
+	case "pack":
+		name, err := r.Find(ctx, backend.Pack, id)
+		if err != nil {
+			return err
+		}
+		data, err := backend.ReadAll(ctx, r.Backend(), backend.Handle{Type: backend.Pack, Name: name}, 0, 0)
+		if err != nil {
+			return err
+		}
+		pr, err := pack.NewReader(bytes.NewReader(data), int64(len(data)), r.Key())
+		if err != nil {
+			return fmt.Errorf("pack %s: %w", name, err)
+		}
+		return g.printJSON(map[string]any{"id": name, "size": len(data), "blobs": toJSONEntries(pr.Entries())})
+	}
+	return catBlob(g, cmd, r, id)
 }
 
 func indexJSON(name string, f *index.File) map[string]any {

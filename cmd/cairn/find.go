@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"path"
@@ -9,7 +10,9 @@ import (
 
 	"github.com/bmatcuk/doublestar/v4"
 	"github.com/cairn-backup/cairn/blob"
+	"github.com/cairn-backup/cairn/index"
 	"github.com/cairn-backup/cairn/message"
+	"github.com/cairn-backup/cairn/repo"
 	"github.com/cairn-backup/cairn/snapshot"
 	"github.com/spf13/cobra"
 )
@@ -39,90 +42,25 @@ or the files with data in those packs (--show-pack-id names the packs).`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			if n := btoi(byBlob) + btoi(byTree) + btoi(byPack); n > 1 {
-				return errors.New("--blob, --tree and --pack exclude each other")
-			}
-			byID := byBlob || byTree || byPack
-			pats := make([]string, len(args))
-			for i, p := range args {
-				if ignoreCase || byID {
-					p = strings.ToLower(p)
-				}
-				if !byID && !doublestar.ValidatePattern(p) {
-					return errInvalidPattern(p)
-				}
-				pats[i] = p
-			}
-			lo, hi, err := timeBounds(oldest, newest)
-			if err != nil {
+			q := findQuery{ignoreCase: ignoreCase, byBlob: byBlob, byTree: byTree, byPack: byPack, showPack: showPack}
+			if err := q.parse(args, oldest, newest); err != nil {
 				return err
 			}
 			r, err := g.openRepo(ctx)
 			if err != nil {
 				return err
 			}
+			q.idx = r.Index()
 			snaps, err := f.pick(ctx, r, snapRefs)
 			if err != nil {
 				return err
 			}
-			packOf := func(id blob.ID) string {
-				if loc, ok := r.Index().Lookup(blob.Handle{Type: blob.Data, ID: id}); ok {
-					return loc.Pack.String()
-				}
-				return ""
-			}
-			// match says whether an entry is found, and what to add to its line.
-			match := func(p string, n *snapshot.Node) (bool, string) {
-				if (!lo.IsZero() && n.ModTime.Before(lo)) || (!hi.IsZero() && n.ModTime.After(hi)) {
-					return false, ""
-				}
-				switch {
-				case byTree:
-					return n.Type == snapshot.TypeDir && hasPrefix(pats, n.Subtree.String()), ""
-				case byBlob || byPack:
-					for _, id := range n.Content {
-						pk := packOf(id)
-						if (byBlob && hasPrefix(pats, id.String())) || (byPack && pk != "" && hasPrefix(pats, pk)) {
-							if showPack {
-								return true, " (blob " + id.Short() + " in pack " + shortID(pk) + ")"
-							}
-							return true, ""
-						}
-					}
-					return false, ""
-				}
-				return matchAny(pats, p, n.Name, ignoreCase), ""
-			}
 			results := []message.FindResult{}
 			dmg := &damage{g: g, during: "find"}
 			for _, s := range snaps {
-				var matches []message.Node
-				header := false
-				err := snapshot.Walk(ctx, r, s.Tree, "/", dmg.report, func(p string, n *snapshot.Node) error {
-					ok, extra := match(p, n)
-					if !ok {
-						return nil
-					}
-					if g.json {
-						matches = append(matches, nodeJSON(p, n))
-						return nil
-					}
-					if !header {
-						g.printf("Found matching entries in snapshot %s from %s\n", s.ID.Short(), s.Time.Local().Format(time.DateTime))
-						header = true
-					}
-					if long {
-						g.printf("%s%s\n", longLine(p, n), extra)
-					} else {
-						g.printf("%s%s\n", p, extra)
-					}
-					return nil
-				})
+				matches, err := findIn(ctx, g, r, s, q, long, dmg)
 				if err != nil {
 					return err
-				}
-				if header {
-					g.printf("\n")
 				}
 				if len(matches) > 0 {
 					results = append(results, message.FindResult{Snapshot: s.ID.String(), Matches: matches, Hits: len(matches)})
@@ -147,6 +85,102 @@ or the files with data in those packs (--show-pack-id names the packs).`,
 	cmd.Flags().BoolVar(&byPack, "pack", false, "patterns are pack ID prefixes")
 	cmd.Flags().BoolVar(&showPack, "show-pack-id", false, "with --blob or --pack, name the pack of each match")
 	return cmd
+}
+
+// findQuery is what find looks for: name or path patterns, or with
+// byBlob, byTree or byPack, ID prefixes; lo and hi bound modification times.
+type findQuery struct {
+	pats                             []string
+	lo, hi                           time.Time
+	ignoreCase                       bool
+	byBlob, byTree, byPack, showPack bool
+	idx                              *index.Index
+}
+
+// parse checks and lowers the patterns and parses --oldest and --newest.
+func (q *findQuery) parse(args []string, oldest, newest string) error {
+	if n := btoi(q.byBlob) + btoi(q.byTree) + btoi(q.byPack); n > 1 {
+		return errors.New("--blob, --tree and --pack exclude each other")
+	}
+	byID := q.byBlob || q.byTree || q.byPack
+	q.pats = make([]string, len(args))
+	for i, p := range args {
+		if q.ignoreCase || byID {
+			p = strings.ToLower(p)
+		}
+		if !byID && !doublestar.ValidatePattern(p) {
+			return errInvalidPattern(p)
+		}
+		q.pats[i] = p
+	}
+	var err error
+	q.lo, q.hi, err = timeBounds(oldest, newest)
+	return err
+}
+
+// packOf names the pack holding data blob id, or "" when the index lacks it.
+func (q *findQuery) packOf(id blob.ID) string {
+	if loc, ok := q.idx.Lookup(blob.Handle{Type: blob.Data, ID: id}); ok {
+		return loc.Pack.String()
+	}
+	return ""
+}
+
+// match says whether the entry n at path p is found, and what to add to its line.
+func (q *findQuery) match(p string, n *snapshot.Node) (bool, string) {
+	if (!q.lo.IsZero() && n.ModTime.Before(q.lo)) || (!q.hi.IsZero() && n.ModTime.After(q.hi)) {
+		return false, ""
+	}
+	switch {
+	case q.byTree:
+		return n.Type == snapshot.TypeDir && hasPrefix(q.pats, n.Subtree.String()), ""
+	case q.byBlob || q.byPack:
+		for _, id := range n.Content {
+			pk := q.packOf(id)
+			if (q.byBlob && hasPrefix(q.pats, id.String())) || (q.byPack && pk != "" && hasPrefix(q.pats, pk)) {
+				if q.showPack {
+					return true, " (blob " + id.Short() + " in pack " + shortID(pk) + ")"
+				}
+				return true, ""
+			}
+		}
+		return false, ""
+	}
+	return matchAny(q.pats, p, n.Name, q.ignoreCase), ""
+}
+
+// findIn walks snapshot s, printing its matches as text (or, with --json,
+// returning them); damaged trees go to dmg and the walk goes on.
+func findIn(ctx context.Context, g *globals, r *repo.Repository, s *snapshot.Snapshot, q findQuery, long bool, dmg *damage) ([]message.Node, error) {
+	var matches []message.Node
+	header := false
+	err := snapshot.Walk(ctx, r, s.Tree, "/", dmg.report, func(p string, n *snapshot.Node) error {
+		ok, extra := q.match(p, n)
+		if !ok {
+			return nil
+		}
+		if g.json {
+			matches = append(matches, nodeJSON(p, n))
+			return nil
+		}
+		if !header {
+			g.printf("Found matching entries in snapshot %s from %s\n", s.ID.Short(), s.Time.Local().Format(time.DateTime))
+			header = true
+		}
+		if long {
+			g.printf("%s%s\n", longLine(p, n), extra)
+		} else {
+			g.printf("%s%s\n", p, extra)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if header {
+		g.printf("\n")
+	}
+	return matches, nil
 }
 
 func btoi(b bool) int {
