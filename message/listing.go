@@ -143,7 +143,8 @@ type Error struct {
 // Done is the summary of a command that changes one thing: init, key
 // add/remove/passwd, tag, unlock.
 type Done struct {
-	MessageType      string `json:"message_type"` // initialized, key_added, key_removed, password_changed, summary
+	MessageType      string `json:"message_type"`              // initialized, key_added, key_removed, password_changed, summary
+	MessageVersion   int    `json:"message_version,omitempty"` // SchemaVersion, on summaries
 	ID               string `json:"id,omitempty"`
 	Repository       string `json:"repository,omitempty"`
 	ChangedSnapshots *int   `json:"changed_snapshots,omitempty"`

@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -23,7 +24,8 @@ const (
 
 // BackupSummary is the last line of backup --json.
 type BackupSummary struct {
-	MessageType         string  `json:"message_type"` // "summary"
+	MessageType         string  `json:"message_type"`    // "summary"
+	MessageVersion      int     `json:"message_version"` // SchemaVersion
 	FilesNew            uint64  `json:"files_new"`
 	FilesChanged        uint64  `json:"files_changed"`
 	FilesUnmodified     uint64  `json:"files_unmodified"`
@@ -45,21 +47,22 @@ type BackupSummary struct {
 
 // RestoreSummary is the last line of restore --json.
 type RestoreSummary struct {
-	MessageType   string   `json:"message_type"` // "summary"
-	SnapshotID    string   `json:"snapshot_id"`
-	TotalFiles    uint64   `json:"total_files"`
-	FilesRestored uint64   `json:"files_restored"`
-	FilesSkipped  uint64   `json:"files_skipped"`
-	TotalBytes    uint64   `json:"total_bytes"`
-	BytesRestored uint64   `json:"bytes_restored"`
-	DirsRestored  uint64   `json:"dirs_restored"`
-	FilesVerified uint64   `json:"files_verified"`
-	Refused       uint64   `json:"refused"`
-	Failed        []string `json:"failed"`
-	TotalDuration float64  `json:"total_duration"`
-	Interrupted   bool     `json:"interrupted"`
-	DryRun        bool     `json:"dry_run,omitempty"`
-	FilesDeleted  uint64   `json:"files_deleted,omitempty"` // entries removed (or, in a dry run, to remove) by --delete
+	MessageType    string   `json:"message_type"`    // "summary"
+	MessageVersion int      `json:"message_version"` // SchemaVersion
+	SnapshotID     string   `json:"snapshot_id"`
+	TotalFiles     uint64   `json:"total_files"`
+	FilesRestored  uint64   `json:"files_restored"`
+	FilesSkipped   uint64   `json:"files_skipped"`
+	TotalBytes     uint64   `json:"total_bytes"`
+	BytesRestored  uint64   `json:"bytes_restored"`
+	DirsRestored   uint64   `json:"dirs_restored"`
+	FilesVerified  uint64   `json:"files_verified"`
+	Refused        uint64   `json:"refused"`
+	Failed         []string `json:"failed"`
+	TotalDuration  float64  `json:"total_duration"`
+	Interrupted    bool     `json:"interrupted"`
+	DryRun         bool     `json:"dry_run,omitempty"`
+	FilesDeleted   uint64   `json:"files_deleted,omitempty"` // entries removed (or, in a dry run, to remove) by --delete
 }
 
 // CheckProblem is a repository file check could not read or found wrong.
@@ -91,7 +94,8 @@ type CheckRolling struct {
 
 // CheckSummary is the last line of check --json.
 type CheckSummary struct {
-	MessageType    string         `json:"message_type"` // "summary"
+	MessageType    string         `json:"message_type"`    // "summary"
+	MessageVersion int            `json:"message_version"` // SchemaVersion
 	OK             bool           `json:"ok"`
 	Interrupted    bool           `json:"interrupted,omitempty"`
 	Problems       []CheckProblem `json:"problems"`
@@ -109,7 +113,8 @@ type CheckSummary struct {
 
 // CopySummary is the last line of copy --json.
 type CopySummary struct {
-	MessageType      string   `json:"message_type"` // "summary"
+	MessageType      string   `json:"message_type"`    // "summary"
+	MessageVersion   int      `json:"message_version"` // SchemaVersion
 	SnapshotsCopied  int      `json:"snapshots_copied"`
 	SnapshotsSkipped int      `json:"snapshots_skipped"`
 	BlobsCopied      int      `json:"blobs_copied"`
@@ -121,7 +126,8 @@ type CopySummary struct {
 
 // PruneSummary is the last line of prune --json (and of forget --prune).
 type PruneSummary struct {
-	MessageType          string  `json:"message_type"` // "summary"
+	MessageType          string  `json:"message_type"`    // "summary"
+	MessageVersion       int     `json:"message_version"` // SchemaVersion
 	DryRun               bool    `json:"dry_run"`
 	Packs                int     `json:"packs"`
 	PacksDeleted         int     `json:"packs_deleted"`
@@ -142,6 +148,8 @@ type PruneSummary struct {
 
 // StatsSummary is stats --json.
 type StatsSummary struct {
+	MessageType            string  `json:"message_type"`    // "summary"
+	MessageVersion         int     `json:"message_version"` // SchemaVersion
 	SnapshotsCount         int     `json:"snapshots_count"`
 	TotalFileCount         uint64  `json:"total_file_count"`
 	TotalSize              uint64  `json:"total_size"`
@@ -165,16 +173,41 @@ type Retry struct {
 	RetryIn     float64 `json:"retry_in_seconds"`
 }
 
+// SchemaVersion is the version of the summaries' fields, in their
+// message_version field. It grows when a field changes meaning or goes
+// away (adding a field does not change it), so that a program reading an
+// older or newer cairn's output says so instead of reading a zero.
+const SchemaVersion = 1
+
 // ErrNoMessage is returned by Last when the output holds no JSON object.
 var ErrNoMessage = errors.New("the command printed no JSON message")
 
+// VersionError is returned by Last for a summary of another SchemaVersion:
+// the command was run by a different cairn than the one reading it.
+type VersionError struct{ Got int }
+
+func (e *VersionError) Error() string {
+	return fmt.Sprintf("the cairn command printed summary version %d, this cairn reads version %d: use the same cairn binary for both", e.Got, SchemaVersion)
+}
+
 // Last decodes the last line of out that is a JSON object into v: a cairn
-// command's --json summary.
+// command's --json summary. A summary (message_type "summary") must carry
+// this SchemaVersion.
 func Last(out []byte, v any) error {
 	lines := bytes.Split(bytes.TrimSpace(out), []byte("\n"))
 	for i := len(lines) - 1; i >= 0; i-- {
 		line := bytes.TrimSpace(lines[i])
 		if len(line) > 0 && line[0] == '{' {
+			var head struct {
+				MessageType    string `json:"message_type"`
+				MessageVersion int    `json:"message_version"`
+			}
+			if err := json.Unmarshal(line, &head); err != nil {
+				return err
+			}
+			if head.MessageType == TypeSummary && head.MessageVersion != SchemaVersion {
+				return &VersionError{Got: head.MessageVersion}
+			}
 			return json.Unmarshal(line, v)
 		}
 	}
@@ -183,19 +216,21 @@ func Last(out []byte, v any) error {
 
 // RepairIndexSummary is the last line of repair index --json.
 type RepairIndexSummary struct {
-	MessageType   string `json:"message_type"` // "summary"
-	DryRun        bool   `json:"dry_run"`
-	Packs         int    `json:"packs"`
-	PacksIndexed  int    `json:"packs_indexed"`
-	Blobs         int    `json:"blobs"`
-	BadBlobs      int    `json:"bad_blobs"`
-	BadPacks      int    `json:"bad_packs"`
-	OldIndexFiles int    `json:"old_index_files"`
+	MessageType    string `json:"message_type"`    // "summary"
+	MessageVersion int    `json:"message_version"` // SchemaVersion
+	DryRun         bool   `json:"dry_run"`
+	Packs          int    `json:"packs"`
+	PacksIndexed   int    `json:"packs_indexed"`
+	Blobs          int    `json:"blobs"`
+	BadBlobs       int    `json:"bad_blobs"`
+	BadPacks       int    `json:"bad_packs"`
+	OldIndexFiles  int    `json:"old_index_files"`
 }
 
 // RepairSnapshotsSummary is the last line of repair snapshots --json.
 type RepairSnapshotsSummary struct {
-	MessageType    string   `json:"message_type"` // "summary"
+	MessageType    string   `json:"message_type"`    // "summary"
+	MessageVersion int      `json:"message_version"` // SchemaVersion
 	DryRun         bool     `json:"dry_run"`
 	Repaired       int      `json:"repaired"`
 	EntriesRemoved int      `json:"entries_removed"`
@@ -204,7 +239,8 @@ type RepairSnapshotsSummary struct {
 
 // PruneStopped is prune --json's summary when prune stopped part-way.
 type PruneStopped struct {
-	MessageType       string  `json:"message_type"` // "summary"
+	MessageType       string  `json:"message_type"`    // "summary"
+	MessageVersion    int     `json:"message_version"` // SchemaVersion
 	Interrupted       bool    `json:"interrupted"`
 	Stage             string  `json:"stage"`
 	PackFilesDeleted  int     `json:"pack_files_deleted"`

@@ -283,7 +283,7 @@ func (g *globals) printBackupSummary(s *snapshot.Snapshot, dryRun bool) {
 	sum := s.Summary
 	dur := sum.BackupEnd.Sub(sum.BackupStart)
 	if g.json {
-		out := message.BackupSummary{MessageType: message.TypeSummary, FilesNew: sum.FilesNew, FilesChanged: sum.FilesChanged,
+		out := message.BackupSummary{MessageType: message.TypeSummary, MessageVersion: message.SchemaVersion, FilesNew: sum.FilesNew, FilesChanged: sum.FilesChanged,
 			FilesUnmodified: sum.FilesUnmodified, DirsNew: sum.DirsNew, DirsChanged: sum.DirsChanged,
 			DirsUnmodified: sum.DirsUnmodified, DataBlobs: sum.DataBlobs, TreeBlobs: sum.TreeBlobs,
 			DataAdded: sum.DataAdded, DataAddedPacked: sum.DataAddedPacked, TotalFilesProcessed: sum.TotalFilesProcessed,

@@ -56,7 +56,7 @@ verified: any ceil(100/P) consecutive runs together read every pack.`,
 
 func printCheck(g *globals, rep *repo.CheckReport, dur time.Duration) {
 	if g.json {
-		out := message.CheckSummary{MessageType: message.TypeSummary, OK: rep.OK(), Problems: []message.CheckProblem{},
+		out := message.CheckSummary{MessageType: message.TypeSummary, MessageVersion: message.SchemaVersion, OK: rep.OK(), Problems: []message.CheckProblem{},
 			Damage: []message.CheckDamage{}, UnindexedPacks: len(rep.UnindexedPacks), Packs: rep.Packs, Snapshots: rep.Snapshots,
 			Trees: rep.Trees, PacksRead: uint64(rep.PacksRead), BytesRead: rep.BytesRead, TotalDuration: dur.Seconds()}
 		for _, p := range rep.Problems {
@@ -174,7 +174,7 @@ files they hurt.`,
 			if dryRun {
 				verb = "would write"
 			}
-			return g.report(message.RepairIndexSummary{MessageType: message.TypeSummary, DryRun: dryRun, Packs: rep.Packs,
+			return g.report(message.RepairIndexSummary{MessageType: message.TypeSummary, MessageVersion: message.SchemaVersion, DryRun: dryRun, Packs: rep.Packs,
 				PacksIndexed: rep.PacksIndexed, Blobs: rep.Blobs, BadBlobs: rep.BadBlobs, BadPacks: rep.BadPacks,
 				OldIndexFiles: rep.OldIndex},
 				"%s a new index of %d blobs in %d packs, replacing %d index files; %d unreadable packs and %d damaged blobs left out\n",
@@ -223,7 +223,7 @@ empty), tagged "repaired". With --forget the originals are removed.`,
 			if dryRun {
 				verb = "would repair"
 			}
-			return g.report(message.RepairSnapshotsSummary{MessageType: message.TypeSummary, DryRun: dryRun, Repaired: len(repaired),
+			return g.report(message.RepairSnapshotsSummary{MessageType: message.TypeSummary, MessageVersion: message.SchemaVersion, DryRun: dryRun, Repaired: len(repaired),
 				EntriesRemoved: removed, NewSnapshots: nonNil(ids)},
 				"%s %d snapshots, leaving out %d entries%s\n", verb, len(repaired), removed, forgetNote(forget, dryRun, len(repaired)))
 		},
@@ -290,7 +290,7 @@ func runCheck(cmd *cobra.Command, g *globals, o *checkFlags) error {
 		// Say how far it got: a partial check proves nothing about the rest.
 		done, total := opts.Progress.PacksDone.Load(), opts.Progress.PacksTotal.Load()
 		if g.json {
-			_ = g.printJSON(message.CheckSummary{MessageType: message.TypeSummary, Interrupted: true,
+			_ = g.printJSON(message.CheckSummary{MessageType: message.TypeSummary, MessageVersion: message.SchemaVersion, Interrupted: true,
 				Problems: []message.CheckProblem{}, Damage: []message.CheckDamage{},
 				PacksRead: done, PacksTotal: total, BytesRead: opts.Progress.BytesDone.Load(),
 				TotalDuration: time.Since(start).Seconds()})

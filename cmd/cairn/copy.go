@@ -132,7 +132,7 @@ IDs, so unchanged data is not even read.`,
 			case err != nil:
 				verb = "failed after copying"
 			}
-			if rerr := g.report(message.CopySummary{MessageType: message.TypeSummary, SnapshotsCopied: len(rep.Copied),
+			if rerr := g.report(message.CopySummary{MessageType: message.TypeSummary, MessageVersion: message.SchemaVersion, SnapshotsCopied: len(rep.Copied),
 				SnapshotsSkipped: rep.Skipped, BlobsCopied: rep.BlobsCopied, BytesCopied: rep.BytesCopied,
 				BlobsPresent: rep.BlobsPresent, NewSnapshots: ids, Interrupted: interrupted},
 				"%s %d of %d snapshots (%d already present): %d blobs, %s uploaded; %d blobs were already there\n",

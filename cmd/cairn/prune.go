@@ -41,7 +41,7 @@ func runPrune(ctx context.Context, g *globals, r *repo.Repository, opts repo.Pru
 			what = "stopped by an error"
 		}
 		if g.json {
-			_ = g.printJSON(message.PruneStopped{MessageType: message.TypeSummary, Interrupted: ctx.Err() != nil, Stage: rep.Stage,
+			_ = g.printJSON(message.PruneStopped{MessageType: message.TypeSummary, MessageVersion: message.SchemaVersion, Interrupted: ctx.Err() != nil, Stage: rep.Stage,
 				PackFilesDeleted: rep.FilesRemoved, PackFilesToDelete: rep.FilesToRemove,
 				TotalDuration: time.Since(start).Seconds()})
 		} else {
@@ -57,7 +57,7 @@ func runPrune(ctx context.Context, g *globals, r *repo.Repository, opts repo.Pru
 		return err
 	}
 	if g.json {
-		return g.printJSON(message.PruneSummary{MessageType: message.TypeSummary, DryRun: opts.DryRun, Packs: rep.Packs,
+		return g.printJSON(message.PruneSummary{MessageType: message.TypeSummary, MessageVersion: message.SchemaVersion, DryRun: opts.DryRun, Packs: rep.Packs,
 			PacksDeleted: rep.PacksDeleted, PacksRepacked: rep.PacksRepacked, UnindexedDeleted: rep.UnindexedDeleted,
 			PacksWritten: rep.PacksWritten, BlobsUsed: rep.BlobsUsed, BlobsUnused: rep.BlobsUnused,
 			BlobsRepacked: rep.BlobsRepacked, BytesTotal: rep.BytesTotal, BytesUnused: rep.BytesUnused,
@@ -129,7 +129,7 @@ use it only when you are sure no other cairn is working on the repository.`,
 			if err != nil {
 				return err
 			}
-			return g.report(message.Done{MessageType: message.TypeSummary, Removed: &n}, "removed %d locks\n", n)
+			return g.report(message.Done{MessageType: message.TypeSummary, MessageVersion: message.SchemaVersion, Removed: &n}, "removed %d locks\n", n)
 		},
 	}
 	cmd.Flags().BoolVar(&all, "remove-all", false, "remove every lock, stale or not")

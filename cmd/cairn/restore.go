@@ -153,7 +153,7 @@ func runRestore(ctx context.Context, g *globals, r *repo.Repository, s *snapshot
 	}
 	dur := time.Since(start)
 	if g.json {
-		_ = g.printJSON(message.RestoreSummary{MessageType: message.TypeSummary, SnapshotID: s.ID.String(), TotalFiles: sum.TotalFiles,
+		_ = g.printJSON(message.RestoreSummary{MessageType: message.TypeSummary, MessageVersion: message.SchemaVersion, SnapshotID: s.ID.String(), TotalFiles: sum.TotalFiles,
 			FilesRestored: sum.FilesRestored, FilesSkipped: sum.FilesSkipped, TotalBytes: sum.TotalBytes,
 			BytesRestored: sum.BytesWritten, DirsRestored: sum.DirsRestored, FilesVerified: sum.Verified,
 			Refused: sum.Refused, Failed: nonNil(sum.Failed), TotalDuration: dur.Seconds(), Interrupted: interrupted,

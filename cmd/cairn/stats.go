@@ -44,7 +44,7 @@ data) or blobs-per-file (files of distinct contents, and the unique data).`,
 			dedup, comp := st.DeduplicationRatio(), st.CompressionRatio()
 			files, size, _ := st.ByMode(mode)
 			if g.json {
-				return g.printJSON(message.StatsSummary{SnapshotsCount: st.Snapshots, TotalFileCount: files,
+				return g.printJSON(message.StatsSummary{MessageType: message.TypeSummary, MessageVersion: message.SchemaVersion, SnapshotsCount: st.Snapshots, TotalFileCount: files,
 					TotalSize: size, TotalUncompressedSize: st.Raw, TotalBlobCount: st.Blobs,
 					StoredSize: st.Stored, DeduplicationRatio: dedup, CompressionRatio: comp,
 					CompressionSpaceSaving: 100 * (1 - 1/max(comp, 1e-9)), PackCount: st.Packs, RepositorySize: st.RepoSize})

@@ -541,6 +541,9 @@ func TestJSONSummariesAreTheMessageTypes(t *testing.T) {
 		if err := dec.Decode(v); err != nil {
 			t.Errorf("%T: %v\n%s", v, err, out)
 		}
+		if err := message.Last([]byte(out), v); err != nil {
+			t.Errorf("%T: %v", v, err)
+		}
 	}
 	var b message.BackupSummary
 	strict(mustRun(t, env, "backup", "--json", src), &b)
