@@ -39,7 +39,7 @@ var allowed = map[string][]string{
 	"index":    {"blob", "crypto", "pack"},
 	"snapshot": {"blob", "chunk", "duration", "wire"},
 	"repo":     {"backend", "blob", "chunk", "crypto", "index", "pack", "snapshot", "wire"},
-	"engine":   {"backend", "blob", "repo", "snapshot"},
+	"engine":   {"backend", "blob", "duration", "repo", "snapshot"},
 
 	"config":    {"duration"},
 	"routine":   {"config", "message"},

@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/cairn-backup/cairn/duration"
 	"github.com/cairn-backup/cairn/repo"
 	"github.com/cairn-backup/cairn/snapshot"
 )
@@ -188,9 +190,142 @@ func RemoveSnapshots(ctx context.Context, r *repo.Repository, snaps []*snapshot.
 	return len(snaps), nil
 }
 
+// ForgetOptions say which snapshots forget removes: the ones named by IDs,
+// or the ones a Policy does not keep, group by group.
+type ForgetOptions struct {
+	IDs     []string // snapshot IDs or unique prefixes; exclusive with Policy
+	Policy  snapshot.Policy
+	GroupBy []GroupField
+	DryRun  bool
+	Loc     *time.Location // the calendar of the policy's days and weeks (time.Local when nil)
+}
+
+// Validate refuses options that name no snapshot or name them twice (IDs
+// and a policy), so that a command can refuse before taking a lock.
+func (o ForgetOptions) Validate() error {
+	switch {
+	case len(o.IDs) > 0 && !o.Policy.Empty():
+		return errors.New("give either snapshot IDs or a policy, not both")
+	case len(o.IDs) == 0 && o.Policy.Empty():
+		return errors.New("no policy given: use --keep-* options, or name the snapshots to remove")
+	}
+	return nil
+}
+
+// ForgetResult is what forget decided and did.
+type ForgetResult struct {
+	Plan    *ForgetPlan          // the policy's decisions; nil when IDs were named
+	Remove  []*snapshot.Snapshot // the snapshots to remove
+	Removed int                  // how many were removed (0 in a dry run)
+}
+
+// Forget removes, from r (which must hold an exclusive lock), the snapshots
+// among snaps that opts select. On an error part-way, the result counts
+// what was really removed.
+func Forget(ctx context.Context, r *repo.Repository, snaps []*snapshot.Snapshot, opts ForgetOptions) (*ForgetResult, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	res := &ForgetResult{}
+	if len(opts.IDs) > 0 {
+		for _, a := range opts.IDs {
+			s, err := repo.FindSnapshot(snaps, a)
+			if err != nil {
+				return nil, err
+			}
+			res.Remove = append(res.Remove, s)
+		}
+	} else {
+		loc := opts.Loc
+		if loc == nil {
+			loc = time.Local
+		}
+		plan, err := PlanForget(snaps, opts.Policy, opts.GroupBy, loc)
+		if err != nil {
+			return nil, err
+		}
+		res.Plan, res.Remove = plan, plan.Remove
+	}
+	if opts.DryRun {
+		return res, nil
+	}
+	n, err := RemoveSnapshots(ctx, r, res.Remove)
+	res.Removed = n
+	if err != nil {
+		return res, fmt.Errorf("removed %d of %d snapshots: %w", n, len(res.Remove), err)
+	}
+	return res, nil
+}
+
 func nonNil(s []string) []string {
 	if s == nil {
 		return []string{}
 	}
 	return s
+}
+
+// PolicyRequest is a retention policy as a user writes it: forget's
+// --keep-* values, "" for a rule not given. Counts are numbers or
+// "unlimited"; durations use package duration's retention grammar.
+type PolicyRequest struct {
+	Last, Hourly, Daily, Weekly, Monthly, Yearly                                 string
+	Within, WithinHourly, WithinDaily, WithinWeekly, WithinMonthly, WithinYearly string
+	// Tags keeps snapshots with any of these comma-separated tag sets.
+	Tags []string
+}
+
+// ParsePolicy parses a retention policy. Warnings name deprecated forms
+// that were accepted (restic's "6m" for six months).
+func ParsePolicy(req PolicyRequest) (p snapshot.Policy, warnings []string, err error) {
+	counts := []struct {
+		name string
+		s    string
+		dst  *int
+	}{{"last", req.Last, &p.Last}, {"hourly", req.Hourly, &p.Hourly}, {"daily", req.Daily, &p.Daily},
+		{"weekly", req.Weekly, &p.Weekly}, {"monthly", req.Monthly, &p.Monthly}, {"yearly", req.Yearly, &p.Yearly}}
+	for _, c := range counts {
+		n, err := parseCount(c.name, c.s)
+		if err != nil {
+			return p, warnings, err
+		}
+		*c.dst = n
+	}
+	durs := []struct {
+		name string
+		s    string
+		dst  *duration.Span
+	}{{"within", req.Within, &p.Within}, {"within-hourly", req.WithinHourly, &p.WithinHourly},
+		{"within-daily", req.WithinDaily, &p.WithinDaily}, {"within-weekly", req.WithinWeekly, &p.WithinWeekly},
+		{"within-monthly", req.WithinMonthly, &p.WithinMonthly}, {"within-yearly", req.WithinYearly, &p.WithinYearly}}
+	for _, d := range durs {
+		if d.s == "" {
+			continue
+		}
+		v, deprecated, err := duration.ParseRetention(d.s)
+		if err != nil {
+			return p, warnings, fmt.Errorf("--keep-%s: %w", d.name, err)
+		}
+		if deprecated != "" {
+			warnings = append(warnings, "--keep-"+d.name+": "+deprecated)
+		}
+		*d.dst = v
+	}
+	for _, t := range req.Tags {
+		p.Tags = append(p.Tags, SplitTags([]string{t}))
+	}
+	return p, warnings, nil
+}
+
+func parseCount(flag, s string) (int, error) {
+	if s == "" {
+		return 0, nil
+	}
+	if s == "unlimited" {
+		return snapshot.Unlimited, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 || strconv.Itoa(n) != s {
+		return 0, fmt.Errorf("--keep-%s %q: want a number or \"unlimited\"", flag, s)
+	}
+	return n, nil
 }

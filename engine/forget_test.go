@@ -181,3 +181,33 @@ func TestTagChange(t *testing.T) {
 		}
 	}
 }
+
+func TestParsePolicy(t *testing.T) {
+	p, warn, err := ParsePolicy(PolicyRequest{Last: "3", Monthly: "unlimited", Within: "6m", WithinDaily: "7d", Tags: []string{"a,b", "c"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Last != 3 || p.Monthly != snapshot.Unlimited || len(p.Tags) != 2 || len(p.Tags[0]) != 2 {
+		t.Errorf("policy %+v", p)
+	}
+	if len(warn) != 1 || !strings.Contains(warn[0], "--keep-within") {
+		t.Errorf("warnings %q: want one for restic's 6m", warn)
+	}
+	for _, bad := range []PolicyRequest{{Last: "-1"}, {Daily: "1.5"}, {Weekly: "03"}, {Within: "forever"}} {
+		if _, _, err := ParsePolicy(bad); err == nil {
+			t.Errorf("ParsePolicy(%+v) accepted", bad)
+		}
+	}
+}
+
+func TestForgetOptionsValidate(t *testing.T) {
+	if err := (ForgetOptions{}).Validate(); err == nil {
+		t.Error("no IDs and no policy accepted")
+	}
+	if err := (ForgetOptions{IDs: []string{"ab"}, Policy: snapshot.Policy{Last: 1}}).Validate(); err == nil {
+		t.Error("IDs and a policy accepted")
+	}
+	if err := (ForgetOptions{IDs: []string{"ab"}}).Validate(); err != nil {
+		t.Error(err)
+	}
+}

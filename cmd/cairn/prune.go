@@ -6,11 +6,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cairn-backup/cairn/duration"
 	"github.com/cairn-backup/cairn/engine"
 	"github.com/cairn-backup/cairn/message"
 	"github.com/cairn-backup/cairn/repo"
-	"github.com/cairn-backup/cairn/snapshot"
 	"github.com/spf13/cobra"
 )
 
@@ -136,66 +134,8 @@ use it only when you are sure no other cairn is working on the repository.`,
 	return cmd
 }
 
-type forgetFlags struct {
-	last, hourly, daily, weekly, monthly, yearly        string
-	within, wHourly, wDaily, wWeekly, wMonthly, wYearly string
-	keepTags                                            []string
-	warnings                                            []string // deprecated forms found by policy
-}
-
-func parseCount(flag, s string) (int, error) {
-	if s == "" {
-		return 0, nil
-	}
-	if s == "unlimited" {
-		return snapshot.Unlimited, nil
-	}
-	var n int
-	if _, err := fmt.Sscanf(s, "%d", &n); err != nil || n < 0 || fmt.Sprint(n) != s {
-		return 0, fmt.Errorf("--keep-%s %q: want a number or \"unlimited\"", flag, s)
-	}
-	return n, nil
-}
-
-func (f *forgetFlags) policy() (snapshot.Policy, error) {
-	var p snapshot.Policy
-	counts := []struct {
-		name string
-		s    string
-		dst  *int
-	}{{"last", f.last, &p.Last}, {"hourly", f.hourly, &p.Hourly}, {"daily", f.daily, &p.Daily},
-		{"weekly", f.weekly, &p.Weekly}, {"monthly", f.monthly, &p.Monthly}, {"yearly", f.yearly, &p.Yearly}}
-	for _, c := range counts {
-		n, err := parseCount(c.name, c.s)
-		if err != nil {
-			return p, err
-		}
-		*c.dst = n
-	}
-	durs := []struct {
-		name string
-		s    string
-		dst  *duration.Span
-	}{{"within", f.within, &p.Within}, {"within-hourly", f.wHourly, &p.WithinHourly}, {"within-daily", f.wDaily, &p.WithinDaily},
-		{"within-weekly", f.wWeekly, &p.WithinWeekly}, {"within-monthly", f.wMonthly, &p.WithinMonthly}, {"within-yearly", f.wYearly, &p.WithinYearly}}
-	for _, d := range durs {
-		if d.s == "" {
-			continue
-		}
-		v, deprecated, err := duration.ParseRetention(d.s)
-		if err != nil {
-			return p, fmt.Errorf("--keep-%s: %w", d.name, err)
-		}
-		if deprecated != "" {
-			f.warnings = append(f.warnings, "--keep-"+d.name+": "+deprecated)
-		}
-		*d.dst = v
-	}
-	for _, t := range f.keepTags {
-		p.Tags = append(p.Tags, splitTags([]string{t}))
-	}
-	return p, nil
-}
+// forgetFlags are forget's --keep-* flags.
+type forgetFlags struct{ req engine.PolicyRequest }
 
 func newForgetCmd(g *globals) *cobra.Command {
 	var (
@@ -226,19 +166,20 @@ files; "cairn prune" (or --prune) then frees the space.`,
 	}
 	f.addFlags(cmd.Flags())
 	fl := cmd.Flags()
-	fl.StringVarP(&ff.last, "keep-last", "l", "", "keep the last `n` snapshots")
-	fl.StringVar(&ff.hourly, "keep-hourly", "", "keep the last `n` hourly snapshots")
-	fl.StringVarP(&ff.daily, "keep-daily", "d", "", "keep the last `n` daily snapshots")
-	fl.StringVarP(&ff.weekly, "keep-weekly", "w", "", "keep the last `n` weekly snapshots")
-	fl.StringVarP(&ff.monthly, "keep-monthly", "m", "", "keep the last `n` monthly snapshots")
-	fl.StringVarP(&ff.yearly, "keep-yearly", "y", "", "keep the last `n` yearly snapshots")
-	fl.StringVar(&ff.within, "keep-within", "", "keep snapshots newer than `duration` (1y2mo3d4h; m is minutes, mo months) before the latest")
-	fl.StringVar(&ff.wHourly, "keep-within-hourly", "", "keep hourly snapshots within `duration` before the latest")
-	fl.StringVar(&ff.wDaily, "keep-within-daily", "", "keep daily snapshots within `duration` before the latest")
-	fl.StringVar(&ff.wWeekly, "keep-within-weekly", "", "keep weekly snapshots within `duration` before the latest")
-	fl.StringVar(&ff.wMonthly, "keep-within-monthly", "", "keep monthly snapshots within `duration` before the latest")
-	fl.StringVar(&ff.wYearly, "keep-within-yearly", "", "keep yearly snapshots within `duration` before the latest")
-	fl.StringArrayVar(&ff.keepTags, "keep-tag", nil, "keep snapshots with `tag[,tag...]` (repeatable: any of them)")
+	q := &ff.req
+	fl.StringVarP(&q.Last, "keep-last", "l", "", "keep the last `n` snapshots")
+	fl.StringVar(&q.Hourly, "keep-hourly", "", "keep the last `n` hourly snapshots")
+	fl.StringVarP(&q.Daily, "keep-daily", "d", "", "keep the last `n` daily snapshots")
+	fl.StringVarP(&q.Weekly, "keep-weekly", "w", "", "keep the last `n` weekly snapshots")
+	fl.StringVarP(&q.Monthly, "keep-monthly", "m", "", "keep the last `n` monthly snapshots")
+	fl.StringVarP(&q.Yearly, "keep-yearly", "y", "", "keep the last `n` yearly snapshots")
+	fl.StringVar(&q.Within, "keep-within", "", "keep snapshots newer than `duration` (1y2mo3d4h; m is minutes, mo months) before the latest")
+	fl.StringVar(&q.WithinHourly, "keep-within-hourly", "", "keep hourly snapshots within `duration` before the latest")
+	fl.StringVar(&q.WithinDaily, "keep-within-daily", "", "keep daily snapshots within `duration` before the latest")
+	fl.StringVar(&q.WithinWeekly, "keep-within-weekly", "", "keep weekly snapshots within `duration` before the latest")
+	fl.StringVar(&q.WithinMonthly, "keep-within-monthly", "", "keep monthly snapshots within `duration` before the latest")
+	fl.StringVar(&q.WithinYearly, "keep-within-yearly", "", "keep yearly snapshots within `duration` before the latest")
+	fl.StringArrayVar(&q.Tags, "keep-tag", nil, "keep snapshots with `tag[,tag...]` (repeatable: any of them)")
 	fl.StringVarP(&groupBy, "group-by", "g", "host,paths", "apply the policy per group of `fields` (host, paths, tags)")
 	fl.BoolVarP(&dryRun, "dry-run", "n", false, "only show what would be removed")
 	fl.BoolVar(&prune, "prune", false, "run prune afterwards")
@@ -284,8 +225,8 @@ func printForgetPlan(g *globals, plan *engine.ForgetPlan) []message.ForgetGroup 
 // if asked.
 func runForget(cmd *cobra.Command, g *globals, f *snapFilter, ff *forgetFlags, pf *pruneFlags, groupBy string, dryRun, prune bool, args []string) error {
 	ctx := cmd.Context()
-	p, err := ff.policy()
-	for _, w := range ff.warnings {
+	p, warnings, err := engine.ParsePolicy(ff.req)
+	for _, w := range warnings {
 		fmt.Fprintf(g.stderr, "warning: %s\n", w)
 	}
 	if err != nil {
@@ -295,14 +236,12 @@ func runForget(cmd *cobra.Command, g *globals, f *snapFilter, ff *forgetFlags, p
 	if err != nil {
 		return err
 	}
-	if len(args) > 0 && !p.Empty() {
-		return fmt.Errorf("give either snapshot IDs or a policy, not both")
-	}
-	if len(args) == 0 && p.Empty() {
-		return fmt.Errorf("no policy given: use --keep-* options, or name the snapshots to remove")
-	}
 	popts, err := pf.options(dryRun)
 	if err != nil {
+		return err
+	}
+	fopts := engine.ForgetOptions{IDs: args, Policy: p, GroupBy: by, DryRun: dryRun}
+	if err := fopts.Validate(); err != nil {
 		return err
 	}
 	r, unlock, err := g.openLocked(ctx, true)
@@ -314,29 +253,15 @@ func runForget(cmd *cobra.Command, g *globals, f *snapFilter, ff *forgetFlags, p
 	if err != nil {
 		return err
 	}
-	var remove []*snapshot.Snapshot
+	res, err := engine.Forget(ctx, r, snaps, fopts)
 	var groups []message.ForgetGroup
-	if len(args) > 0 {
-		for _, a := range args {
-			s, err := repo.FindSnapshot(snaps, a)
-			if err != nil {
-				return err
-			}
-			remove = append(remove, s)
-		}
-	} else {
-		plan, err := engine.PlanForget(snaps, p, by, time.Local)
-		if err != nil {
-			return err
-		}
-		remove, groups = plan.Remove, printForgetPlan(g, plan)
+	if res != nil && res.Plan != nil {
+		groups = printForgetPlan(g, res.Plan)
 	}
-	if !dryRun {
-		n, err := engine.RemoveSnapshots(ctx, r, remove)
-		if err != nil {
-			return fmt.Errorf("removed %d of %d snapshots: %w", n, len(remove), err)
-		}
+	if err != nil {
+		return err
 	}
+	remove := res.Remove
 	if len(args) > 0 && !g.json {
 		for _, s := range remove {
 			g.printf("removed snapshot %s\n", s.ID.Short())
