@@ -39,14 +39,15 @@ var allowed = map[string][]string{
 	"index":    {"blob", "crypto", "pack"},
 	"snapshot": {"blob", "chunk", "duration", "wire"},
 	"repo":     {"backend", "blob", "chunk", "crypto", "index", "pack", "snapshot", "wire"},
-	"engine":   {"backend", "blob", "duration", "repo", "snapshot"},
+	"engine": {"backend", "backend/limit", "backend/local", "backend/retry", "backend/s3", "backend/throttle",
+		"blob", "duration", "repo", "snapshot"},
 
 	"config":    {"duration"},
 	"routine":   {"config", "message"},
 	"schedule":  {"config", "routine"},
 	"assurance": {"config", "message", "repo", "routine", "schedule"},
 	"bench":     {"blob", "chunk", "crypto", "pack"},
-	"cmd/cairn": {"backend", "backend/faulty", "backend/limit", "backend/local", "backend/retry", "backend/s3", "backend/throttle",
+	"cmd/cairn": {"backend", "backend/faulty",
 		"assurance", "bench", "blob", "config", "duration", "engine", "index", "message", "pack", "repo", "routine", "schedule", "snapshot"},
 }
 
@@ -63,7 +64,7 @@ var allowedInTests = map[string][]string{
 	"backend/throttle": {"backend/backendtest", "backend/mem"},
 	"repo":             {"backend/faulty", "backend/local", "backend/mem"},
 	"engine":           {"backend", "backend/mem", "crypto"},
-	"cmd/cairn":        {"backend/s3/s3test"},
+	"cmd/cairn":        {"backend/local", "backend/s3/s3test"},
 }
 
 // forbidden names arrows that must never exist, with the reason; the

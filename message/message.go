@@ -186,6 +186,7 @@ var ErrNoMessage = errors.New("the command printed no JSON message")
 // the command was run by a different cairn than the one reading it.
 type VersionError struct{ Got int }
 
+// Error says which version was found and which is read.
 func (e *VersionError) Error() string {
 	return fmt.Sprintf("the cairn command printed summary version %d, this cairn reads version %d: use the same cairn binary for both", e.Got, SchemaVersion)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/cairn-backup/cairn/engine"
 	"github.com/cairn-backup/cairn/message"
 	"github.com/cairn-backup/cairn/repo"
 	"github.com/cairn-backup/cairn/snapshot"
@@ -36,16 +37,16 @@ func (s *source) open(ctx context.Context, g *globals) (*repo.Repository, error)
 
 // openFresh opens the source repository, deriving its key.
 func (s *source) openFresh(ctx context.Context, g *globals) (*repo.Repository, error) {
-	be, err := g.openLocation(s.repo, "CAIRN_FROM_")
+	be, err := g.openLocation(s.repo, g.s3FromCreds, "CAIRN_FROM_")
 	if err != nil {
 		return nil, err
 	}
 	var pw []byte
 	switch {
 	case s.passwordCommand != "":
-		pw, err = passwordFromCommand(ctx, s.passwordCommand, g.workDir)
+		pw, err = engine.PasswordFromCommand(ctx, s.passwordCommand, g.workDir)
 	case s.passwordFile != "":
-		pw, err = readPasswordFile(s.passwordFile)
+		pw, err = engine.ReadPasswordFile(s.passwordFile)
 	case os.Getenv("CAIRN_FROM_PASSWORD") != "":
 		pw = []byte(os.Getenv("CAIRN_FROM_PASSWORD"))
 	case g.repoCache != nil && os.Getenv("CAIRN_PASSWORD") != "":

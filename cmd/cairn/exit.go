@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/cairn-backup/cairn/engine"
 	"github.com/cairn-backup/cairn/repo"
 )
 
@@ -52,14 +53,14 @@ func exitCode(ctx context.Context, err error) int {
 // sentence makes an error read as one sentence for the user.
 func sentence(err error) string {
 	var dk *repo.DamagedKeysError
-	var nr *noRepoError
+	var nr *engine.NoRepositoryError
 	switch {
 	case errors.As(err, &dk):
 		return dk.Error() + "; if the password is right, restore the key files from a copy or use another key"
 	case errors.Is(err, repo.ErrWrongPassword):
 		return "wrong password, or no key file matches it"
 	case errors.As(err, &nr):
-		return fmt.Sprintf("there is no repository at %s (run \"cairn init\" to create one)", nr.location)
+		return fmt.Sprintf("there is no repository at %s (run \"cairn init\" to create one)", nr.Location)
 	case errors.Is(err, repo.ErrNoRepository):
 		return "there is no repository at that location (run \"cairn init\" to create one)"
 	case errors.Is(err, repo.ErrLocked):
@@ -71,15 +72,6 @@ func sentence(err error) string {
 	}
 	return s
 }
-
-// noRepoError says which location holds no repository (exit 10).
-type noRepoError struct{ location string }
-
-// Error names the location.
-func (e *noRepoError) Error() string { return "there is no repository at " + e.location }
-
-// Unwrap makes it match repo.ErrNoRepository.
-func (e *noRepoError) Unwrap() error { return repo.ErrNoRepository }
 
 func errInvalidPattern(p string) error { return fmt.Errorf("invalid pattern %q", p) }
 

@@ -8,17 +8,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
-	"regexp"
 	"strings"
 	"time"
 
 	"github.com/cairn-backup/cairn/backend"
-	"github.com/cairn-backup/cairn/backend/limit"
-	"github.com/cairn-backup/cairn/backend/local"
-	"github.com/cairn-backup/cairn/backend/retry"
-	"github.com/cairn-backup/cairn/backend/s3"
-	"github.com/cairn-backup/cairn/backend/throttle"
+	"github.com/cairn-backup/cairn/engine"
 	"github.com/cairn-backup/cairn/message"
 	"github.com/cairn-backup/cairn/pack"
 	"github.com/cairn-backup/cairn/repo"
@@ -120,9 +114,8 @@ configuration file of repositories and sources (--config, ./cairn.toml or
 	return root
 }
 
-var schemeRE = regexp.MustCompile(`^([a-zA-Z][a-zA-Z0-9+.-]*):`)
-
-// openBackend parses the repository location given by -r.
+// openBackend opens the storage of the repository given by -r or
+// --repository-file.
 func (g *globals) openBackend() (backend.Backend, error) {
 	if g.repo == "" && g.repoFile != "" {
 		b, err := os.ReadFile(g.repoFile)
@@ -136,62 +129,17 @@ func (g *globals) openBackend() (backend.Backend, error) {
 	if g.repo == "" {
 		return nil, errors.New("no repository given: use -r/--repo or set CAIRN_REPOSITORY")
 	}
-	return g.openLocation(g.repo, "")
+	return g.openLocation(g.repo, g.s3Creds, "")
 }
 
-// openLocation opens a path, local:PATH or s3:URL. Network backends are
-// wrapped to retry transient errors and to bound concurrent requests.
-// S3 credentials come from AWS_ACCESS_KEY_ID and its kin, or, when credPrefix
-// is given and PREFIX+AWS_ACCESS_KEY_ID is set, from the PREFIX+AWS_* variables
-// (a copy's source may live in another account than its destination).
-func (g *globals) openLocation(loc, credPrefix string) (backend.Backend, error) {
-	if m := schemeRE.FindStringSubmatch(loc); m != nil {
-		switch m[1] {
-		case "local":
-			loc = strings.TrimPrefix(loc, "local:")
-		case "s3":
-			cfg, err := s3.ParseURL(loc)
-			if err != nil {
-				return nil, err
-			}
-			if g.s3Creds != nil && credPrefix == "" {
-				applyS3Creds(&cfg, g.s3Creds)
-			} else if g.s3FromCreds != nil && credPrefix != "" {
-				applyS3Creds(&cfg, g.s3FromCreds)
-			} else if credPrefix != "" && os.Getenv(credPrefix+"AWS_ACCESS_KEY_ID") != "" {
-				cfg.AccessKey, cfg.SecretKey = os.Getenv(credPrefix+"AWS_ACCESS_KEY_ID"), os.Getenv(credPrefix+"AWS_SECRET_ACCESS_KEY")
-				cfg.SessionToken = os.Getenv(credPrefix + "AWS_SESSION_TOKEN")
-				if r := os.Getenv(credPrefix + "AWS_DEFAULT_REGION"); r != "" {
-					cfg.Region = r
-				}
-			}
-			cfg.CACert, cfg.Addressing, cfg.InsecureTLS = g.cacert, g.s3Addressing, g.insecureTLS
-			be, err := s3.Open(cfg)
-			if err != nil {
-				return nil, err
-			}
-			n := g.connections
-			if n <= 0 {
-				n = 16
-			}
-			return retry.New(limit.New(g.throttle(g.testHooks(be)), n), retry.Config{MaxTotal: g.retryTimeout, Attempts: 10, OnRetry: g.retryNotice}), nil
-		default:
-			return nil, fmt.Errorf("unknown repository scheme %q (supported: a path, local:PATH, s3:https://HOST/BUCKET/PREFIX)", m[1])
-		}
-	}
-	be, err := local.Open(loc)
-	if err != nil {
-		return nil, err
-	}
-	return g.throttle(g.testHooks(be)), nil
-}
-
-// throttle applies --limit-upload and --limit-download.
-func (g *globals) throttle(be backend.Backend) backend.Backend {
-	if g.limitUpload <= 0 && g.limitDownload <= 0 {
-		return be
-	}
-	return throttle.New(be, max(g.limitUpload, 0)<<10, max(g.limitDownload, 0)<<10)
+// openLocation opens the storage at loc with the global options. creds,
+// when not nil, are its S3 credentials; else they come from the
+// environment (envPrefix+AWS_* first, when given).
+func (g *globals) openLocation(loc string, creds []string, envPrefix string) (backend.Backend, error) {
+	return engine.OpenStorage(engine.Storage{Location: loc, S3Creds: creds, EnvPrefix: envPrefix,
+		CACert: g.cacert, Addressing: g.s3Addressing, InsecureTLS: g.insecureTLS, Connections: g.connections,
+		RetryTimeout: g.retryTimeout, OnRetry: g.retryNotice, LimitUpload: g.limitUpload, LimitDownload: g.limitDownload,
+		Wrap: g.testHooks})
 }
 
 func (g *globals) options() (repo.Options, error) {
@@ -204,9 +152,9 @@ func (g *globals) options() (repo.Options, error) {
 func (g *globals) password(ctx context.Context, prompt string) ([]byte, error) {
 	switch {
 	case g.passwordCommand != "":
-		return passwordFromCommand(ctx, g.passwordCommand, g.workDir)
+		return engine.PasswordFromCommand(ctx, g.passwordCommand, g.workDir)
 	case g.passwordFile != "":
-		return readPasswordFile(g.passwordFile)
+		return engine.ReadPasswordFile(g.passwordFile)
 	}
 	if pw, ok := os.LookupEnv("CAIRN_PASSWORD"); ok {
 		if pw == "" {
@@ -215,37 +163,6 @@ func (g *globals) password(ctx context.Context, prompt string) ([]byte, error) {
 		return []byte(pw), nil
 	}
 	return g.promptPassword(prompt)
-}
-
-func readPasswordFile(name string) ([]byte, error) {
-	b, err := os.ReadFile(name)
-	if err != nil {
-		return nil, fmt.Errorf("read password file: %w", err)
-	}
-	return checkPassword(trimNewline(b), "password file "+name)
-}
-
-func passwordFromCommand(ctx context.Context, command, dir string) ([]byte, error) {
-	cmd := exec.CommandContext(ctx, "sh", "-c", command)
-	cmd.Dir = dir
-	cmd.Stderr = os.Stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return nil, fmt.Errorf("password command failed: %w", err)
-	}
-	return checkPassword(trimNewline(out), "the password command's output")
-}
-
-func checkPassword(pw []byte, source string) ([]byte, error) {
-	if len(pw) == 0 {
-		return nil, fmt.Errorf("%s is empty", source)
-	}
-	return pw, nil
-}
-
-func trimNewline(b []byte) []byte {
-	b = bytes.TrimSuffix(b, []byte("\n"))
-	return bytes.TrimSuffix(b, []byte("\r"))
 }
 
 func (g *globals) promptPassword(prompt string) ([]byte, error) {
@@ -259,14 +176,14 @@ func (g *globals) promptPassword(prompt string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read password: %w", err)
 	}
-	return checkPassword(pw, "the password")
+	return engine.CheckPassword(pw, "the password")
 }
 
 // newPassword asks for a new password: from newFile if given, else twice on
 // the terminal.
 func (g *globals) newPassword(newFile string) ([]byte, error) {
 	if newFile != "" {
-		return readPasswordFile(newFile)
+		return engine.ReadPasswordFile(newFile)
 	}
 	pw, err := g.promptPassword("enter new password: ")
 	if err != nil {
@@ -329,19 +246,10 @@ func (g *globals) openRepoFresh(ctx context.Context, deferIndex bool) (*repo.Rep
 	if err != nil {
 		return nil, err
 	}
-	// Fail with exit 10 before asking for a password.
-	if _, err := be.Stat(ctx, backend.Handle{Type: backend.Config}); errors.Is(err, backend.ErrNotExist) {
-		return nil, &noRepoError{location: g.repo}
-	} else if err != nil {
-		return nil, fmt.Errorf("open repository: %w", err)
-	}
-	pw, err := g.password(ctx, "enter password for repository: ")
-	if err != nil {
-		return nil, err
-	}
 	opts.Warn = func(err error) { fmt.Fprintf(g.stderr, "warning: %v\n", err) }
 	opts.DeferIndex = deferIndex
-	r, err := repo.Open(ctx, be, pw, opts)
+	// Fails with exit 10 before asking for a password.
+	r, err := engine.Open(ctx, be, g.repo, func() ([]byte, error) { return g.password(ctx, "enter password for repository: ") }, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -449,24 +357,5 @@ func (g *globals) retryNotice(op string, h backend.Handle, err error, wait time.
 	}
 	if !g.quiet {
 		fmt.Fprintf(g.stderr, "storage: %s %s failed (%v); retrying in %v\n", op, item, err, wait.Round(100*time.Millisecond))
-	}
-}
-
-// applyS3Creds sets the credentials of KEY=VALUE lines (AWS_ACCESS_KEY_ID
-// and its kin) on cfg, replacing those taken from the environment.
-func applyS3Creds(cfg *s3.Config, creds []string) {
-	cfg.AccessKey, cfg.SecretKey, cfg.SessionToken = "", "", ""
-	for _, kv := range creds {
-		k, v, _ := strings.Cut(kv, "=")
-		switch k {
-		case "AWS_ACCESS_KEY_ID":
-			cfg.AccessKey = v
-		case "AWS_SECRET_ACCESS_KEY":
-			cfg.SecretKey = v
-		case "AWS_SESSION_TOKEN":
-			cfg.SessionToken = v
-		case "AWS_DEFAULT_REGION":
-			cfg.Region = v
-		}
 	}
 }

@@ -1,0 +1,186 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/cairn-backup/cairn/backend"
+	"github.com/cairn-backup/cairn/backend/limit"
+	"github.com/cairn-backup/cairn/backend/local"
+	"github.com/cairn-backup/cairn/backend/retry"
+	"github.com/cairn-backup/cairn/backend/s3"
+	"github.com/cairn-backup/cairn/backend/throttle"
+	"github.com/cairn-backup/cairn/repo"
+)
+
+// Storage says where a repository is stored and how to reach it.
+type Storage struct {
+	// Location is a path, local:PATH or s3:https://HOST/BUCKET/PREFIX.
+	Location string
+	// S3Creds, when not nil, are the S3 credentials as KEY=VALUE lines
+	// (AWS_ACCESS_KEY_ID and its kin), used instead of the environment's.
+	S3Creds []string
+	// EnvPrefix, when S3Creds is nil and PREFIX+AWS_ACCESS_KEY_ID is set,
+	// takes the credentials from the PREFIX+AWS_* variables instead (a
+	// copy's source may live in another account than its destination).
+	EnvPrefix string
+	// CACert is a PEM file of extra certificate authorities for S3;
+	// Addressing is "path", "dns" or "" (automatic).
+	CACert, Addressing string
+	// InsecureTLS skips certificate verification (tests only).
+	InsecureTLS bool
+	// Connections bounds concurrent S3 requests (default 16).
+	Connections int
+	// RetryTimeout is how long a failing S3 request is retried.
+	RetryTimeout time.Duration
+	// OnRetry is told about each S3 request that will be tried again.
+	OnRetry func(op string, h backend.Handle, err error, wait time.Duration)
+	// LimitUpload and LimitDownload cap the rates in KiB/s (0: none).
+	LimitUpload, LimitDownload int
+	// Wrap, when set, wraps the storage before retries and limits (the
+	// command's fault-injection hooks for tests).
+	Wrap func(backend.Backend) backend.Backend
+}
+
+var schemeRE = regexp.MustCompile(`^([a-zA-Z][a-zA-Z0-9+.-]*):`)
+
+// OpenStorage opens the storage s names. Network storage is wrapped to
+// retry transient errors and to bound concurrent requests; every kind is
+// throttled as asked.
+func OpenStorage(s Storage) (backend.Backend, error) {
+	wrap := func(be backend.Backend) backend.Backend {
+		if s.Wrap != nil {
+			be = s.Wrap(be)
+		}
+		if s.LimitUpload > 0 || s.LimitDownload > 0 {
+			be = throttle.New(be, max(s.LimitUpload, 0)<<10, max(s.LimitDownload, 0)<<10)
+		}
+		return be
+	}
+	loc := s.Location
+	if m := schemeRE.FindStringSubmatch(loc); m != nil {
+		switch m[1] {
+		case "local":
+			loc = strings.TrimPrefix(loc, "local:")
+		case "s3":
+			cfg, err := s3.ParseURL(loc)
+			if err != nil {
+				return nil, err
+			}
+			if s.S3Creds != nil {
+				applyS3Creds(&cfg, s.S3Creds)
+			} else if p := s.EnvPrefix; p != "" && os.Getenv(p+"AWS_ACCESS_KEY_ID") != "" {
+				cfg.AccessKey, cfg.SecretKey = os.Getenv(p+"AWS_ACCESS_KEY_ID"), os.Getenv(p+"AWS_SECRET_ACCESS_KEY")
+				cfg.SessionToken = os.Getenv(p + "AWS_SESSION_TOKEN")
+				if r := os.Getenv(p + "AWS_DEFAULT_REGION"); r != "" {
+					cfg.Region = r
+				}
+			}
+			cfg.CACert, cfg.Addressing, cfg.InsecureTLS = s.CACert, s.Addressing, s.InsecureTLS
+			be, err := s3.Open(cfg)
+			if err != nil {
+				return nil, err
+			}
+			n := s.Connections
+			if n <= 0 {
+				n = 16
+			}
+			return retry.New(limit.New(wrap(be), n), retry.Config{MaxTotal: s.RetryTimeout, Attempts: 10, OnRetry: s.OnRetry}), nil
+		default:
+			return nil, fmt.Errorf("unknown repository scheme %q (supported: a path, local:PATH, s3:https://HOST/BUCKET/PREFIX)", m[1])
+		}
+	}
+	be, err := local.Open(loc)
+	if err != nil {
+		return nil, err
+	}
+	return wrap(be), nil
+}
+
+// applyS3Creds sets the credentials of KEY=VALUE lines (AWS_ACCESS_KEY_ID
+// and its kin) on cfg, replacing those taken from the environment.
+func applyS3Creds(cfg *s3.Config, creds []string) {
+	cfg.AccessKey, cfg.SecretKey, cfg.SessionToken = "", "", ""
+	for _, kv := range creds {
+		k, v, _ := strings.Cut(kv, "=")
+		switch k {
+		case "AWS_ACCESS_KEY_ID":
+			cfg.AccessKey = v
+		case "AWS_SECRET_ACCESS_KEY":
+			cfg.SecretKey = v
+		case "AWS_SESSION_TOKEN":
+			cfg.SessionToken = v
+		case "AWS_DEFAULT_REGION":
+			cfg.Region = v
+		}
+	}
+}
+
+// NoRepositoryError says which location holds no repository.
+type NoRepositoryError struct{ Location string }
+
+// Error names the location.
+func (e *NoRepositoryError) Error() string { return "there is no repository at " + e.Location }
+
+// Unwrap makes it match repo.ErrNoRepository.
+func (e *NoRepositoryError) Unwrap() error { return repo.ErrNoRepository }
+
+// Open opens the repository in be, stored at location: it first makes
+// sure a repository is there (a NoRepositoryError otherwise, before any
+// password is asked for), then asks password for the password, derives
+// the key and, unless opts.DeferIndex, loads the index.
+func Open(ctx context.Context, be backend.Backend, location string, password func() ([]byte, error), opts repo.Options) (*repo.Repository, error) {
+	if _, err := be.Stat(ctx, backend.Handle{Type: backend.Config}); errors.Is(err, backend.ErrNotExist) {
+		return nil, &NoRepositoryError{Location: location}
+	} else if err != nil {
+		return nil, fmt.Errorf("open repository: %w", err)
+	}
+	pw, err := password()
+	if err != nil {
+		return nil, err
+	}
+	return repo.Open(ctx, be, pw, opts)
+}
+
+// ReadPasswordFile reads a password from a file: its first line, without
+// the line end. An empty password is an error.
+func ReadPasswordFile(name string) ([]byte, error) {
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return nil, fmt.Errorf("read password file: %w", err)
+	}
+	return CheckPassword(trimNewline(b), "password file "+name)
+}
+
+// PasswordFromCommand runs command with sh in dir and takes its output,
+// without the line end, as the password. Its error output goes to stderr.
+func PasswordFromCommand(ctx context.Context, command, dir string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, "sh", "-c", command)
+	cmd.Dir = dir
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("password command failed: %w", err)
+	}
+	return CheckPassword(trimNewline(out), "the password command's output")
+}
+
+// CheckPassword refuses an empty password, naming where it came from.
+func CheckPassword(pw []byte, source string) ([]byte, error) {
+	if len(pw) == 0 {
+		return nil, fmt.Errorf("%s is empty", source)
+	}
+	return pw, nil
+}
+
+func trimNewline(b []byte) []byte {
+	b = bytes.TrimSuffix(b, []byte("\n"))
+	return bytes.TrimSuffix(b, []byte("\r"))
+}
