@@ -3,15 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/cairn-backup/cairn/assurance"
-	"github.com/cairn-backup/cairn/config"
-	"github.com/cairn-backup/cairn/routine"
-	"github.com/cairn-backup/cairn/schedule"
 	"github.com/spf13/cobra"
 )
 
@@ -26,27 +20,8 @@ func (a *automationFlags) add(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&a.crontabFile, "crontab-file", "", "read crontab `file` instead of running crontab -l")
 }
 
-// detector returns what runs each source on schedule: a systemd timer
-// (system, user, or --unit-dir), a crontab entry, or a running daemon.
-func (a *automationFlags) detector(c *config.Config) func(*config.Source) string {
-	timers := map[string]bool{}
-	dirs := []string{"/etc/systemd/system"}
-	if home, err := os.UserHomeDir(); err == nil {
-		dirs = append(dirs, filepath.Join(home, ".config", "systemd", "user"))
-	}
-	if a.unitDir != "" {
-		dirs = append(dirs, a.unitDir)
-	}
-	for _, d := range dirs {
-		units, _ := schedule.InstalledUnits(d)
-		for _, u := range units {
-			timers[u] = true
-		}
-	}
-	crontab := schedule.ReadCrontab(a.crontabFile)
-	seen := routine.StateStore{Dir: c.StateDir}.DaemonSeen()
-	now := time.Now()
-	return func(s *config.Source) string { return assurance.Automation(s, timers, crontab, seen, now) }
+func (a *automationFlags) places() assurance.AutomationPlaces {
+	return assurance.AutomationPlaces{UnitDir: a.unitDir, CrontabFile: a.crontabFile}
 }
 
 func newAuditCmd(g *globals) *cobra.Command {
@@ -73,26 +48,22 @@ critical source is no-go, so the audit can gate a deploy or a CI job.`,
   cairn audit app --json
   cairn audit > audit.md || echo "critical sources are not protected"`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, results, now, err := g.auditSources(cmd.Context(), args, &af)
+			rep, err := g.auditSources(cmd.Context(), args, &af)
 			if err != nil {
 				return err
 			}
-			var audits []*assurance.SourceAudit
-			var failing []string
-			for _, res := range results {
-				audits = append(audits, res.audit)
-				if res.src.Tier == "critical" && !res.audit.Compliant() {
-					failing = append(failing, res.src.Name)
-				}
-			}
 			if g.json {
-				if err := g.printJSON(map[string]any{"time": now, "config": c.File, "sources": audits}); err != nil {
+				if err := g.printJSON(rep.JSON()); err != nil {
 					return err
 				}
 			} else {
-				fmt.Fprint(g.stdout, assurance.AuditMarkdown(audits, c.File, now))
+				var audits []*assurance.SourceAudit
+				for _, s := range rep.Sources {
+					audits = append(audits, s.Audit)
+				}
+				fmt.Fprint(g.stdout, assurance.AuditMarkdown(audits, rep.Config, rep.Time))
 			}
-			if len(failing) > 0 {
+			if failing := rep.Failing(); len(failing) > 0 {
 				return &codeError{code: exitError, err: fmt.Errorf("critical sources are not compliant: %s", strings.Join(failing, ", "))}
 			}
 			return nil
@@ -102,47 +73,16 @@ critical source is no-go, so the audit can gate a deploy or a CI job.`,
 	return cmd
 }
 
-// audited is one source with its gathered facts and its audit.
-type audited struct {
-	src   *config.Source
-	facts assurance.Facts
-	audit *assurance.SourceAudit
-}
-
 // auditSources gathers the facts of the named sources (all when none are
 // named) and audits them as of now.
-func (g *globals) auditSources(ctx context.Context, args []string, af *automationFlags) (*config.Config, []audited, time.Time, error) {
-	now := time.Now()
+func (g *globals) auditSources(ctx context.Context, args []string, af *automationFlags) (*assurance.Report, error) {
 	c, err := g.loadConfig()
 	if err != nil {
-		return nil, nil, now, err
-	}
-	names, err := sourceNames(c, args)
-	if err != nil {
-		return nil, nil, now, err
+		return nil, err
 	}
 	r, err := g.runner(c)
 	if err != nil {
-		return nil, nil, now, err
+		return nil, err
 	}
-	detect := af.detector(c)
-	var out []audited
-	for _, n := range names {
-		src := c.Sources[n]
-		f := assurance.GatherFacts(ctx, r, n, configuredRecords{g}, detect(src))
-		out = append(out, audited{src, f, assurance.Audit(src, f, now)})
-	}
-	return c, out, now, nil
-}
-
-func sourceNames(c *config.Config, args []string) ([]string, error) {
-	if len(args) == 0 {
-		return c.SourceNames(), nil
-	}
-	for _, n := range args {
-		if _, ok := c.Sources[n]; !ok {
-			return nil, fmt.Errorf("no source %q in %s", n, c.File)
-		}
-	}
-	return args, nil
+	return assurance.AuditSources(ctx, r, configuredRecords{g}, args, af.places())
 }

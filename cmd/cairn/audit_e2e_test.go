@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"github.com/cairn-backup/cairn/assurance"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -19,14 +20,8 @@ verify = ["sqlite3 {dir}/app.db 'PRAGMA integrity_check' | grep -qx ok"]
 
 	// Nothing done yet: critical sources are no-go, and audit says why.
 	r := cairn(t, env, "audit", "--json")
-	var audit struct {
-		Sources []struct {
-			Source, Verdict string
-			State           string `json:"compliance_state"`
-			Reasons         []string
-		}
-	}
-	if err := json.Unmarshal([]byte(r.stdout), &audit); err != nil {
+	var audit assurance.AuditJSON
+	if err := strictJSON(r.stdout, &audit); err != nil {
 		t.Fatalf("audit --json: %v\n%s", err, r.stdout)
 	}
 	if r.code != 1 || len(audit.Sources) != 2 || audit.Sources[0].Verdict != "no-go" || audit.Sources[0].State != "none" {
@@ -34,9 +29,11 @@ verify = ["sqlite3 {dir}/app.db 'PRAGMA integrity_check' | grep -qx ok"]
 	}
 	// The gate takes the backup itself, but without a drill it says no-go.
 	r = cairn(t, env, "gate", "app", "--json")
-	var gate map[string]any
-	json.Unmarshal([]byte(r.stdout), &gate)
-	if r.code != 1 || gate["verdict"] != "no-go" || gate["backup_taken"] != true || !strings.Contains(r.stderr, "no-go: ") ||
+	var gate assurance.GateRecord
+	if err := strictJSON(r.stdout, &gate); err != nil {
+		t.Errorf("gate --json: %v", err)
+	}
+	if r.code != 1 || gate.Verdict != "no-go" || !gate.BackupTaken || !strings.Contains(r.stderr, "no-go: ") ||
 		!strings.Contains(r.stderr, "no restore drill") {
 		t.Errorf("gate without a drill: exit %d, %s\n%s", r.code, r.stdout, r.stderr)
 	}
@@ -57,8 +54,11 @@ verify = ["sqlite3 {dir}/app.db 'PRAGMA integrity_check' | grep -qx ok"]
 		}
 	}
 	out := mustRun(t, env, "gate", "app", "--json")
-	json.Unmarshal([]byte(out), &gate)
-	if gate["verdict"] != "go" || gate["backup_taken"] != false || gate["data_verified"] != true || gate["tree_hash"] == "" || gate["runbook_sha256"] == "" {
+	gate = assurance.GateRecord{}
+	if err := strictJSON(out, &gate); err != nil {
+		t.Errorf("gate --json: %v", err)
+	}
+	if gate.Verdict != "go" || gate.BackupTaken || !gate.Verified || gate.TreeHash == "" || gate.RunbookHash == "" {
 		t.Errorf("gate after run, drill and runbook: %s", out)
 	}
 	if text := mustRun(t, env, "gate", "app"); !strings.Contains(text, "GO") || !strings.Contains(text, "tree hash") {
@@ -77,9 +77,10 @@ verify = ["sqlite3 {dir}/app.db 'PRAGMA integrity_check' | grep -qx ok"]
 			t.Errorf("status lacks %q:\n%s", want, status)
 		}
 	}
-	var st []map[string]any
-	if err := json.Unmarshal([]byte(mustRun(t, env, "status", "--json")), &st); err != nil || len(st) != 2 {
-		t.Errorf("status --json: %v", err)
+	var st []assurance.SourceStatus
+	if err := strictJSON(mustRun(t, env, "status", "--json", "--unit-dir", units), &st); err != nil || len(st) != 2 ||
+		st[0].Source != "app" || st[0].RPOMissed || st[0].LastSuccess.IsZero() || st[0].Audit == nil || st[0].Audit.Verdict != "go" {
+		t.Errorf("status --json: %v %+v", err, st)
 	}
 
 	// A failed drill turns the gate to no-go, and the audit too.
@@ -95,4 +96,12 @@ verify = ["sqlite3 {dir}/app.db 'PRAGMA integrity_check' | grep -qx ok"]
 	if r.code != 1 || !strings.Contains(r.stdout, "the last restore drill") {
 		t.Errorf("audit after a failed drill: exit %d\n%s", r.code, r.stdout)
 	}
+}
+
+// strictJSON decodes the one JSON value of out into v, refusing fields v
+// does not have.
+func strictJSON(out string, v any) error {
+	dec := json.NewDecoder(strings.NewReader(out))
+	dec.DisallowUnknownFields()
+	return dec.Decode(v)
 }

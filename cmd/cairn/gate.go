@@ -99,7 +99,7 @@ looks for it; -o FILE writes elsewhere, -o - to standard output.`,
 			if err != nil {
 				return err
 			}
-			f := assurance.GatherFacts(cmd.Context(), r, args[0], configuredRecords{g}, af.detector(c)(src))
+			f := assurance.GatherFacts(cmd.Context(), r, args[0], configuredRecords{g}, assurance.DetectAutomation(c, af.places())(src))
 			text := assurance.Runbook(c, src, f, time.Now())
 			if output == "-" {
 				_, err := fmt.Fprint(g.stdout, text)

@@ -19,19 +19,16 @@ copies). Read from the state files and the repositories.`,
 		Example: `  cairn status
   cairn status app --json`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			_, results, now, err := g.auditSources(cmd.Context(), args, &af)
+			rep, err := g.auditSources(cmd.Context(), args, &af)
 			if err != nil {
 				return err
 			}
-			var out []map[string]any
-			for i, res := range results {
-				src, f, a, n := res.src, res.facts, res.audit, res.src.Name
-				if g.json {
-					out = append(out, map[string]any{"source": n, "last_run": f.State.LastRun, "last_status": f.State.LastStatus,
-						"last_error": f.State.LastError, "last_success": f.State.LastSuccess, "rpo_missed": routine.RPOMissed(src, f.State, now),
-						"audit": a})
-					continue
-				}
+			if g.json {
+				return g.printJSON(rep.Status())
+			}
+			now := rep.Time
+			for i, res := range rep.Sources {
+				src, f, a, n := res.Source, res.Facts, res.Audit, res.Source.Name
 				if i > 0 {
 					g.printf("\n")
 				}
@@ -77,9 +74,6 @@ copies). Read from the state files and the repositories.`,
 					}
 				}
 				g.printf("  schedule      %s\n", map[bool]string{true: a.Automation, false: "not automated"}[a.Automation != ""])
-			}
-			if g.json {
-				return g.printJSON(out)
 			}
 			return nil
 		},
