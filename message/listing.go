@@ -199,3 +199,44 @@ type VerboseStatus struct {
 	Item        string `json:"item"`
 	DataSize    uint64 `json:"data_size"`
 }
+
+// RepoConfig is the repository configuration as cat config prints it.
+type RepoConfig struct {
+	Version           int    `json:"version"`
+	ID                string `json:"id"`
+	ChunkerPolynomial string `json:"chunker_polynomial"`
+	ChunkMinSize      uint32 `json:"chunk_min_size"`
+	ChunkMaxSize      uint32 `json:"chunk_max_size"`
+	ChunkAverageSize  uint32 `json:"chunk_average_size"`
+	PackSize          uint32 `json:"pack_size"`
+}
+
+// PackBlob is a blob's entry in a pack header or an index file.
+type PackBlob struct {
+	Type       string `json:"type"`
+	ID         string `json:"id"`
+	Offset     uint32 `json:"offset"`
+	Length     uint32 `json:"length"`
+	RawLength  uint32 `json:"raw_length"`
+	Compressed bool   `json:"compressed"`
+}
+
+// Pack is a pack file as cat pack prints it: its header's entries.
+type Pack struct {
+	ID    string     `json:"id"`
+	Size  int64      `json:"size"`
+	Blobs []PackBlob `json:"blobs"`
+}
+
+// IndexPack is one pack of an index file.
+type IndexPack struct {
+	ID    string     `json:"id"`
+	Blobs []PackBlob `json:"blobs"`
+}
+
+// IndexFile is an index file as cat index prints it.
+type IndexFile struct {
+	ID         string      `json:"id"`
+	Supersedes []string    `json:"supersedes"`
+	Packs      []IndexPack `json:"packs"`
+}

@@ -255,3 +255,12 @@ type Version struct {
 	Version     string `json:"version"`
 	GoVersion   string `json:"go_version"`
 }
+
+// BenchGenerated is bench generate --json.
+type BenchGenerated struct {
+	MessageType    string `json:"message_type"`    // "summary"
+	MessageVersion int    `json:"message_version"` // SchemaVersion
+	Profile        string `json:"profile"`
+	Files          int    `json:"files"`
+	Bytes          int64  `json:"bytes"`
+}

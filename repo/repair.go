@@ -501,3 +501,17 @@ func (r *Repository) ReconcilePacks(ctx context.Context) (*ReconcileReport, erro
 	}
 	return rep, nil
 }
+
+// PackHeader reads the pack file name (in full) and returns its size and
+// the entries of its header, decrypted and checked.
+func (r *Repository) PackHeader(ctx context.Context, name string) (int64, []pack.Entry, error) {
+	data, err := backend.ReadAll(ctx, r.be, backend.Handle{Type: backend.Pack, Name: name}, 0, 0)
+	if err != nil {
+		return 0, nil, err
+	}
+	pr, err := pack.NewReader(bytes.NewReader(data), int64(len(data)), r.key)
+	if err != nil {
+		return 0, nil, fmt.Errorf("pack %s: %w", name, err)
+	}
+	return int64(len(data)), pr.Entries(), nil
+}

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/cairn-backup/cairn/message"
 )
 
 // repoEnv makes a fresh repository and returns the environment that
@@ -407,23 +409,16 @@ func TestCatObjects(t *testing.T) {
 	if err != nil || len(idx) != 1 {
 		t.Fatalf("index files: %v %v", idx, err)
 	}
-	var index struct {
-		Packs []struct {
-			ID    string `json:"id"`
-			Blobs []struct {
-				Type string `json:"type"`
-				ID   string `json:"id"`
-			} `json:"blobs"`
-		} `json:"packs"`
-	}
-	if err := json.Unmarshal([]byte(mustRun(t, env, "cat", "index", idx[0].Name()[:10])), &index); err != nil || len(index.Packs) != 2 {
+	var index message.IndexFile
+	if err := strictJSON(mustRun(t, env, "cat", "index", idx[0].Name()[:10]), &index); err != nil || len(index.Packs) != 2 {
 		t.Fatalf("cat index: %+v %v", index, err)
 	}
 	found := false
 	for _, p := range index.Packs {
-		out := mustRun(t, env, "cat", "pack", p.ID[:12])
-		if !strings.Contains(out, p.Blobs[0].ID) {
-			t.Errorf("cat pack %s does not list its blob", p.ID[:8])
+		var pk message.Pack
+		if err := strictJSON(mustRun(t, env, "cat", "pack", p.ID[:12]), &pk); err != nil || pk.ID != p.ID || pk.Size == 0 ||
+			len(pk.Blobs) != len(p.Blobs) || pk.Blobs[0] != p.Blobs[0] {
+			t.Errorf("cat pack %s: %v %+v, want the index's blobs %+v", p.ID[:8], err, pk, p.Blobs)
 		}
 		for _, b := range p.Blobs {
 			if b.Type == "data" && mustRun(t, env, "cat", "blob", b.ID) == "cat me" {

@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/cairn-backup/cairn/bench"
+	"github.com/cairn-backup/cairn/message"
 	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
 )
@@ -49,7 +50,7 @@ bytes.`,
 			if err != nil {
 				return err
 			}
-			return g.report(map[string]any{"message_type": "summary", "profile": o.Profile, "files": files, "bytes": o.Size},
+			return g.report(message.BenchGenerated{MessageType: message.TypeSummary, MessageVersion: message.SchemaVersion, Profile: o.Profile, Files: files, Bytes: o.Size},
 				"wrote %d files, about %s, to %s\n", files, humanize.IBytes(uint64(o.Size)), args[0])
 		},
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -19,19 +18,11 @@ import (
 	"github.com/spf13/cobra"
 )
 
-type jsonEntry struct {
-	Type       string `json:"type"`
-	ID         string `json:"id"`
-	Offset     uint32 `json:"offset"`
-	Length     uint32 `json:"length"`
-	RawLength  uint32 `json:"raw_length"`
-	Compressed bool   `json:"compressed"`
-}
-
-func toJSONEntries(es []pack.Entry) []jsonEntry {
-	out := make([]jsonEntry, 0, len(es))
+func packBlobs(es []pack.Entry) []message.PackBlob {
+	out := make([]message.PackBlob, 0, len(es))
 	for _, e := range es {
-		out = append(out, jsonEntry{e.Type.String(), e.ID.String(), e.Offset, e.Length, e.RawLength, e.Compressed})
+		out = append(out, message.PackBlob{Type: e.Type.String(), ID: e.ID.String(), Offset: e.Offset, Length: e.Length,
+			RawLength: e.RawLength, Compressed: e.Compressed})
 	}
 	return out
 }
@@ -81,11 +72,8 @@ func catObject(ctx context.Context, g *globals, cmd *cobra.Command, r *repo.Repo
 	switch what {
 	case "config":
 		c := r.Config()
-		return g.printJSON(map[string]any{
-			"version": 1, "id": c.ID.String(), "chunker_polynomial": fmt.Sprintf("%x", uint64(c.Chunker.Pol)),
-			"chunk_min_size": c.Chunker.Min, "chunk_max_size": c.Chunker.Max,
-			"chunk_average_size": 1 << c.Chunker.AvgBits, "pack_size": c.PackSize,
-		})
+		return g.printJSON(message.RepoConfig{Version: 1, ID: c.ID.String(), ChunkerPolynomial: fmt.Sprintf("%x", uint64(c.Chunker.Pol)),
+			ChunkMinSize: c.Chunker.Min, ChunkMaxSize: c.Chunker.Max, ChunkAverageSize: 1 << c.Chunker.AvgBits, PackSize: c.PackSize})
 	case "keys":
 		keys, err := r.Keys(ctx)
 		if err != nil {
@@ -136,29 +124,24 @@ func catObject(ctx context.Context, g *globals, cmd *cobra.Command, r *repo.Repo
 		if err != nil {
 			return err
 		}
-		data, err := backend.ReadAll(ctx, r.Backend(), backend.Handle{Type: backend.Pack, Name: name}, 0, 0)
+		size, entries, err := r.PackHeader(ctx, name)
 		if err != nil {
 			return err
 		}
-		pr, err := pack.NewReader(bytes.NewReader(data), int64(len(data)), r.Key())
-		if err != nil {
-			return fmt.Errorf("pack %s: %w", name, err)
-		}
-		return g.printJSON(map[string]any{"id": name, "size": len(data), "blobs": toJSONEntries(pr.Entries())})
+		return g.printJSON(message.Pack{ID: name, Size: size, Blobs: packBlobs(entries)})
 	}
 	return catBlob(g, cmd, r, id)
 }
 
-func indexJSON(name string, f *index.File) map[string]any {
-	sup := []string{}
+func indexJSON(name string, f *index.File) message.IndexFile {
+	out := message.IndexFile{ID: name, Supersedes: []string{}, Packs: []message.IndexPack{}}
 	for _, id := range f.Supersedes {
-		sup = append(sup, id.String())
+		out.Supersedes = append(out.Supersedes, id.String())
 	}
-	packs := []map[string]any{}
 	for _, p := range f.Packs {
-		packs = append(packs, map[string]any{"id": p.ID.String(), "blobs": toJSONEntries(p.Blobs)})
+		out.Packs = append(out.Packs, message.IndexPack{ID: p.ID.String(), Blobs: packBlobs(p.Blobs)})
 	}
-	return map[string]any{"id": name, "supersedes": sup, "packs": packs}
+	return out
 }
 
 func catBlob(g *globals, cmd *cobra.Command, r *repo.Repository, s string) error {
