@@ -40,7 +40,7 @@ var allowed = map[string][]string{
 	"snapshot": {"blob", "chunk", "duration", "wire"},
 	"repo":     {"backend", "blob", "chunk", "crypto", "index", "pack", "snapshot", "wire"},
 	"engine": {"backend", "backend/limit", "backend/local", "backend/retry", "backend/s3", "backend/throttle",
-		"blob", "duration", "repo", "snapshot"},
+		"blob", "duration", "index", "repo", "snapshot"},
 
 	"config":    {"duration"},
 	"routine":   {"config", "message"},

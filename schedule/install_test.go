@@ -1,6 +1,7 @@
 package schedule
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -47,5 +48,50 @@ func TestInstalledAndStatus(t *testing.T) {
 		if !js.Installed || !strings.HasPrefix(js.Unit, "cairn-") {
 			t.Errorf("status %+v", js)
 		}
+	}
+}
+
+// Install writes verified units (or a crontab block) and Remove takes
+// them away again, leaving nothing of cairn's behind.
+func TestInstallAndRemove(t *testing.T) {
+	cfg := testConfig(t, "http://127.0.0.1:1/unused")
+	p := Place{UnitDir: t.TempDir(), NoEnable: true}
+	exe, err := os.Executable() // systemd-analyze, where present, wants the command to exist
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst, err := Install(cfg, p, exe, "/etc/cairn.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(inst.Timers) != len(Jobs(cfg)) || inst.Dir != p.UnitDir {
+		t.Errorf("installed %+v, want a timer per job in %s", inst, p.UnitDir)
+	}
+	if got := InstalledJobs(cfg, p); len(got) != len(Jobs(cfg)) {
+		t.Errorf("installed jobs %v", got)
+	}
+	_, units, err := Remove(p, func(err error) { t.Errorf("warned: %v", err) })
+	if err != nil || len(units) != 2*len(inst.Timers) {
+		t.Fatalf("removed %v, %v; want a service and a timer per job", units, err)
+	}
+	if left, _ := InstalledUnits(p.UnitDir); len(left) != 0 {
+		t.Errorf("left behind: %v", left)
+	}
+
+	cron := Place{Cron: true, CrontabFile: filepath.Join(t.TempDir(), "crontab")}
+	if err := EditCrontab(cron.CrontabFile, func(string) string { return "0 1 * * * /usr/bin/other\n" }); err != nil {
+		t.Fatal(err)
+	}
+	if inst, err := Install(cfg, cron, "/usr/bin/cairn", "/etc/cairn.toml"); err != nil || inst.Jobs != len(Jobs(cfg)) {
+		t.Fatalf("cron install: %+v, %v", inst, err)
+	}
+	if got := InstalledJobs(cfg, cron); len(got) != len(Jobs(cfg)) {
+		t.Errorf("crontab jobs %v", got)
+	}
+	if _, _, err := Remove(cron, nil); err != nil {
+		t.Fatal(err)
+	}
+	if text := ReadCrontab(cron.CrontabFile); text != "0 1 * * * /usr/bin/other\n" {
+		t.Errorf("crontab after remove: %q; want the user's own line only", text)
 	}
 }

@@ -73,8 +73,6 @@ func sentence(err error) string {
 	return s
 }
 
-func errInvalidPattern(p string) error { return fmt.Errorf("invalid pattern %q", p) }
-
 // damage counts the entries a command could not read or refused, after
 // reporting each on stderr; the command still does everything else and
 // then fails with err, so that its exit code is 1.

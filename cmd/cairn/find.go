@@ -2,15 +2,9 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"path"
-	"strings"
 	"time"
 
-	"github.com/bmatcuk/doublestar/v4"
-	"github.com/cairn-backup/cairn/blob"
-	"github.com/cairn-backup/cairn/index"
+	"github.com/cairn-backup/cairn/engine"
 	"github.com/cairn-backup/cairn/message"
 	"github.com/cairn-backup/cairn/repo"
 	"github.com/cairn-backup/cairn/snapshot"
@@ -42,15 +36,15 @@ or the files with data in those packs (--show-pack-id names the packs).`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			q := findQuery{ignoreCase: ignoreCase, byBlob: byBlob, byTree: byTree, byPack: byPack, showPack: showPack}
-			if err := q.parse(args, oldest, newest); err != nil {
+			q, err := engine.ParseFind(engine.FindRequest{Patterns: args, IgnoreCase: ignoreCase, ByBlob: byBlob, ByTree: byTree,
+				ByPack: byPack, ShowPack: showPack, Oldest: oldest, Newest: newest})
+			if err != nil {
 				return err
 			}
 			r, err := g.openRepo(ctx)
 			if err != nil {
 				return err
 			}
-			q.idx = r.Index()
 			snaps, err := f.pick(ctx, r, snapRefs)
 			if err != nil {
 				return err
@@ -87,78 +81,12 @@ or the files with data in those packs (--show-pack-id names the packs).`,
 	return cmd
 }
 
-// findQuery is what find looks for: name or path patterns, or with
-// byBlob, byTree or byPack, ID prefixes; lo and hi bound modification times.
-type findQuery struct {
-	pats                             []string
-	lo, hi                           time.Time
-	ignoreCase                       bool
-	byBlob, byTree, byPack, showPack bool
-	idx                              *index.Index
-}
-
-// parse checks and lowers the patterns and parses --oldest and --newest.
-func (q *findQuery) parse(args []string, oldest, newest string) error {
-	if n := btoi(q.byBlob) + btoi(q.byTree) + btoi(q.byPack); n > 1 {
-		return errors.New("--blob, --tree and --pack exclude each other")
-	}
-	byID := q.byBlob || q.byTree || q.byPack
-	q.pats = make([]string, len(args))
-	for i, p := range args {
-		if q.ignoreCase || byID {
-			p = strings.ToLower(p)
-		}
-		if !byID && !doublestar.ValidatePattern(p) {
-			return errInvalidPattern(p)
-		}
-		q.pats[i] = p
-	}
-	var err error
-	q.lo, q.hi, err = timeBounds(oldest, newest)
-	return err
-}
-
-// packOf names the pack holding data blob id, or "" when the index lacks it.
-func (q *findQuery) packOf(id blob.ID) string {
-	if loc, ok := q.idx.Lookup(blob.Handle{Type: blob.Data, ID: id}); ok {
-		return loc.Pack.String()
-	}
-	return ""
-}
-
-// match says whether the entry n at path p is found, and what to add to its line.
-func (q *findQuery) match(p string, n *snapshot.Node) (bool, string) {
-	if (!q.lo.IsZero() && n.ModTime.Before(q.lo)) || (!q.hi.IsZero() && n.ModTime.After(q.hi)) {
-		return false, ""
-	}
-	switch {
-	case q.byTree:
-		return n.Type == snapshot.TypeDir && hasPrefix(q.pats, n.Subtree.String()), ""
-	case q.byBlob || q.byPack:
-		for _, id := range n.Content {
-			pk := q.packOf(id)
-			if (q.byBlob && hasPrefix(q.pats, id.String())) || (q.byPack && pk != "" && hasPrefix(q.pats, pk)) {
-				if q.showPack {
-					return true, " (blob " + id.Short() + " in pack " + shortID(pk) + ")"
-				}
-				return true, ""
-			}
-		}
-		return false, ""
-	}
-	return matchAny(q.pats, p, n.Name, q.ignoreCase), ""
-}
-
 // findIn walks snapshot s, printing its matches as text (or, with --json,
 // returning them); damaged trees go to dmg and the walk goes on.
-func findIn(ctx context.Context, g *globals, r *repo.Repository, s *snapshot.Snapshot, q findQuery, long bool, dmg *damage) ([]message.Node, error) {
+func findIn(ctx context.Context, g *globals, r *repo.Repository, s *snapshot.Snapshot, q *engine.FindQuery, long bool, dmg *damage) ([]message.Node, error) {
 	var matches []message.Node
 	header := false
-	err := snapshot.Walk(ctx, r, s.Tree, "/", dmg.report, func(p string, n *snapshot.Node) error {
-		ok, extra := q.match(p, n)
-		if !ok {
-			return nil
-		}
+	err := engine.FindIn(ctx, r, r.Index(), s, q, dmg.report, func(p string, n *snapshot.Node, extra string) error {
 		if g.json {
 			matches = append(matches, nodeJSON(p, n))
 			return nil
@@ -181,68 +109,4 @@ func findIn(ctx context.Context, g *globals, r *repo.Repository, s *snapshot.Sna
 		g.printf("\n")
 	}
 	return matches, nil
-}
-
-func btoi(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
-
-func hasPrefix(prefixes []string, s string) bool {
-	for _, p := range prefixes {
-		if strings.HasPrefix(s, p) {
-			return true
-		}
-	}
-	return false
-}
-
-func shortID(s string) string {
-	if len(s) > 8 {
-		return s[:8]
-	}
-	return s
-}
-
-// timeBounds parses --oldest and --newest ("" for no bound), in local time.
-func timeBounds(oldest, newest string) (lo, hi time.Time, err error) {
-	parse := func(flag, s string, end bool) (time.Time, error) {
-		if s == "" {
-			return time.Time{}, nil
-		}
-		for _, layout := range []string{"2006-01-02 15:04:05", "2006-01-02 15:04", "2006-01-02"} {
-			if t, err := time.ParseInLocation(layout, s, time.Local); err == nil {
-				if end && layout == "2006-01-02" {
-					t = t.Add(24*time.Hour - time.Nanosecond) // the whole day
-				}
-				return t, nil
-			}
-		}
-		return time.Time{}, fmt.Errorf("--%s %q: want \"2006-01-02 15:04:05\", \"2006-01-02 15:04\" or \"2006-01-02\"", flag, s)
-	}
-	if lo, err = parse("oldest", oldest, false); err != nil {
-		return
-	}
-	hi, err = parse("newest", newest, true)
-	return
-}
-
-func matchAny(pats []string, p, name string, fold bool) bool {
-	if fold {
-		p, name = strings.ToLower(p), strings.ToLower(name)
-	}
-	for _, pat := range pats {
-		var ok bool
-		if strings.Contains(pat, "/") {
-			ok, _ = doublestar.Match(strings.TrimPrefix(pat, "/"), strings.TrimPrefix(p, "/"))
-		} else {
-			ok, _ = path.Match(pat, name)
-		}
-		if ok {
-			return true
-		}
-	}
-	return false
 }

@@ -1,57 +1,19 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
 
-	"github.com/cairn-backup/cairn/config"
 	"github.com/cairn-backup/cairn/routine"
 	"github.com/cairn-backup/cairn/schedule"
 	"github.com/spf13/cobra"
 )
 
-// scheduleFlags say where schedules are installed.
-type scheduleFlags struct {
-	user        bool
-	cron        bool
-	unitDir     string
-	crontabFile string
-	noEnable    bool
-}
-
-func (s *scheduleFlags) dir() (string, error) {
-	if s.unitDir != "" {
-		return s.unitDir, nil
-	}
-	if !s.user {
-		return "/etc/systemd/system", nil
-	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return "", err
-	}
-	return filepath.Join(home, ".config", "systemd", "user"), nil
-}
-
-func (s *scheduleFlags) systemctl(g *globals, args ...string) error {
-	if s.user {
-		args = append([]string{"--user"}, args...)
-	}
-	out, err := exec.Command("systemctl", args...).CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("systemctl %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
-	}
-	g.verbosef(1, "systemctl %s\n", strings.Join(args, " "))
-	return nil
-}
-
 func newScheduleCmd(g *globals) *cobra.Command {
-	var s scheduleFlags
+	var s schedule.Place
 	cmd := &cobra.Command{
 		Use:   "schedule install|remove|status",
 		Short: "Install each source's schedule as systemd timers or crontab entries",
@@ -77,136 +39,84 @@ cron expressions ("0 * * * *", "@daily"), converted to OnCalendar.
 		Short:   "Write and enable the schedules",
 		Example: "  cairn schedule install --user",
 		Args:    cobra.NoArgs,
-		RunE:    func(cmd *cobra.Command, args []string) error { return scheduleInstall(g, &s) },
+		RunE:    func(cmd *cobra.Command, args []string) error { return scheduleInstall(g, placeLog(g, s)) },
 	}, &cobra.Command{
 		Use:     "remove",
 		Short:   "Disable and delete the schedules cairn installed",
 		Example: "  cairn schedule remove --user",
 		Args:    cobra.NoArgs,
-		RunE:    func(cmd *cobra.Command, args []string) error { return scheduleRemove(g, &s) },
+		RunE:    func(cmd *cobra.Command, args []string) error { return scheduleRemove(g, placeLog(g, s)) },
 	}, &cobra.Command{
 		Use:     "status",
 		Short:   "Show each scheduled job, whether it is installed, and its next run",
 		Example: "  cairn schedule status --json",
 		Args:    cobra.NoArgs,
-		RunE:    func(cmd *cobra.Command, args []string) error { return scheduleStatus(g, &s) },
+		RunE:    func(cmd *cobra.Command, args []string) error { return scheduleStatus(g, s) },
 	})
 	// Each subcommand lists these under its own flags, not as global ones.
 	for _, sub := range cmd.Commands() {
 		f := sub.Flags()
-		f.BoolVar(&s.user, "user", false, "systemd user units instead of system units")
-		f.BoolVar(&s.cron, "cron", false, "use the crontab instead of systemd")
-		f.StringVar(&s.unitDir, "unit-dir", "", "write systemd units to `dir` instead of the standard one")
-		f.StringVar(&s.crontabFile, "crontab-file", "", "edit crontab `file` instead of running crontab(1)")
+		f.BoolVar(&s.User, "user", false, "systemd user units instead of system units")
+		f.BoolVar(&s.Cron, "cron", false, "use the crontab instead of systemd")
+		f.StringVar(&s.UnitDir, "unit-dir", "", "write systemd units to `dir` instead of the standard one")
+		f.StringVar(&s.CrontabFile, "crontab-file", "", "edit crontab `file` instead of running crontab(1)")
 		if sub.Name() != "status" {
-			f.BoolVar(&s.noEnable, "no-enable", false, "write the units but do not run systemctl")
+			f.BoolVar(&s.NoEnable, "no-enable", false, "write the units but do not run systemctl")
 		}
 	}
 	return cmd
 }
 
-func scheduleTarget(g *globals) (*config.Config, string, string, error) {
+// placeLog makes systemctl commands show with -v.
+func placeLog(g *globals, p schedule.Place) schedule.Place {
+	p.Log = func(f string, a ...any) { g.verbosef(1, f, a...) }
+	return p
+}
+
+func scheduleInstall(g *globals, p schedule.Place) error {
 	c, err := g.loadConfig()
 	if err != nil {
-		return nil, "", "", err
+		return err
 	}
 	exe, err := os.Executable()
 	if err != nil {
-		return nil, "", "", err
+		return err
 	}
 	cfgPath, err := filepath.Abs(c.File)
-	return c, exe, cfgPath, err
+	if err != nil {
+		return err
+	}
+	inst, err := schedule.Install(c, p, exe, cfgPath)
+	switch {
+	case inst == nil:
+		return err
+	case p.Cron:
+		g.printf("installed %d crontab entries (logs in %s)\n", inst.Jobs, c.StateDir)
+	default:
+		g.printf("wrote %d timers to %s: %s\n", len(inst.Timers), inst.Dir, strings.Join(inst.Timers, ", "))
+	}
+	return err
 }
 
-func scheduleInstall(g *globals, s *scheduleFlags) error {
-	c, exe, cfgPath, err := scheduleTarget(g)
+func scheduleRemove(g *globals, p schedule.Place) error {
+	dir, units, err := schedule.Remove(p, func(err error) { fmt.Fprintf(g.stderr, "warning: %v\n", err) })
 	if err != nil {
 		return err
 	}
-	jobs := schedule.Jobs(c)
-	if len(jobs) == 0 {
-		return errors.New("no source has a schedule: add schedule = \"0 * * * *\" (or @daily) to a source")
-	}
-	if s.cron {
-		if err := os.MkdirAll(c.StateDir, 0o700); err != nil {
-			return err
-		}
-		block := schedule.CrontabLines(jobs, exe, cfgPath, c.StateDir)
-		if err := schedule.EditCrontab(s.crontabFile, func(old string) string { return schedule.MergeCrontab(old, block) }); err != nil {
-			return err
-		}
-		g.printf("installed %d crontab entries (logs in %s)\n", len(jobs), c.StateDir)
-		return nil
-	}
-	dir, err := s.dir()
-	if err != nil {
-		return err
-	}
-	timers, err := schedule.WriteUnits(dir, jobs, exe, cfgPath)
-	if err != nil {
-		return err
-	}
-	if err := schedule.VerifyUnits(dir, timers); err != nil {
-		return err
-	}
-	g.printf("wrote %d timers to %s: %s\n", len(timers), dir, strings.Join(timers, ", "))
-	if s.noEnable {
-		return nil
-	}
-	if err := s.systemctl(g, "daemon-reload"); err != nil {
-		return fmt.Errorf("%v; the units are written: enable them with \"systemctl enable --now %s\"", err, strings.Join(timers, " "))
-	}
-	return s.systemctl(g, append([]string{"enable", "--now"}, timers...)...)
-}
-
-func scheduleRemove(g *globals, s *scheduleFlags) error {
-	if s.cron {
-		if err := schedule.EditCrontab(s.crontabFile, func(old string) string { return schedule.MergeCrontab(old, "") }); err != nil {
-			return err
-		}
+	if p.Cron {
 		g.printf("removed cairn's crontab entries\n")
-		return nil
+	} else {
+		g.printf("removed %d unit files from %s\n", len(units), dir)
 	}
-	dir, err := s.dir()
-	if err != nil {
-		return err
-	}
-	units, err := schedule.InstalledUnits(dir)
-	if err != nil {
-		return err
-	}
-	var timers []string
-	for _, u := range units {
-		if strings.HasSuffix(u, ".timer") {
-			timers = append(timers, u)
-		}
-	}
-	if len(timers) > 0 && !s.noEnable {
-		if err := s.systemctl(g, append([]string{"disable", "--now"}, timers...)...); err != nil {
-			fmt.Fprintf(g.stderr, "warning: %v\n", err)
-		}
-	}
-	for _, u := range units {
-		if err := os.Remove(filepath.Join(dir, u)); err != nil {
-			return err
-		}
-	}
-	g.printf("removed %d unit files from %s\n", len(units), dir)
 	return nil
 }
 
-func scheduleStatus(g *globals, s *scheduleFlags) error {
+func scheduleStatus(g *globals, p schedule.Place) error {
 	c, err := g.loadConfig()
 	if err != nil {
 		return err
 	}
-	installed := map[string]bool{}
-	if s.cron {
-		installed = schedule.InstalledInCrontab(schedule.Jobs(c), schedule.ReadCrontab(s.crontabFile))
-	} else if dir, err := s.dir(); err == nil {
-		installed = schedule.InstalledTimers(dir)
-	}
-	out := schedule.Status(c, installed, routine.StateStore{Dir: c.StateDir}, time.Now())
+	out := schedule.Status(c, schedule.InstalledJobs(c, p), routine.StateStore{Dir: c.StateDir}, time.Now())
 	if g.json {
 		return g.printJSON(out)
 	}
