@@ -8,7 +8,7 @@ STATICCHECK_VERSION := v0.8.2
 VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS     := -X main.version=$(VERSION)
 
-.PHONY: all build test fmt-check vet lint unit minio deps bench demo clean install
+.PHONY: all build test fmt-check vet cross lint unit minio deps bench demo clean install release
 
 PREFIX      ?= /usr/local
 DESTDIR     ?=
@@ -22,7 +22,7 @@ build:
 ## detector, with a MinIO server (built into .tools/ on first use) running
 ## on 127.0.0.1 for the S3 tests and a PostgreSQL server (Debian's package,
 ## installed by scripts/deps.sh) for the pg_dump source test.
-test: fmt-check vet lint deps minio unit
+test: fmt-check vet cross lint deps minio unit
 
 minio:
 	@scripts/minio.sh install || [ -z "$$CI" ]
@@ -38,6 +38,22 @@ fmt-check:
 vet:
 	$(GO) vet ./...
 
+## cross: go vet for every other supported platform (tests included), then
+## the release build of every platform, checked (scripts/release.sh).
+CROSS_PLATFORMS := darwin/amd64 darwin/arm64 freebsd/amd64 windows/amd64
+cross:
+	@for p in $(CROSS_PLATFORMS); do \
+		echo "go vet ./... for $$p"; \
+		GOOS=$${p%/*} GOARCH=$${p#*/} $(GO) vet ./... || exit 1; \
+	done
+	@d=$$(mktemp -d /tmp/cairn-release.XXXXXX); \
+	GO=$(GO) scripts/release.sh --check $$d/dist $(VERSION); status=$$?; rm -rf $$d; exit $$status
+
+## release: static binaries for linux, darwin, freebsd and windows with
+## SHA256SUMS in dist/ (VERSION defaults to git describe).
+release:
+	GO=$(GO) scripts/release.sh dist $(VERSION)
+
 $(STATICCHECK):
 	GOBIN=$(TOOLS) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
@@ -46,6 +62,8 @@ lint: $(STATICCHECK)
 
 unit:
 	scripts/minio.sh run -- scripts/postgres.sh run -- $(GO) test -race -count=1 -timeout 45m ./...
+	@echo "restore and backup again with the restore code of macOS, FreeBSD and Windows (tag cairn_portable):"
+	$(GO) test -count=1 -tags cairn_portable ./snapshot ./repo
 
 ## bench: per-stage throughput (MB/s), index memory (bytes/blob), prune
 ## time and peak heap at 1M blobs, check --read-data throughput on 2 GiB

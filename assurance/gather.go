@@ -2,10 +2,8 @@ package assurance
 
 import (
 	"context"
-	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/cairn-backup/cairn/config"
@@ -73,22 +71,6 @@ func offsite(src *config.Source, t *config.Repository) bool {
 		}
 	}
 	return true
-}
-
-// device returns the filesystem device of a path, or of its nearest
-// existing parent.
-func device(p string) (uint64, bool) {
-	for {
-		var st syscall.Stat_t
-		if syscall.Stat(p, &st) == nil {
-			return uint64(st.Dev), true
-		}
-		parent := filepath.Dir(p)
-		if parent == p {
-			return 0, false
-		}
-		p = parent
-	}
 }
 
 // Automation says what runs a source on schedule, given the installed

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -255,7 +254,7 @@ func runOnce(ctx context.Context, tools []Tool, abs string, bytes int64, nfiles 
 			log("%s: %s\n", t.Name, name)
 			// Write back what the previous command left dirty, so that no
 			// tool pays for another's writes.
-			syscall.Sync()
+			syncDisks()
 			s, err := timed(ctx, t, cwd, args)
 			s.Name = name
 			if err != nil {
@@ -337,9 +336,7 @@ func timed(ctx context.Context, t Tool, cwd string, argv []string) (Step, error)
 	err := cmd.Run()
 	s := Step{Seconds: time.Since(start).Seconds()}
 	if cmd.ProcessState != nil {
-		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-			s.PeakRSSKB = ru.Maxrss
-		}
+		s.PeakRSSKB = peakRSSKB(cmd.ProcessState)
 	}
 	if err != nil {
 		msg := strings.TrimSpace(stderr.String())

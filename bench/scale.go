@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"syscall"
 )
 
 // ScalePoint is one first backup of a generated dataset.
@@ -58,7 +57,7 @@ func Scale(ctx context.Context, o ScaleOptions) ([]ScalePoint, error) {
 		}
 		// Write the new dataset back first: the backup must not compete
 		// with gigabytes of the generator's dirty pages.
-		syscall.Sync()
+		syncDisks()
 		if _, err := timed(ctx, cairn, "", cairn.Init(repo)); err != nil {
 			return nil, fmt.Errorf("init: %w", err)
 		}

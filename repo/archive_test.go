@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -20,7 +19,6 @@ import (
 	"github.com/cairn-backup/cairn/backend/local"
 	"github.com/cairn-backup/cairn/blob"
 	"github.com/cairn-backup/cairn/snapshot"
-	"golang.org/x/sys/unix"
 )
 
 func writeFile(t testing.TB, p string, data []byte, mode os.FileMode) {
@@ -60,7 +58,7 @@ func makeTree(t testing.TB, dir string) {
 	must(t, os.Symlink("small.txt", filepath.Join(dir, "link")))
 	must(t, os.Symlink("/nonexistent/target", filepath.Join(dir, "dangling")))
 	must(t, os.Link(filepath.Join(dir, "small.txt"), filepath.Join(dir, "sub", "hardlink")))
-	must(t, unix.Mkfifo(filepath.Join(dir, "fifo"), 0o600))
+	mkfifo(t, filepath.Join(dir, "fifo"))
 	// A sparse file: 64 MiB with data only at both ends.
 	f, err := os.Create(filepath.Join(dir, "sparse"))
 	must(t, err)
@@ -69,7 +67,7 @@ func makeTree(t testing.TB, dir string) {
 	_, err = f.WriteAt([]byte("end"), 64<<20-3)
 	must(t, err)
 	must(t, f.Close())
-	_ = unix.Setxattr(filepath.Join(dir, "small.txt"), "user.cairn", []byte("xattr value"), 0)
+	setXattr(filepath.Join(dir, "small.txt"), "user.cairn", []byte("xattr value"))
 	old := time.Date(2001, 2, 3, 4, 5, 6, 789, time.UTC)
 	must(t, filepath.Walk(dir, func(p string, fi fs.FileInfo, err error) error {
 		if err != nil || fi.Mode()&fs.ModeSymlink != 0 {
@@ -77,7 +75,7 @@ func makeTree(t testing.TB, dir string) {
 		}
 		return os.Chtimes(p, old, old)
 	}))
-	must(t, unix.Lutimes(filepath.Join(dir, "link"), []unix.Timeval{{Sec: 1e9}, {Sec: 1e9}}))
+	must(t, lutimes(filepath.Join(dir, "link"), time.Unix(1e9, 0)))
 }
 
 func must(t testing.TB, err error) {
@@ -97,8 +95,8 @@ func describe(t testing.TB, dir string) string {
 			return err
 		}
 		rel, _ := filepath.Rel(dir, p)
-		st := fi.Sys().(*syscall.Stat_t)
-		line := fmt.Sprintf("%q %v uid=%d gid=%d", rel, fi.Mode(), st.Uid, st.Gid)
+		st := statIDs(fi)
+		line := fmt.Sprintf("%q %v uid=%d gid=%d", rel, fi.Mode(), st.uid, st.gid)
 		if rel != "." && fi.Mode()&fs.ModeSymlink == 0 || fi.Mode()&fs.ModeSymlink != 0 {
 			if rel != "." {
 				line += fmt.Sprintf(" mtime=%d", fi.ModTime().UnixNano())
@@ -109,14 +107,13 @@ func describe(t testing.TB, dir string) string {
 			data, err := os.ReadFile(p)
 			must(t, err)
 			line += fmt.Sprintf(" size=%d sum=%x", fi.Size(), blob.ID(hashOf(data)))
-			if first, ok := inodes[st.Ino]; ok {
+			if first, ok := inodes[st.ino]; ok {
 				line += " hardlink-of=" + first
-			} else if st.Nlink > 1 {
-				inodes[st.Ino] = rel
+			} else if st.nlink > 1 {
+				inodes[st.ino] = rel
 			}
-			x := make([]byte, 256)
-			if n, err := unix.Lgetxattr(p, "user.cairn", x); err == nil {
-				line += " xattr=" + string(x[:n])
+			if x, ok := getXattr(p, "user.cairn"); ok {
+				line += " xattr=" + x
 			}
 		case fi.Mode()&fs.ModeSymlink != 0:
 			target, _ := os.Readlink(p)
@@ -220,10 +217,8 @@ func TestBackupRestoreRoundTrip(t *testing.T) {
 	if got, want := describe(t, target), describe(t, src); got != want {
 		t.Errorf("restored tree differs:\n--- got\n%s\n--- want\n%s", got, want)
 	}
-	var st syscall.Stat_t
-	must(t, syscall.Stat(filepath.Join(target, "sparse"), &st))
-	if st.Blocks*512 > 1<<20 {
-		t.Errorf("sparse file restored with %d bytes allocated", st.Blocks*512)
+	if n := allocated(t, filepath.Join(target, "sparse")); n > 1<<20 {
+		t.Errorf("sparse file restored with %d bytes allocated", n)
 	}
 	// A second backup of the unchanged tree reads nothing.
 	_, sum2 := e.backup(src, s)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/cairn-backup/cairn/backend"
@@ -129,11 +128,6 @@ func (r *Repository) Stale(l LockInfo) bool {
 	}
 	host, _ := os.Hostname()
 	return l.Host == host && l.PID > 0 && !processAlive(l.PID)
-}
-
-func processAlive(pid int) bool {
-	err := syscall.Kill(pid, 0)
-	return err == nil || errors.Is(err, syscall.EPERM)
 }
 
 // Locks lists the lock files; damaged ones are returned with an error each.

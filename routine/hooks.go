@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -47,8 +46,7 @@ func RunHook(ctx context.Context, command string, he HookEnv, timeout time.Durat
 	cmd.Env = append(cmd.Env, "CAIRN_SOURCE="+he.Source, "CAIRN_HOOK="+he.Hook,
 		"CAIRN_SNAPSHOT_ID="+he.SnapshotID, "CAIRN_STATUS="+he.Status, "CAIRN_ERROR="+he.Error)
 	// The hook's children die with it when it times out.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	killGroup(cmd)
 	cmd.WaitDelay = time.Second
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"syscall"
 	"time"
 )
 
@@ -96,7 +95,7 @@ func (s StateStore) Update(source string, fn func(st *State)) error {
 		return fmt.Errorf("open state lock: %w", err)
 	}
 	defer f.Close()
-	if err := ignoringEINTR(func() error { return syscall.Flock(int(f.Fd()), syscall.LOCK_EX) }); err != nil {
+	if err := lockFile(f, true); err != nil {
 		return fmt.Errorf("take state lock: %w", err)
 	}
 	st, err := s.Load(source)
@@ -109,14 +108,6 @@ func (s StateStore) Update(source string, fn func(st *State)) error {
 		return serr
 	}
 	return err // a damaged file, replaced: the caller may warn
-}
-
-func ignoringEINTR(fn func() error) error {
-	for {
-		if err := fn(); !errors.Is(err, syscall.EINTR) {
-			return err
-		}
-	}
 }
 
 // Save writes a source's state atomically.
@@ -143,6 +134,9 @@ func (s StateStore) Save(source string, st *State) error {
 	return os.Rename(tmp.Name(), s.path(source))
 }
 
+// errLocked is lockFile's answer when another process holds the lock.
+var errLocked = errors.New("locked by another process")
+
 // ErrBusy means another run of the same source holds its run lock.
 var ErrBusy = errors.New("another run of this source is in progress")
 
@@ -157,9 +151,9 @@ func (s StateStore) Lock(source string) (unlock func(), err error) {
 	if err != nil {
 		return nil, fmt.Errorf("open run lock: %w", err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	if err := lockFile(f, false); err != nil {
 		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
+		if errors.Is(err, errLocked) {
 			return nil, ErrBusy
 		}
 		return nil, fmt.Errorf("take run lock: %w", err)

@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/cairn-backup/cairn/config"
@@ -307,9 +306,7 @@ func (rn *run) storage(t *config.Repository) {
 	msg := fmt.Sprintf("repository %s", humanize.IBytes(size))
 	full := ""
 	if path, local := t.Local(); local {
-		var fs syscall.Statfs_t
-		if err := syscall.Statfs(path, &fs); err == nil {
-			free, total := fs.Bavail*uint64(fs.Bsize), fs.Blocks*uint64(fs.Bsize)
+		if free, total, err := diskSpace(path); err == nil {
 			msg += fmt.Sprintf(", %s free of %s", humanize.IBytes(free), humanize.IBytes(total))
 			if below(free, total, t.MinFree) {
 				full = fmt.Sprintf("only %s free on the filesystem of %s (min-free %s)", humanize.IBytes(free), t.Name, t.MinFree)

@@ -14,7 +14,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/cairn-backup/cairn/blob"
@@ -299,8 +298,8 @@ func (a *Archiver) walkVirtual(ctx context.Context, g *errgroup.Group, p, name s
 }
 
 func deviceOf(fi fs.FileInfo) uint64 {
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		return uint64(st.Dev)
+	if st, ok := statOf(fi); ok {
+		return st.dev
 	}
 	return 0
 }
@@ -506,7 +505,7 @@ func (e errUnreadable) Error() string { return e.err.Error() }
 
 func (a *Archiver) saveFile(ctx context.Context, job *fileJob) error {
 	a.Progress.current.Store(&job.path)
-	f, err := os.OpenFile(job.path, os.O_RDONLY|syscall.O_NOATIME, 0)
+	f, err := os.OpenFile(job.path, os.O_RDONLY|oNoAtime, 0)
 	if err != nil {
 		f, err = os.Open(job.path)
 	}

@@ -1,15 +1,11 @@
 package snapshot
 
 import (
-	"errors"
 	"io/fs"
 	"os/user"
 	"strconv"
 	"sync"
-	"syscall"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // idNames caches uid/gid to name lookups.
@@ -90,71 +86,31 @@ func (c *idNames) nodeFromInfo(name string, fi fs.FileInfo) Node {
 	if n.Type == TypeFile {
 		n.Size = uint64(fi.Size())
 	}
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		n.UID, n.GID = st.Uid, st.Gid
-		n.User, n.Group = c.user(st.Uid), c.group(st.Gid)
-		n.Inode, n.Device, n.Links = st.Ino, uint64(st.Dev), uint64(st.Nlink)
-		n.ChangeTime = time.Unix(st.Ctim.Sec, st.Ctim.Nsec).UTC()
+	if st, ok := statOf(fi); ok {
+		n.UID, n.GID = st.uid, st.gid
+		n.User, n.Group = c.user(st.uid), c.group(st.gid)
+		n.Inode, n.Device, n.Links = st.ino, st.dev, st.nlink
+		n.ChangeTime = st.ctime
 		if n.Type == TypeCharDev || n.Type == TypeBlockDev {
-			n.Rdev = uint64(st.Rdev)
+			n.Rdev = st.rdev
 		}
 	}
 	return n
 }
 
+// sysStat is what lstat says beyond fs.FileInfo, on every platform
+// (stat_*.go).
+type sysStat struct {
+	uid, gid              uint32
+	ino, dev, nlink, rdev uint64
+	ctime, atime          time.Time
+}
+
 // accessTime returns a file's access time from lstat information, or the
 // zero time.
 func accessTime(fi fs.FileInfo) time.Time {
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		return time.Unix(st.Atim.Sec, st.Atim.Nsec).UTC()
+	if st, ok := statOf(fi); ok {
+		return st.atime
 	}
 	return time.Time{}
-}
-
-// readXattrs returns the extended attributes of path, not following
-// symlinks. Filesystems without xattr support yield none.
-func readXattrs(path string) ([]Xattr, error) {
-	size, err := unix.Llistxattr(path, nil)
-	if err != nil || size == 0 {
-		return nil, ignoreNoXattr(err)
-	}
-	buf := make([]byte, size)
-	size, err = unix.Llistxattr(path, buf)
-	if err != nil {
-		return nil, ignoreNoXattr(err)
-	}
-	var out []Xattr
-	for _, name := range splitNull(buf[:size]) {
-		vsize, err := unix.Lgetxattr(path, name, nil)
-		if err != nil {
-			continue // removed meanwhile
-		}
-		val := make([]byte, vsize)
-		if vsize, err = unix.Lgetxattr(path, name, val); err != nil {
-			continue
-		}
-		out = append(out, Xattr{Name: name, Value: val[:vsize]})
-	}
-	return out, nil
-}
-
-func ignoreNoXattr(err error) error {
-	if errors.Is(err, unix.ENOTSUP) || errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.ENODATA) {
-		return nil
-	}
-	return err
-}
-
-func splitNull(b []byte) []string {
-	var out []string
-	start := 0
-	for i, c := range b {
-		if c == 0 {
-			if i > start {
-				out = append(out, string(b[start:i]))
-			}
-			start = i + 1
-		}
-	}
-	return out
 }

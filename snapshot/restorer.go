@@ -523,11 +523,7 @@ func (r *Restorer) writeFile(ctx context.Context, root *os.Root, dirs *dirHandle
 	// descriptor; only when something is in the way are the overwrite
 	// rules consulted.
 	dir, name := path.Dir(it.rel), path.Base(it.rel)
-	dirfd, err := dirs.acquire(dir)
-	var f rawFile
-	if err == nil {
-		f, err = createAt(dirfd, name)
-	}
+	f, err := dirs.create(dir, name)
 	if errors.Is(err, fs.ErrExist) {
 		if r.skipExisting(root, it) {
 			r.mu.Lock()
@@ -540,7 +536,7 @@ func (r *Restorer) writeFile(ctx context.Context, root *os.Root, dirs *dirHandle
 		if !r.prepare(root, it) {
 			return nil
 		}
-		f, err = createAt(dirfd, name)
+		f, err = dirs.create(dir, name)
 	}
 	if err != nil {
 		r.opts.OnWarning(it.snap, fmt.Errorf("create file: %w", err))
@@ -550,7 +546,7 @@ func (r *Restorer) writeFile(ctx context.Context, root *os.Root, dirs *dirHandle
 	written, err := r.writeContent(ctx, f, it.node)
 	timesSet := false
 	if err == nil {
-		timesSet = r.setFileMeta(int(f), it)
+		timesSet = r.setFileMeta(f, it)
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
@@ -581,6 +577,14 @@ func (r *Restorer) writeFile(ctx context.Context, root *os.Root, dirs *dirHandle
 	return nil
 }
 
+// restoreFile is a regular file being restored, as the platform creates
+// it (restorefd_*.go).
+type restoreFile interface {
+	io.WriterAt
+	Truncate(size int64) error
+	Close() error
+}
+
 func (r *Restorer) fail(p string) {
 	r.mu.Lock()
 	r.sum.Failed = append(r.sum.Failed, p)
@@ -593,7 +597,7 @@ const blobsPerFile = 4
 
 // writeContent writes the file's blobs, several at once at their offsets;
 // all-zero blobs become holes.
-func (r *Restorer) writeContent(ctx context.Context, f rawFile, n *Node) (uint64, error) {
+func (r *Restorer) writeContent(ctx context.Context, f restoreFile, n *Node) (uint64, error) {
 	offsets := make([]int64, len(n.Content)+1)
 	for i, id := range n.Content {
 		size, ok := r.repo.BlobSize(blob.Handle{Type: blob.Data, ID: id})

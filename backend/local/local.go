@@ -86,7 +86,7 @@ func (b *Backend) SaveRelease(ctx context.Context, h backend.Handle, data []byte
 	}
 	released = true
 	release() // the bytes are in the file; only the sync is left
-	if err = f.Chmod(0o400); err != nil {
+	if err = f.Chmod(storedMode); err != nil {
 		return fmt.Errorf("save %v: %w", h, err)
 	}
 	if err = f.Sync(); err != nil {
@@ -100,18 +100,6 @@ func (b *Backend) SaveRelease(ctx context.Context, h backend.Handle, data []byte
 	}
 	b.cache.drop(name)
 	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("fsync %s: %w", dir, err)
-	}
-	defer func() { _ = d.Close() }()
-	if err := d.Sync(); err != nil && !errors.Is(err, os.ErrInvalid) {
-		return fmt.Errorf("fsync %s: %w", dir, err)
-	}
-	return nil
 }
 
 func notExist(op string, h backend.Handle, err error) error {

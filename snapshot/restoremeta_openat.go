@@ -1,3 +1,5 @@
+//go:build linux && !cairn_portable
+
 package snapshot
 
 import (
@@ -103,7 +105,8 @@ func (r *Restorer) setXattrs(root *os.Root, it item) error {
 // descriptor, after its content is written: no path is looked up again.
 // It reports false if the times must still be set by path (kernels older
 // than 5.8 lack utimensat with AT_EMPTY_PATH).
-func (r *Restorer) setFileMeta(fd int, it item) bool {
+func (r *Restorer) setFileMeta(f restoreFile, it item) bool {
+	fd := int(f.(rawFile))
 	n := it.node
 	warn := func(what string, err error) {
 		if err != nil {

@@ -1,3 +1,5 @@
+//go:build linux && !cairn_portable
+
 package snapshot
 
 import (
@@ -71,6 +73,20 @@ func (d *dirHandles) done(dir string) {
 	if h != nil && h.f != nil {
 		_ = h.f.Close()
 	}
+}
+
+// create creates name in dir (relative to the target) for writing, with
+// fs.ErrExist if something is in the way.
+func (d *dirHandles) create(dir, name string) (restoreFile, error) {
+	dirfd, err := d.acquire(dir)
+	if err != nil {
+		return nil, err
+	}
+	f, err := createAt(dirfd, name)
+	if err != nil {
+		return nil, err
+	}
+	return f, nil
 }
 
 // closeAll closes what is still open (files a cancelled restore never
