@@ -264,3 +264,14 @@ type BenchGenerated struct {
 	Files          int    `json:"files"`
 	Bytes          int64  `json:"bytes"`
 }
+
+// RewriteSummary is the last line of rewrite --json.
+type RewriteSummary struct {
+	MessageType    string   `json:"message_type"`    // "summary"
+	MessageVersion int      `json:"message_version"` // SchemaVersion
+	DryRun         bool     `json:"dry_run"`
+	Rewritten      int      `json:"snapshots_rewritten"`
+	EntriesRemoved int      `json:"entries_removed"`
+	NewSnapshots   []string `json:"new_snapshots"`
+	Forgotten      int      `json:"snapshots_removed"` // originals removed by --forget
+}

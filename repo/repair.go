@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"time"
 
 	"github.com/cairn-backup/cairn/backend"
 	"github.com/cairn-backup/cairn/blob"
@@ -314,110 +315,205 @@ type RepairSnapshotsOptions struct {
 // files and directories they hurt, tagged "repaired". It returns the
 // repaired snapshots (new IDs; with DryRun, unsaved).
 func (r *Repository) RepairSnapshots(ctx context.Context, snaps []*snapshot.Snapshot, opts RepairSnapshotsOptions) ([]*snapshot.Snapshot, error) {
-	if opts.OnRemoved == nil {
-		opts.OnRemoved = func(*snapshot.Snapshot, string, string) {}
+	rw := &rewriter{r: r, dryRun: opts.DryRun, forget: opts.Forget, tag: "repaired", onRemoved: opts.OnRemoved,
+		drop: func(p string, n *snapshot.Node) string {
+			if n.Type == snapshot.TypeFile && missingData(r, n.Content) {
+				return "file data is lost"
+			}
+			return ""
+		},
+		unreadable: func(string, error) bool { return true }}
+	return rw.run(ctx, snaps, func(*snapshot.Snapshot, *snapshot.Snapshot) bool { return false })
+}
+
+// RewriteOptions configure RewriteSnapshots.
+type RewriteOptions struct {
+	DryRun bool
+	Forget bool // remove the original of every rewritten snapshot
+	// Exclude says whether to leave out the entry n at absolute path p
+	// (a directory with everything below it).
+	Exclude func(p string, n *snapshot.Node) bool
+	// Summary gives every selected snapshot a summary whose totals (files
+	// and bytes processed) describe its tree, rewriting those whose
+	// summary was missing or different (restic's --snapshot-summary).
+	// Without it, a snapshot that loses files has its totals adjusted.
+	Summary bool
+	// Host and Time, when set, replace the snapshot's host and time.
+	Host string
+	Time time.Time
+	// OnRemoved is told about each file or directory left out.
+	OnRemoved func(s *snapshot.Snapshot, path, why string)
+}
+
+// RewriteSnapshots writes, for every snapshot of snaps that opts change, a
+// new snapshot tagged "rewrite" that names the original, and with Forget
+// removes the original. A tree that cannot be read stops it: run "repair
+// snapshots" first. It returns the new snapshots (with DryRun, unsaved).
+func (r *Repository) RewriteSnapshots(ctx context.Context, snaps []*snapshot.Snapshot, opts RewriteOptions) ([]*snapshot.Snapshot, error) {
+	rw := &rewriter{r: r, dryRun: opts.DryRun, forget: opts.Forget, tag: "rewrite", onRemoved: opts.OnRemoved,
+		byPath: opts.Exclude != nil, summary: opts.Summary,
+		drop: func(p string, n *snapshot.Node) string {
+			if opts.Exclude != nil && opts.Exclude(p, n) {
+				return "excluded"
+			}
+			return ""
+		},
+		unreadable: func(string, error) bool { return false }}
+	return rw.run(ctx, snaps, func(old, ns *snapshot.Snapshot) bool {
+		changed := false
+		if opts.Host != "" && ns.Host != opts.Host {
+			ns.Host, changed = opts.Host, true
+		}
+		if !opts.Time.IsZero() && !ns.Time.Equal(opts.Time) {
+			ns.Time, changed = opts.Time, true
+		}
+		return changed
+	})
+}
+
+// totals are the files and file bytes below a tree.
+type totals struct{ files, bytes uint64 }
+
+type rewritten struct {
+	id      blob.ID
+	changed bool
+	totals
+}
+
+// rewriter writes new trees without the entries drop names.
+type rewriter struct {
+	r         *Repository
+	dryRun    bool
+	forget    bool
+	tag       string
+	summary   bool
+	byPath    bool                                    // drop depends on the path: results are cached per path
+	drop      func(p string, n *snapshot.Node) string // why to leave n out, "" to keep it
+	onRemoved func(s *snapshot.Snapshot, path, why string)
+	// unreadable says whether a tree that cannot be read becomes an empty
+	// directory (true) or stops the rewrite.
+	unreadable func(dir string, err error) bool
+	snap       *snapshot.Snapshot
+	done       map[string]rewritten // trees already rewritten, by ID (and path when byPath)
+}
+
+// run rewrites every snapshot; meta may change the new snapshot's
+// metadata and reports whether it did.
+func (rw *rewriter) run(ctx context.Context, snaps []*snapshot.Snapshot, meta func(old, ns *snapshot.Snapshot) bool) ([]*snapshot.Snapshot, error) {
+	if rw.onRemoved == nil {
+		rw.onRemoved = func(*snapshot.Snapshot, string, string) {}
 	}
-	rw := &rewriter{r: r, opts: opts, dryRun: opts.DryRun, done: map[blob.ID]rewritten{}}
+	rw.done = map[string]rewritten{}
 	var out []*snapshot.Snapshot
 	for _, s := range snaps {
 		rw.snap = s
-		tree, changed, err := rw.tree(ctx, s.Tree, "/")
+		res, err := rw.tree(ctx, s.Tree, "/")
 		if err != nil {
-			return nil, err
+			return out, err
+		}
+		ns := *s
+		ns.Tree = res.id
+		changed := meta(s, &ns) || res.changed
+		if res.changed || rw.summary {
+			sum := snapshot.Summary{}
+			if s.Summary != nil {
+				sum = *s.Summary
+			}
+			if sum.TotalFilesProcessed != res.files || sum.TotalBytesProcessed != res.bytes || s.Summary == nil {
+				sum.TotalFilesProcessed, sum.TotalBytesProcessed = res.files, res.bytes
+				ns.Summary, changed = &sum, true
+			}
 		}
 		if !changed {
 			continue
 		}
-		ns := *s
-		ns.Tree = tree
 		ns.Original = s.ID
-		if !ns.HasTag("repaired") {
-			ns.Tags = append(append([]string(nil), s.Tags...), "repaired")
+		if !ns.HasTag(rw.tag) {
+			ns.Tags = append(append([]string(nil), s.Tags...), rw.tag)
 		}
 		out = append(out, &ns)
-		if opts.DryRun {
+		if rw.dryRun {
 			continue
 		}
-		if err := r.Flush(ctx); err != nil {
-			return nil, err
+		if err := rw.r.Flush(ctx); err != nil {
+			return out, err
 		}
-		if err := r.SaveSnapshot(ctx, &ns); err != nil {
-			return nil, err
+		if err := rw.r.SaveSnapshot(ctx, &ns); err != nil {
+			return out, err
 		}
-		if opts.Forget {
-			if err := r.RemoveSnapshot(ctx, s.ID); err != nil {
-				return nil, err
+		if rw.forget {
+			if err := rw.r.RemoveSnapshot(ctx, s.ID); err != nil {
+				return out, err
 			}
 		}
 	}
 	return out, nil
 }
 
-type rewritten struct {
-	id      blob.ID
-	changed bool
-}
-
-type rewriter struct {
-	r      *Repository
-	opts   RepairSnapshotsOptions
-	dryRun bool
-	snap   *snapshot.Snapshot
-	done   map[blob.ID]rewritten // trees already rewritten (paths differ, results do not)
-}
-
-// tree returns the repaired version of tree id, and whether it changed. A
-// tree that cannot be read becomes an empty directory.
-func (rw *rewriter) tree(ctx context.Context, id blob.ID, dir string) (blob.ID, bool, error) {
-	if d, ok := rw.done[id]; ok && !d.changed {
-		return d.id, false, nil
+// tree returns the rewritten version of tree id at dir, whether it
+// changed, and the totals of what it keeps.
+func (rw *rewriter) tree(ctx context.Context, id blob.ID, dir string) (rewritten, error) {
+	key := id.String()
+	if rw.byPath {
+		key += dir
+	}
+	if d, ok := rw.done[key]; ok && !d.changed {
+		return d, nil // changed trees are walked again, so every snapshot reports what it loses
 	}
 	t, err := rw.r.LoadTree(ctx, id)
 	if err != nil {
 		if ctx.Err() != nil {
-			return blob.ID{}, false, ctx.Err()
+			return rewritten{}, ctx.Err()
 		}
-		rw.opts.OnRemoved(rw.snap, dir, "directory cannot be read; replaced by an empty one")
+		if !rw.unreadable(dir, err) {
+			return rewritten{}, fmt.Errorf("snapshot %s: directory %s cannot be read (%w); run \"cairn repair snapshots\" first", rw.snap.ID.Short(), dir, err)
+		}
+		rw.onRemoved(rw.snap, dir, "directory cannot be read; replaced by an empty one")
 		nid, err := rw.save(ctx, &snapshot.Tree{})
-		return nid, true, err
+		return rewritten{id: nid, changed: true}, err
 	}
 	out := &snapshot.Tree{}
-	changed := false
+	res := rewritten{}
 	for _, n := range t.Nodes {
 		p := dir + n.Name
 		if dir != "/" {
 			p = dir + "/" + n.Name
 		}
+		if why := rw.drop(p, &n); why != "" {
+			rw.onRemoved(rw.snap, p, why)
+			res.changed = true
+			continue
+		}
 		switch n.Type {
 		case snapshot.TypeFile:
-			if missing := rw.missing(n.Content); missing {
-				rw.opts.OnRemoved(rw.snap, p, "file data is lost")
-				changed = true
-				continue
-			}
+			res.files++
+			res.bytes += n.Size
 		case snapshot.TypeDir:
-			sub, ch, err := rw.tree(ctx, n.Subtree, p)
+			sub, err := rw.tree(ctx, n.Subtree, p)
 			if err != nil {
-				return blob.ID{}, false, err
+				return rewritten{}, err
 			}
-			if ch {
-				n.Subtree, changed = sub, true
+			res.files += sub.files
+			res.bytes += sub.bytes
+			if sub.changed {
+				n.Subtree, res.changed = sub.id, true
 			}
 		}
 		out.Nodes = append(out.Nodes, n)
 	}
-	if !changed {
-		rw.done[id] = rewritten{id, false}
-		return id, false, nil
+	res.id = id
+	if res.changed {
+		if res.id, err = rw.save(ctx, out); err != nil {
+			return rewritten{}, err
+		}
 	}
-	nid, err := rw.save(ctx, out)
-	rw.done[id] = rewritten{nid, true}
-	return nid, true, err
+	rw.done[key] = res
+	return res, nil
 }
 
-func (rw *rewriter) missing(content []blob.ID) bool {
+func missingData(r *Repository, content []blob.ID) bool {
 	for _, id := range content {
-		if !rw.r.HasBlob(blob.Handle{Type: blob.Data, ID: id}) {
+		if !r.HasBlob(blob.Handle{Type: blob.Data, ID: id}) {
 			return true
 		}
 	}

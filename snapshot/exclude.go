@@ -81,6 +81,34 @@ func (f *Filter) AddFile(name string, fold bool) error {
 	return f.Add(lines, fold)
 }
 
+// FilterSpec is the exclusion patterns as a user gives them: --exclude,
+// --iexclude (case-insensitive), --exclude-file and --iexclude-file.
+type FilterSpec struct {
+	Excludes, IExcludes, ExcludeFiles, IExcludeFiles []string
+}
+
+// NewFilter builds the filter of spec.
+func NewFilter(spec FilterSpec) (*Filter, error) {
+	f := &Filter{}
+	if err := f.Add(spec.Excludes, false); err != nil {
+		return nil, err
+	}
+	if err := f.Add(spec.IExcludes, true); err != nil {
+		return nil, err
+	}
+	for _, name := range spec.ExcludeFiles {
+		if err := f.AddFile(name, false); err != nil {
+			return nil, err
+		}
+	}
+	for _, name := range spec.IExcludeFiles {
+		if err := f.AddFile(name, true); err != nil {
+			return nil, err
+		}
+	}
+	return f, nil
+}
+
 // Empty reports whether the filter has no patterns.
 func (f *Filter) Empty() bool { return f == nil || len(f.patterns) == 0 }
 

@@ -93,36 +93,15 @@ root, a trailing "/" matches directories only, and "!pattern" re-includes.`,
 }
 
 func (o *backupOptions) filter() (*snapshot.Filter, error) {
-	f := &snapshot.Filter{}
-	if err := f.Add(o.excludes, false); err != nil {
-		return nil, err
-	}
-	if err := f.Add(o.iexcludes, true); err != nil {
-		return nil, err
-	}
-	for _, name := range o.excludeFiles {
-		if err := f.AddFile(name, false); err != nil {
-			return nil, err
-		}
-	}
-	for _, name := range o.iexcludeFiles {
-		if err := f.AddFile(name, true); err != nil {
-			return nil, err
-		}
-	}
-	return f, nil
+	return snapshot.NewFilter(snapshot.FilterSpec{Excludes: o.excludes, IExcludes: o.iexcludes,
+		ExcludeFiles: o.excludeFiles, IExcludeFiles: o.iexcludeFiles})
 }
 
 func (o *backupOptions) snapshotTime() (time.Time, error) {
 	if o.time == "" {
 		return time.Now(), nil
 	}
-	for _, layout := range []string{"2006-01-02 15:04:05", "2006-01-02T15:04:05Z07:00", "2006-01-02 15:04", "2006-01-02"} {
-		if t, err := time.ParseInLocation(layout, o.time, time.Local); err == nil {
-			return t, nil
-		}
-	}
-	return time.Time{}, fmt.Errorf("--time %q: want \"2006-01-02 15:04:05\"", o.time)
+	return parseSnapshotTime("--time", o.time)
 }
 
 // check validates the arguments and returns the cleaned paths (none when

@@ -98,3 +98,9 @@ func (d *damage) err() error {
 	}
 	return fmt.Errorf("%d entries could not be read or were refused (named above)", d.n)
 }
+
+var errNothingToRewrite = errors.New("nothing to rewrite: give --exclude, --snapshot-summary, --new-host or --new-time")
+
+func errBadTime(flag, s string) error {
+	return fmt.Errorf("%s %q: want \"2006-01-02 15:04:05\"", flag, s)
+}

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"time"
+
+	"github.com/cairn-backup/cairn/message"
+	"github.com/cairn-backup/cairn/repo"
+	"github.com/cairn-backup/cairn/snapshot"
+	"github.com/spf13/cobra"
+)
+
+func newRewriteCmd(g *globals) *cobra.Command {
+	var (
+		f                snapFilter
+		spec             snapshot.FilterSpec
+		dryRun, forget   bool
+		summary          bool
+		newHost, newTime string
+	)
+	cmd := &cobra.Command{
+		Use:   "rewrite [flags] [SNAPSHOT...]",
+		Short: "Remove files from existing snapshots, or change their host or time",
+		Long: `Write a new snapshot without the files and directories the --exclude
+patterns match (the patterns of backup), for each given snapshot, or every
+snapshot passing --host/--tag/--path when none is given. A snapshot that
+changes is saved anew, tagged "rewrite" and naming the original; with
+--forget the original is removed afterwards. Data no snapshot uses any
+more stays in the repository until "cairn prune" removes it: run prune
+after removing a file that must not be kept (a password backed up by
+mistake).
+
+--snapshot-summary gives every selected snapshot a summary with its file
+count and size, as restic's does. --new-host and --new-time change those
+fields. A directory that cannot be read stops the rewrite: run "cairn
+repair snapshots" first. Rewrite takes an exclusive lock.`,
+		Example: `  cairn rewrite --exclude '/home/*/.ssh' --exclude '*.key' --dry-run
+  cairn rewrite --exclude /etc/secret.conf --forget latest && cairn prune
+  cairn rewrite --host old-name --new-host new-name --forget
+  cairn rewrite --snapshot-summary`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			filter, err := snapshot.NewFilter(spec)
+			if err != nil {
+				return err
+			}
+			opts := repo.RewriteOptions{DryRun: dryRun, Forget: forget, Summary: summary, Host: newHost}
+			if !filter.Empty() {
+				opts.Exclude = func(p string, n *snapshot.Node) bool { return filter.Match(p, n.Type == snapshot.TypeDir) }
+			}
+			if newTime != "" {
+				if opts.Time, err = parseSnapshotTime("--new-time", newTime); err != nil {
+					return err
+				}
+			}
+			if opts.Exclude == nil && !summary && newHost == "" && newTime == "" {
+				return errNothingToRewrite
+			}
+			r, unlock, err := g.openLocked(ctx, true)
+			if err != nil {
+				return err
+			}
+			defer unlock()
+			snaps, err := f.pick(ctx, r, args)
+			if err != nil {
+				return err
+			}
+			removed := 0
+			opts.OnRemoved = func(s *snapshot.Snapshot, p, why string) {
+				removed++
+				g.verbosef(1, "snapshot %s: %s: %s\n", s.ID.Short(), p, why)
+			}
+			out, err := r.RewriteSnapshots(ctx, snaps, opts)
+			ids := []string{}
+			for _, ns := range out {
+				if !dryRun {
+					ids = append(ids, ns.ID.String())
+					g.verbosef(0, "snapshot %s rewritten as %s\n", ns.Original.Short(), ns.ID.Short())
+				} else {
+					g.verbosef(0, "snapshot %s would be rewritten\n", ns.Original.Short())
+				}
+			}
+			if err != nil {
+				return err
+			}
+			forgotten := 0
+			if forget && !dryRun {
+				forgotten = len(out)
+			}
+			verb := map[bool]string{true: "would rewrite", false: "rewrote"}[dryRun]
+			return g.report(message.RewriteSummary{MessageType: message.TypeSummary, MessageVersion: message.SchemaVersion,
+				DryRun: dryRun, Rewritten: len(out), EntriesRemoved: removed, NewSnapshots: ids, Forgotten: forgotten},
+				"%s %d of %d snapshots, leaving out %d entries%s\n", verb, len(out), len(snaps), removed, forgetNote(forget, dryRun, len(out)))
+		},
+	}
+	f.addFlags(cmd.Flags())
+	fl := cmd.Flags()
+	fl.StringArrayVarP(&spec.Excludes, "exclude", "e", nil, "leave out paths matching `pattern` (repeatable; backup's syntax)")
+	fl.StringArrayVar(&spec.IExcludes, "iexclude", nil, "like --exclude, ignoring case")
+	fl.StringArrayVar(&spec.ExcludeFiles, "exclude-file", nil, "read exclude patterns from `file` (repeatable)")
+	fl.StringArrayVar(&spec.IExcludeFiles, "iexclude-file", nil, "like --exclude-file, ignoring case")
+	fl.BoolVarP(&dryRun, "dry-run", "n", false, "only report what would be rewritten")
+	fl.BoolVar(&forget, "forget", false, "remove the original snapshots")
+	fl.BoolVar(&summary, "snapshot-summary", false, "give every snapshot a summary of its files and size")
+	fl.StringVar(&newHost, "new-host", "", "set the host to `name`")
+	fl.StringVar(&newTime, "new-time", "", "set the time to `time` (\"2006-01-02 15:04:05\")")
+	return cmd
+}
+
+// parseSnapshotTime parses a snapshot time as backup's --time does, in
+// local time.
+func parseSnapshotTime(flag, s string) (time.Time, error) {
+	for _, layout := range []string{"2006-01-02 15:04:05", "2006-01-02T15:04:05Z07:00", "2006-01-02 15:04", "2006-01-02"} {
+		if t, err := time.ParseInLocation(layout, s, time.Local); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, errBadTime(flag, s)
+}
