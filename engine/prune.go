@@ -18,11 +18,14 @@ type PruneRequest struct {
 	DryRun        bool
 	// RepackSmall also repacks partly filled packs (repo.PruneOptions).
 	RepackSmall bool
+	// RepackUncompressed compresses blobs stored uncompressed
+	// (repo.PruneOptions).
+	RepackUncompressed bool
 }
 
 // ParsePrune turns a request into repo.PruneOptions.
 func ParsePrune(req PruneRequest) (repo.PruneOptions, error) {
-	opts := repo.PruneOptions{DryRun: req.DryRun, RepackSmall: req.RepackSmall}
+	opts := repo.PruneOptions{DryRun: req.DryRun, RepackSmall: req.RepackSmall, RepackUncompressed: req.RepackUncompressed}
 	var err error
 	if opts.MaxUnused, err = repo.ParseMaxUnused(req.MaxUnused); err != nil {
 		return opts, err

@@ -30,6 +30,12 @@ type PruneOptions struct {
 	// size, when a type has at least two (every backup leaves a partly
 	// filled pack; repacking them together makes fewer, fuller packs).
 	RepackSmall bool
+	// RepackUncompressed also repacks packs holding used blobs stored
+	// uncompressed (written with --compression off), compressing them.
+	// Blobs that do not shrink stay uncompressed and are repacked again
+	// by the next prune with this option: it is meant to be run once,
+	// after turning compression on.
+	RepackUncompressed bool
 }
 
 // ParseMaxUnused parses prune's --max-unused as restic takes it: a
@@ -117,6 +123,9 @@ func (r *Repository) Prune(ctx context.Context, opts PruneOptions) (*PruneReport
 	r.mu.Unlock()
 	if l == nil || !l.Info().Exclusive {
 		return nil, errors.New("prune needs an exclusive lock")
+	}
+	if opts.RepackUncompressed && r.opts.Compression == pack.CompressionOff {
+		return nil, errors.New("repacking uncompressed blobs with compression off would store them uncompressed again")
 	}
 	plan, err := r.planPrune(ctx, opts)
 	if err != nil || opts.DryRun {
@@ -234,6 +243,8 @@ func (plan *prunePlan) classify(opts PruneOptions, small int64) {
 			plan.del = append(plan.del, p)
 		case 100*p.unusedShare() > opts.MaxUnused:
 			candidates = append(candidates, p)
+		case opts.RepackUncompressed && p.holdsUncompressed():
+			candidates = append(candidates, p)
 		case opts.RepackSmall && p.size < small && len(p.ip.Blobs) > 0:
 			t := p.ip.Blobs[0].Type
 			smallOf[t] = append(smallOf[t], p)
@@ -260,6 +271,18 @@ func (plan *prunePlan) classify(opts PruneOptions, small int64) {
 		budget += uint64(p.size)
 		plan.repack = append(plan.repack, p)
 	}
+}
+
+// holdsUncompressed reports whether a used blob of the pack of at least
+// 1 KiB is stored uncompressed. Smaller blobs are left alone: a zstd frame
+// seldom makes them smaller, and they would be repacked on every run.
+func (p *prunePack) holdsUncompressed() bool {
+	for _, e := range p.keep {
+		if !e.Compressed && e.RawLength >= 1<<10 {
+			return true
+		}
+	}
+	return false
 }
 
 // gone returns the packs to delete: unused and repacked ones.

@@ -1,6 +1,7 @@
 package repo
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"github.com/cairn-backup/cairn/backend/faulty"
 	"github.com/cairn-backup/cairn/backend/local"
 	"github.com/cairn-backup/cairn/blob"
+	"github.com/cairn-backup/cairn/pack"
 	"github.com/cairn-backup/cairn/snapshot"
 )
 
@@ -552,6 +554,75 @@ func TestPruneRepackSmall(t *testing.T) {
 		t.Errorf("%d packs after repacking small ones, %d before", after, packsBefore)
 	}
 	after := restoreAll(t, e.be, t.TempDir())
+	for id, d := range before {
+		if after[id] != d {
+			t.Errorf("snapshot %s restores differently after repacking", id[:8])
+		}
+	}
+}
+
+// prune with RepackUncompressed compresses what was stored with
+// compression off, and every snapshot still restores.
+func TestPruneRepackUncompressed(t *testing.T) {
+	ctx := context.Background()
+	be, err := local.Open(t.TempDir())
+	must(t, err)
+	off := testOpts
+	off.Compression = pack.CompressionOff
+	r, err := Init(ctx, be, pw, off)
+	must(t, err)
+	e := &backupEnv{t: t, be: be, r: r}
+	src := t.TempDir()
+	writeFile(t, filepath.Join(src, "text"), bytes.Repeat([]byte("compress me, please. "), 20000), 0o644)
+	e.backup(src, nil)
+	// Data blobs: the tree blobs of this test are too small to shrink.
+	stored := func() (raw, compressed int) {
+		r, err := Open(ctx, be, pw, testOpts)
+		must(t, err)
+		r.Index().Each(blob.Data, func(id blob.ID) {
+			loc, _ := r.Index().Lookup(blob.Handle{Type: blob.Data, ID: id})
+			if loc.Entry.Compressed {
+				compressed++
+			} else {
+				raw++
+			}
+		})
+		return
+	}
+	if raw, _ := stored(); raw == 0 {
+		t.Fatal("compression off stored no blob uncompressed")
+	}
+	before := restoreAll(t, be, t.TempDir())
+
+	offRepo, err := Open(ctx, be, pw, off)
+	must(t, err)
+	l := lock(t, offRepo, true)
+	if _, err := offRepo.Prune(ctx, PruneOptions{MaxUnused: 100, RepackUncompressed: true}); err == nil {
+		t.Error("RepackUncompressed with compression off was accepted")
+	}
+	must(t, l.Unlock())
+
+	auto, err := Open(ctx, be, pw, testOpts)
+	must(t, err)
+	l = lock(t, auto, true)
+	rep, err := auto.Prune(ctx, PruneOptions{MaxUnused: 100, RepackUncompressed: true})
+	must(t, err)
+	must(t, l.Unlock())
+	if rep.PacksRepacked == 0 {
+		t.Errorf("repacked %d packs", rep.PacksRepacked)
+	}
+	// A second run finds nothing left to compress.
+	l = lock(t, auto, true)
+	rep, err = auto.Prune(ctx, PruneOptions{MaxUnused: 100, RepackUncompressed: true})
+	must(t, err)
+	must(t, l.Unlock())
+	if rep.PacksRepacked != 0 {
+		t.Errorf("second run repacked %d packs", rep.PacksRepacked)
+	}
+	if raw, compressed := stored(); raw != 0 || compressed == 0 {
+		t.Errorf("after repacking: %d blobs uncompressed, %d compressed", raw, compressed)
+	}
+	after := restoreAll(t, be, t.TempDir())
 	for id, d := range before {
 		if after[id] != d {
 			t.Errorf("snapshot %s restores differently after repacking", id[:8])

@@ -16,16 +16,18 @@ type pruneFlags struct {
 	maxUnused     string
 	maxRepackSize string
 	repackSmall   bool
+	repackUncomp  bool
 }
 
 func (p *pruneFlags) add(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&p.maxUnused, "max-unused", "5%", "repack packs with more than `P%` unused data (0: any unused data; unlimited: never)")
 	cmd.Flags().StringVar(&p.maxRepackSize, "max-repack-size", "", "repack at most `size` of packs in this run (e.g. 10G)")
 	cmd.Flags().BoolVar(&p.repackSmall, "repack-small", false, "also merge packs under 80% of the pack size into fuller ones")
+	cmd.Flags().BoolVar(&p.repackUncomp, "repack-uncompressed", false, "also compress blobs stored uncompressed (once, after --compression off)")
 }
 
 func (p *pruneFlags) options(dryRun bool) (repo.PruneOptions, error) {
-	return engine.ParsePrune(engine.PruneRequest{MaxUnused: p.maxUnused, MaxRepackSize: p.maxRepackSize, DryRun: dryRun, RepackSmall: p.repackSmall})
+	return engine.ParsePrune(engine.PruneRequest{MaxUnused: p.maxUnused, MaxRepackSize: p.maxRepackSize, DryRun: dryRun, RepackSmall: p.repackSmall, RepackUncompressed: p.repackUncomp})
 }
 
 func runPrune(ctx context.Context, g *globals, r *repo.Repository, opts repo.PruneOptions) error {
@@ -87,7 +89,8 @@ delete packs. Killing prune at any moment loses nothing a snapshot uses;
 run it again to finish. Prune takes an exclusive lock and refuses to run
 on a damaged repository.`,
 		Example: `  cairn prune --dry-run
-  cairn prune --max-unused 10% --max-repack-size 20G`,
+  cairn prune --max-unused 10% --max-repack-size 20G
+  cairn prune --repack-uncompressed   # once, for data backed up with --compression off`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts, err := pf.options(dryRun)
