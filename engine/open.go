@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -34,6 +35,11 @@ type Storage struct {
 	// CACert is a PEM file of extra certificate authorities for S3;
 	// Addressing is "path", "dns" or "" (automatic).
 	CACert, Addressing string
+	// ClientCert is a PEM file with a TLS client certificate and key.
+	ClientCert string
+	// Region and StorageClass are S3's (from -o s3.region, -o
+	// s3.storage-class); "" keeps the default.
+	Region, StorageClass string
 	// InsecureTLS skips certificate verification (tests only).
 	InsecureTLS bool
 	// Connections bounds concurrent S3 requests (default 16).
@@ -47,6 +53,54 @@ type Storage struct {
 	// Wrap, when set, wraps the storage before retries and limits (the
 	// command's fault-injection hooks for tests).
 	Wrap func(backend.Backend) backend.Backend
+}
+
+// StorageOptions lists the -o options ApplyOptions knows, with what they
+// set (restic's names).
+var StorageOptions = []struct{ Key, Help string }{
+	{"s3.region", "the S3 region (default: AWS_DEFAULT_REGION, or the server's)"},
+	{"s3.bucket-lookup", "auto, dns or path: how the bucket is addressed (as --s3-addressing; dns is virtual-host style)"},
+	{"s3.connections", "concurrent S3 requests (default 16; as --connections)"},
+	{"s3.storage-class", "the storage class of stored objects (STANDARD_IA, say)"},
+}
+
+// ApplyOptions sets the storage options given as KEY=VALUE (-o), refusing
+// unknown keys and bad values.
+func (s *Storage) ApplyOptions(kvs []string) error {
+	for _, kv := range kvs {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || v == "" {
+			return fmt.Errorf("-o %q: want key=value", kv)
+		}
+		switch k {
+		case "s3.region":
+			s.Region = v
+		case "s3.bucket-lookup":
+			switch v {
+			case "auto", "path":
+				s.Addressing = v
+			case "dns":
+				s.Addressing = "virtual"
+			default:
+				return fmt.Errorf("-o s3.bucket-lookup=%s: want auto, dns or path", v)
+			}
+		case "s3.connections":
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 {
+				return fmt.Errorf("-o s3.connections=%s: want a number of at least 1", v)
+			}
+			s.Connections = n
+		case "s3.storage-class":
+			s.StorageClass = v
+		default:
+			keys := make([]string, len(StorageOptions))
+			for i, o := range StorageOptions {
+				keys[i] = o.Key
+			}
+			return fmt.Errorf("-o %s: unknown option (known: %s)", k, strings.Join(keys, ", "))
+		}
+	}
+	return nil
 }
 
 var schemeRE = regexp.MustCompile(`^([a-zA-Z][a-zA-Z0-9+.-]*):`)
@@ -83,7 +137,11 @@ func OpenStorage(s Storage) (backend.Backend, error) {
 					cfg.Region = r
 				}
 			}
-			cfg.CACert, cfg.Addressing, cfg.InsecureTLS = s.CACert, s.Addressing, s.InsecureTLS
+			cfg.CACert, cfg.ClientCert, cfg.Addressing, cfg.InsecureTLS = s.CACert, s.ClientCert, s.Addressing, s.InsecureTLS
+			if s.Region != "" {
+				cfg.Region = s.Region
+			}
+			cfg.StorageClass = s.StorageClass
 			be, err := s3.Open(cfg)
 			if err != nil {
 				return nil, err

@@ -48,3 +48,18 @@ func TestPasswordSources(t *testing.T) {
 		t.Error("a failing password command was accepted")
 	}
 }
+
+func TestApplyOptions(t *testing.T) {
+	var s Storage
+	if err := s.ApplyOptions([]string{"s3.region=eu-west-3", "s3.bucket-lookup=dns", "s3.connections=4", "s3.storage-class=STANDARD_IA"}); err != nil {
+		t.Fatal(err)
+	}
+	if s.Region != "eu-west-3" || s.Addressing != "virtual" || s.Connections != 4 || s.StorageClass != "STANDARD_IA" {
+		t.Errorf("options gave %+v", s)
+	}
+	for _, bad := range []string{"s3.region", "s3.region=", "s3.connections=0", "s3.bucket-lookup=sideways", "local.layout=default"} {
+		if err := s.ApplyOptions([]string{bad}); err == nil {
+			t.Errorf("-o %s accepted", bad)
+		}
+	}
+}

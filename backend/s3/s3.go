@@ -40,6 +40,13 @@ type Config struct {
 	// "virtual" (http://bucket.host/key) or "auto" (virtual for AWS hosts).
 	Addressing string
 	CACert     string // PEM file of a private CA, or ""
+	// ClientCert is a PEM file holding a client certificate and its
+	// private key, for servers that require TLS client authentication
+	// (restic's --tls-client-cert), or "".
+	ClientCert string
+	// StorageClass is the storage class of stored objects ("" for the
+	// bucket's default; STANDARD_IA, say).
+	StorageClass string
 	// InsecureTLS skips the verification of the server's certificate (a
 	// test server with a self-signed certificate). Never for real data.
 	InsecureTLS bool
@@ -106,6 +113,20 @@ func Open(cfg Config) (*Backend, error) {
 			return nil, fmt.Errorf("--cacert %s holds no PEM certificate", cfg.CACert)
 		}
 		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	if cfg.ClientCert != "" {
+		pem, err := os.ReadFile(cfg.ClientCert)
+		if err != nil {
+			return nil, fmt.Errorf("--tls-client-cert: %w", err)
+		}
+		cert, err := tls.X509KeyPair(pem, pem)
+		if err != nil {
+			return nil, fmt.Errorf("--tls-client-cert %s: want one PEM file with the certificate and its private key: %w", cfg.ClientCert, err)
+		}
+		if tr.TLSClientConfig == nil {
+			tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+		}
+		tr.TLSClientConfig.Certificates = []tls.Certificate{cert}
 	}
 	if cfg.InsecureTLS {
 		if tr.TLSClientConfig == nil {
@@ -186,7 +207,7 @@ func (b *Backend) Save(ctx context.Context, h backend.Handle, data []byte) error
 	multipart := len(data) > 16<<20
 	info, err := b.client.PutObject(ctx, b.cfg.Bucket, b.key(h), bytes.NewReader(data), int64(len(data)),
 		minio.PutObjectOptions{ContentType: "application/octet-stream", PartSize: 16 << 20,
-			SendContentMd5: multipart, DisableContentSha256: true})
+			SendContentMd5: multipart, DisableContentSha256: true, StorageClass: b.cfg.StorageClass})
 	if err != nil {
 		return b.wrap("save "+h.String(), err)
 	}

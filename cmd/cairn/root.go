@@ -31,6 +31,8 @@ type globals struct {
 	verbose         int
 	retryLock       time.Duration
 	cacert          string
+	tlsClientCert   string
+	extOptions      []string // -o key=value
 	s3Addressing    string
 	connections     int
 	retryTimeout    time.Duration
@@ -95,7 +97,9 @@ configuration file of repositories and sources (--config, ./cairn.toml or
 	f.BoolVarP(&g.quiet, "quiet", "q", false, "print only errors")
 	f.CountVarP(&g.verbose, "verbose", "v", "print more (repeat for more)")
 	f.DurationVar(&g.retryLock, "retry-lock", 0, "wait up to `duration` (e.g. 10m) for a conflicting lock to go away")
-	f.StringVar(&g.cacert, "cacert", "", "trust the private CA in PEM `file` for https S3 endpoints")
+	f.StringVar(&g.cacert, "cacert", os.Getenv("CAIRN_CACERT"), "trust the private CA in PEM `file` for https S3 endpoints (env CAIRN_CACERT)")
+	f.StringVar(&g.tlsClientCert, "tls-client-cert", os.Getenv("CAIRN_TLS_CLIENT_CERT"), "authenticate to the S3 server with the certificate and key in PEM `file` (env CAIRN_TLS_CLIENT_CERT)")
+	f.StringArrayVarP(&g.extOptions, "option", "o", nil, "set a storage option `key=value` (repeatable): "+storageOptionKeys())
 	f.IntVar(&g.limitUpload, "limit-upload", 0, "send at most `KiB/s` to the storage (0: no limit)")
 	f.IntVar(&g.limitDownload, "limit-download", 0, "receive at most `KiB/s` from the storage (0: no limit)")
 	f.BoolVar(&g.insecureTLS, "insecure-tls", false, "do not verify the S3 server's TLS certificate (test servers only)")
@@ -136,10 +140,14 @@ func (g *globals) openBackend() (backend.Backend, error) {
 // when not nil, are its S3 credentials; else they come from the
 // environment (envPrefix+AWS_* first, when given).
 func (g *globals) openLocation(loc string, creds []string, envPrefix string) (backend.Backend, error) {
-	return engine.OpenStorage(engine.Storage{Location: loc, S3Creds: creds, EnvPrefix: envPrefix,
-		CACert: g.cacert, Addressing: g.s3Addressing, InsecureTLS: g.insecureTLS, Connections: g.connections,
+	s := engine.Storage{Location: loc, S3Creds: creds, EnvPrefix: envPrefix,
+		CACert: g.cacert, ClientCert: g.tlsClientCert, Addressing: g.s3Addressing, InsecureTLS: g.insecureTLS, Connections: g.connections,
 		RetryTimeout: g.retryTimeout, OnRetry: g.retryNotice, LimitUpload: g.limitUpload, LimitDownload: g.limitDownload,
-		Wrap: g.testHooks})
+		Wrap: g.testHooks}
+	if err := s.ApplyOptions(g.extOptions); err != nil {
+		return nil, err
+	}
+	return engine.OpenStorage(s)
 }
 
 func (g *globals) options() (repo.Options, error) {
@@ -358,4 +366,13 @@ func (g *globals) retryNotice(op string, h backend.Handle, err error, wait time.
 	if !g.quiet {
 		fmt.Fprintf(g.stderr, "storage: %s %s failed (%v); retrying in %v\n", op, item, err, wait.Round(100*time.Millisecond))
 	}
+}
+
+// storageOptionKeys lists the -o keys for the flag's help.
+func storageOptionKeys() string {
+	keys := make([]string, len(engine.StorageOptions))
+	for i, o := range engine.StorageOptions {
+		keys[i] = o.Key
+	}
+	return strings.Join(keys, ", ")
 }

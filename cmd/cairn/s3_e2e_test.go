@@ -24,6 +24,8 @@ import (
 	"github.com/cairn-backup/cairn/backend/s3/s3test"
 	"github.com/cairn-backup/cairn/config"
 	"github.com/cairn-backup/cairn/message"
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
 )
 
 // s3Env returns the environment for a new repository on the test MinIO.
@@ -363,5 +365,47 @@ func TestConfiguredReposKeepTheirOwnCredentials(t *testing.T) {
 	}
 	if os.Getenv("AWS_SECRET_ACCESS_KEY") != "" {
 		t.Error("credentials leaked into the process environment")
+	}
+}
+
+// TestS3ExtendedOptions: -o options reach the S3 backend (the storage
+// class of every object is the one asked for), and an unknown one is
+// refused in one sentence.
+func TestS3ExtendedOptions(t *testing.T) {
+	url := s3test.URL(t)
+	env := s3Env(t, url)
+	opts := []string{"-o", "s3.bucket-lookup=path", "-o", "s3.region=us-east-1", "-o", "s3.connections=4", "-o", "s3.storage-class=REDUCED_REDUNDANCY"}
+	mustRun(t, env, append(opts, "init")...)
+	src := t.TempDir()
+	writeTree(t, src, 5, 20<<10, 3)
+	mustRun(t, env, append(opts, "backup", src)...)
+	mustRun(t, env, append(opts, "check", "--read-data")...)
+
+	endpoint, ak, sk := s3test.Server(t)
+	bucket := strings.SplitN(strings.TrimPrefix(url, "s3:http://"+endpoint+"/"), "/", 2)[0]
+	mc, err := minio.New(endpoint, &minio.Options{Creds: credentials.NewStaticV4(ak, sk, "")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for obj := range mc.ListObjects(context.Background(), bucket, minio.ListObjectsOptions{Recursive: true, Prefix: "repo/data/"}) {
+		if obj.Err != nil {
+			t.Fatal(obj.Err)
+		}
+		info, err := mc.StatObject(context.Background(), bucket, obj.Key, minio.StatObjectOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if class := info.Metadata.Get("X-Amz-Storage-Class"); class != "REDUCED_REDUNDANCY" {
+			t.Errorf("%s has storage class %q", obj.Key, class)
+		}
+		n++
+	}
+	if n == 0 {
+		t.Error("no pack was stored")
+	}
+	r := cairn(t, env, "-o", "s3.colour=blue", "snapshots")
+	if r.code != 1 || !strings.Contains(r.stderr, "-o s3.colour: unknown option (known: s3.region") {
+		t.Errorf("unknown option: exit %d\n%s", r.code, r.stderr)
 	}
 }
