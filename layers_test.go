@@ -24,6 +24,7 @@ var allowed = map[string][]string{
 	"message":  nil,
 	// Backend wrappers and implementations know only the interface.
 	"backend/backendtest": {"backend"},
+	"backend/cache":       {"backend"},
 	"backend/faulty":      {"backend"},
 	"backend/limit":       {"backend"},
 	"backend/local":       {"backend"},
@@ -39,7 +40,7 @@ var allowed = map[string][]string{
 	"index":    {"blob", "crypto", "pack"},
 	"snapshot": {"blob", "chunk", "duration", "wire"},
 	"repo":     {"backend", "blob", "chunk", "crypto", "index", "pack", "snapshot", "wire"},
-	"engine": {"backend", "backend/limit", "backend/local", "backend/retry", "backend/s3", "backend/throttle",
+	"engine": {"backend", "backend/cache", "backend/limit", "backend/local", "backend/retry", "backend/s3", "backend/throttle",
 		"blob", "duration", "index", "repo", "snapshot"},
 
 	"config":    {"duration"},
@@ -56,6 +57,7 @@ var allowed = map[string][]string{
 // library tests run against.
 var allowedInTests = map[string][]string{
 	"backend/faulty":   {"backend/mem"},
+	"backend/cache":    {"backend/backendtest", "backend/mem"},
 	"backend/limit":    {"backend/backendtest", "backend/mem"},
 	"backend/local":    {"backend/backendtest"},
 	"backend/mem":      {"backend/backendtest"},

@@ -254,3 +254,18 @@ func NewBytesReader(b []byte) *BytesReader { return &BytesReader{bytes.NewReader
 
 // Close implements io.Closer.
 func (*BytesReader) Close() error { return nil }
+
+type bypassCacheKey struct{}
+
+// BypassCache returns a context under which caching wrappers (package
+// backend/cache) read from the storage itself: check must verify what
+// the storage holds, not a local copy.
+func BypassCache(ctx context.Context) context.Context {
+	return context.WithValue(ctx, bypassCacheKey{}, true)
+}
+
+// CacheBypassed reports whether ctx asks caching wrappers to step aside.
+func CacheBypassed(ctx context.Context) bool {
+	b, _ := ctx.Value(bypassCacheKey{}).(bool)
+	return b
+}

@@ -3,22 +3,26 @@ package engine
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/cairn-backup/cairn/backend"
+	"github.com/cairn-backup/cairn/backend/cache"
 	"github.com/cairn-backup/cairn/backend/limit"
 	"github.com/cairn-backup/cairn/backend/local"
 	"github.com/cairn-backup/cairn/backend/retry"
 	"github.com/cairn-backup/cairn/backend/s3"
 	"github.com/cairn-backup/cairn/backend/throttle"
 	"github.com/cairn-backup/cairn/repo"
+	"github.com/zeebo/blake3"
 )
 
 // Storage says where a repository is stored and how to reach it.
@@ -50,6 +54,10 @@ type Storage struct {
 	OnRetry func(op string, h backend.Handle, err error, wait time.Duration)
 	// LimitUpload and LimitDownload cap the rates in KiB/s (0: none).
 	LimitUpload, LimitDownload int
+	// CacheDir, when set, keeps copies of a remote repository's keys,
+	// index files and snapshots below it (package backend/cache), in a
+	// folder per location. Local repositories are not cached.
+	CacheDir string
 	// Wrap, when set, wraps the storage before retries and limits (the
 	// command's fault-injection hooks for tests).
 	Wrap func(backend.Backend) backend.Backend
@@ -150,7 +158,14 @@ func OpenStorage(s Storage) (backend.Backend, error) {
 			if n <= 0 {
 				n = 16
 			}
-			return retry.New(limit.New(wrap(be), n), retry.Config{MaxTotal: s.RetryTimeout, Attempts: 10, OnRetry: s.OnRetry}), nil
+			var out backend.Backend = retry.New(limit.New(wrap(be), n), retry.Config{MaxTotal: s.RetryTimeout, Attempts: 10, OnRetry: s.OnRetry})
+			if s.CacheDir != "" {
+				sum := blake3.Sum256([]byte(s.Location))
+				if out, err = cache.New(out, filepath.Join(s.CacheDir, hex.EncodeToString(sum[:16]))); err != nil {
+					return nil, err
+				}
+			}
+			return out, nil
 		default:
 			return nil, fmt.Errorf("unknown repository scheme %q (supported: a path, local:PATH, s3:https://HOST/BUCKET/PREFIX)", m[1])
 		}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/cairn-backup/cairn/backend"
 	"github.com/cairn-backup/cairn/engine"
 	"github.com/cairn-backup/cairn/message"
 	"github.com/cairn-backup/cairn/repo"
@@ -17,6 +18,7 @@ type checkFlags struct {
 	subset        string
 	rolling       string
 	snapshotsRefs []string
+	withCache     bool
 }
 
 func newCheckCmd(g *globals) *cobra.Command {
@@ -51,6 +53,7 @@ verified: any ceil(100/P) consecutive runs together read every pack.`,
 	f.StringVar(&o.subset, "read-data-subset", "", "verify only `n/m`, P% or a SIZE (5G) of the packs")
 	f.StringVar(&o.rolling, "rolling", "", "verify the `P%` of packs verified longest ago, and record it")
 	f.StringArrayVar(&o.snapshotsRefs, "snapshot", nil, "check only what snapshot `ID` uses (repeatable)")
+	f.BoolVar(&o.withCache, "with-cache", false, "read the keys, index and snapshots from the local cache (default: from the storage)")
 	return cmd
 }
 
@@ -251,6 +254,9 @@ func runCheck(cmd *cobra.Command, g *globals, o *checkFlags) error {
 	opts, err := engine.ParseCheck(engine.CheckRequest{ReadData: o.readData, Subset: o.subset, Rolling: o.rolling, Snapshots: o.snapshotsRefs})
 	if err != nil {
 		return err
+	}
+	if !o.withCache {
+		ctx = backend.BypassCache(ctx) // check what the storage holds, as restic does
 	}
 	r, unlock, err := g.openReading(ctx)
 	if err != nil {

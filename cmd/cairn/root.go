@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -33,6 +34,8 @@ type globals struct {
 	cacert          string
 	tlsClientCert   string
 	extOptions      []string // -o key=value
+	cacheDir        string
+	noCache         bool
 	s3Addressing    string
 	connections     int
 	retryTimeout    time.Duration
@@ -99,6 +102,8 @@ configuration file of repositories and sources (--config, ./cairn.toml or
 	f.DurationVar(&g.retryLock, "retry-lock", 0, "wait up to `duration` (e.g. 10m) for a conflicting lock to go away")
 	f.StringVar(&g.cacert, "cacert", os.Getenv("CAIRN_CACERT"), "trust the private CA in PEM `file` for https S3 endpoints (env CAIRN_CACERT)")
 	f.StringVar(&g.tlsClientCert, "tls-client-cert", os.Getenv("CAIRN_TLS_CLIENT_CERT"), "authenticate to the S3 server with the certificate and key in PEM `file` (env CAIRN_TLS_CLIENT_CERT)")
+	f.StringVar(&g.cacheDir, "cache-dir", os.Getenv("CAIRN_CACHE_DIR"), "keep the cache of remote repositories in `dir` (default ~/.cache/cairn; env CAIRN_CACHE_DIR)")
+	f.BoolVar(&g.noCache, "no-cache", false, "do not use a local cache of a remote repository's keys, index and snapshots")
 	f.StringArrayVarP(&g.extOptions, "option", "o", nil, "set a storage option `key=value` (repeatable): "+storageOptionKeys())
 	f.IntVar(&g.limitUpload, "limit-upload", 0, "send at most `KiB/s` to the storage (0: no limit)")
 	f.IntVar(&g.limitDownload, "limit-download", 0, "receive at most `KiB/s` from the storage (0: no limit)")
@@ -143,7 +148,7 @@ func (g *globals) openLocation(loc string, creds []string, envPrefix string) (ba
 	s := engine.Storage{Location: loc, S3Creds: creds, EnvPrefix: envPrefix,
 		CACert: g.cacert, ClientCert: g.tlsClientCert, Addressing: g.s3Addressing, InsecureTLS: g.insecureTLS, Connections: g.connections,
 		RetryTimeout: g.retryTimeout, OnRetry: g.retryNotice, LimitUpload: g.limitUpload, LimitDownload: g.limitDownload,
-		Wrap: g.testHooks}
+		Wrap: g.testHooks, CacheDir: g.cacheLocation()}
 	if err := s.ApplyOptions(g.extOptions); err != nil {
 		return nil, err
 	}
@@ -375,4 +380,20 @@ func storageOptionKeys() string {
 		keys[i] = o.Key
 	}
 	return strings.Join(keys, ", ")
+}
+
+// cacheLocation is where remote repositories are cached: --cache-dir, or
+// the user's cache folder; "" with --no-cache or without a home.
+func (g *globals) cacheLocation() string {
+	if g.noCache {
+		return ""
+	}
+	if g.cacheDir != "" {
+		return g.cacheDir
+	}
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "cairn")
 }

@@ -409,3 +409,61 @@ func TestS3ExtendedOptions(t *testing.T) {
 		t.Errorf("unknown option: exit %d\n%s", r.code, r.stderr)
 	}
 }
+
+// TestS3Cache: an S3 repository's keys, index and snapshots are cached
+// locally (--cache-dir), and a later command works from the copies; check
+// reads the storage itself, so a damaged remote index file is reported
+// although the cache holds it intact (check --with-cache would not see it).
+func TestS3Cache(t *testing.T) {
+	url := s3test.URL(t)
+	cacheDir := t.TempDir()
+	env := append(s3Env(t, url), "CAIRN_CACHE_DIR="+cacheDir)
+	mustRun(t, env, "init")
+	src := t.TempDir()
+	writeTree(t, src, 8, 20<<10, 4)
+	mustRun(t, env, "backup", src)
+	count := func(kind string) int {
+		t.Helper()
+		m, _ := filepath.Glob(filepath.Join(cacheDir, "*", kind, "*"))
+		return len(m)
+	}
+	if count("index") == 0 || count("snapshots") != 1 || count("keys") != 1 {
+		t.Fatalf("cached: %d index files, %d snapshots, %d keys", count("index"), count("snapshots"), count("keys"))
+	}
+	if _, err := os.Stat(filepath.Join(cacheDir, "CACHEDIR.TAG")); err != nil {
+		t.Errorf("no CACHEDIR.TAG: %v", err)
+	}
+	noCache := t.TempDir()
+	if out := mustRun(t, append(env, "CAIRN_CACHE_DIR="+noCache), "--no-cache", "snapshots"); !strings.Contains(out, "1 snapshots") {
+		t.Errorf("snapshots --no-cache:\n%s", out)
+	}
+	if m, _ := filepath.Glob(filepath.Join(noCache, "*")); len(m) != 0 {
+		t.Errorf("--no-cache wrote %v", m)
+	}
+
+	// Damage the remote index file behind the cache's back.
+	endpoint, ak, sk := s3test.Server(t)
+	bucket := strings.SplitN(strings.TrimPrefix(url, "s3:http://"+endpoint+"/"), "/", 2)[0]
+	mc, err := minio.New(endpoint, &minio.Options{Creds: credentials.NewStaticV4(ak, sk, "")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	var key string
+	for obj := range mc.ListObjects(ctx, bucket, minio.ListObjectsOptions{Recursive: true, Prefix: "repo/index/"}) {
+		key = obj.Key
+	}
+	garbage := strings.Repeat("x", 100)
+	if _, err := mc.PutObject(ctx, bucket, key, strings.NewReader(garbage), int64(len(garbage)), minio.PutObjectOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if out := mustRun(t, env, "ls", "latest"); !strings.Contains(out, "f000") {
+		t.Errorf("ls from the cache:\n%s", out)
+	}
+	if r := cairn(t, env, "check", "--with-cache"); r.code != 0 {
+		t.Errorf("check --with-cache: exit %d (the cached copy is intact)\n%s", r.code, r.stderr)
+	}
+	if r := cairn(t, env, "check"); r.code != 1 || !strings.Contains(r.stderr, "index/") {
+		t.Errorf("check of a damaged remote index: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
