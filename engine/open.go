@@ -257,3 +257,16 @@ func trimNewline(b []byte) []byte {
 	b = bytes.TrimSuffix(b, []byte("\n"))
 	return bytes.TrimSuffix(b, []byte("\r"))
 }
+
+// CacheEntry is one repository's cache below a cache folder.
+type CacheEntry = cache.Entry
+
+// ListCaches lists the repository caches below root, most recently used
+// first.
+func ListCaches(root string) ([]CacheEntry, error) { return cache.List(root) }
+
+// CleanupCaches removes the repository caches below root not used for
+// maxAge, and returns them.
+func CleanupCaches(root string, maxAge time.Duration) ([]CacheEntry, error) {
+	return cache.Cleanup(root, time.Now().Add(-maxAge))
+}

@@ -240,3 +240,18 @@ type IndexFile struct {
 	Supersedes []string    `json:"supersedes"`
 	Packs      []IndexPack `json:"packs"`
 }
+
+// CacheList is cache --json: the cache folder and its repository caches.
+type CacheList struct {
+	Dir     string       `json:"dir"`
+	Caches  []CacheEntry `json:"caches"`
+	Removed []CacheEntry `json:"removed,omitempty"` // with --cleanup
+}
+
+// CacheEntry is one repository's cache.
+type CacheEntry struct {
+	Name     string    `json:"name"`
+	LastUsed time.Time `json:"last_used"`
+	Size     int64     `json:"size"`
+	Files    int       `json:"files"`
+}

@@ -20,6 +20,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
+	"time"
 
 	"github.com/cairn-backup/cairn/backend"
 	"github.com/zeebo/blake3"
@@ -47,6 +49,8 @@ func New(be backend.Backend, dir string) (*Backend, error) {
 			}
 		}
 	}
+	now := time.Now()
+	_ = os.Chtimes(dir, now, now) // the last use, for Cleanup
 	tagFile := filepath.Join(filepath.Dir(dir), "CACHEDIR.TAG")
 	if _, err := os.Stat(tagFile); errors.Is(err, fs.ErrNotExist) {
 		_ = os.WriteFile(tagFile, []byte(tag), 0o600)
@@ -187,4 +191,67 @@ func (b *Backend) Remove(ctx context.Context, h backend.Handle) error {
 		_ = os.Remove(b.path(h))
 	}
 	return b.Backend.Remove(ctx, h)
+}
+
+// Entry is one repository's cache below a cache root.
+type Entry struct {
+	Name     string    `json:"name"`
+	LastUsed time.Time `json:"last_used"`
+	Size     int64     `json:"size"`
+	Files    int       `json:"files"`
+}
+
+// List lists the repository caches below root, most recently used first.
+// A root that does not exist holds none.
+func List(root string) ([]Entry, error) {
+	dirs, err := os.ReadDir(root)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []Entry
+	for _, d := range dirs {
+		if !d.IsDir() {
+			continue
+		}
+		fi, err := d.Info()
+		if err != nil {
+			continue
+		}
+		e := Entry{Name: d.Name(), LastUsed: fi.ModTime()}
+		_ = filepath.WalkDir(filepath.Join(root, d.Name()), func(_ string, f fs.DirEntry, err error) error {
+			if err == nil && f.Type().IsRegular() {
+				if info, err := f.Info(); err == nil {
+					e.Size += info.Size()
+					e.Files++
+				}
+			}
+			return nil
+		})
+		out = append(out, e)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].LastUsed.After(out[j].LastUsed) })
+	return out, nil
+}
+
+// Cleanup removes the repository caches below root not used since
+// before (their repositories are gone, or not used from this machine any
+// more), and returns them.
+func Cleanup(root string, before time.Time) ([]Entry, error) {
+	all, err := List(root)
+	if err != nil {
+		return nil, err
+	}
+	var removed []Entry
+	for _, e := range all {
+		if e.LastUsed.Before(before) {
+			if err := os.RemoveAll(filepath.Join(root, e.Name)); err != nil {
+				return removed, err
+			}
+			removed = append(removed, e)
+		}
+	}
+	return removed, nil
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/cairn-backup/cairn/backend"
 	"github.com/cairn-backup/cairn/backend/backendtest"
@@ -164,5 +165,37 @@ func TestBypass(t *testing.T) {
 	}
 	if b, _ := backend.ReadAll(backend.BypassCache(ctx), c, h, 0, 0); string(b) != "damaged" {
 		t.Errorf("bypassing read: %q, want what the storage holds", b)
+	}
+}
+
+func TestListAndCleanup(t *testing.T) {
+	root := t.TempDir()
+	for _, name := range []string{"old", "new"} {
+		c, err := New(mem.New(), filepath.Join(root, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		snap := []byte("snapshot of " + name)
+		if err := c.Save(context.Background(), named(backend.Snapshot, snap), snap); err != nil {
+			t.Fatal(err)
+		}
+	}
+	long := time.Now().Add(-60 * 24 * time.Hour)
+	if err := os.Chtimes(filepath.Join(root, "old"), long, long); err != nil {
+		t.Fatal(err)
+	}
+	list, err := List(root)
+	if err != nil || len(list) != 2 || list[0].Name != "new" || list[0].Files != 1 || list[0].Size == 0 {
+		t.Fatalf("List = %+v, %v", list, err)
+	}
+	removed, err := Cleanup(root, time.Now().Add(-30*24*time.Hour))
+	if err != nil || len(removed) != 1 || removed[0].Name != "old" {
+		t.Fatalf("Cleanup = %+v, %v", removed, err)
+	}
+	if list, _ := List(root); len(list) != 1 || list[0].Name != "new" {
+		t.Errorf("after cleanup: %+v", list)
+	}
+	if list, err := List(filepath.Join(root, "missing")); err != nil || len(list) != 0 {
+		t.Errorf("List of a missing root: %v %v", list, err)
 	}
 }

@@ -466,4 +466,17 @@ func TestS3Cache(t *testing.T) {
 	if r := cairn(t, env, "check"); r.code != 1 || !strings.Contains(r.stderr, "index/") {
 		t.Errorf("check of a damaged remote index: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
+
+	// cache lists the repository's cache; --cleanup removes unused ones.
+	var list message.CacheList
+	if err := strictJSON(mustRun(t, env, "cache", "--json"), &list); err != nil || len(list.Caches) != 1 || list.Caches[0].Files < 3 || list.Dir != cacheDir {
+		t.Fatalf("cache --json: %v %+v", err, list)
+	}
+	old := time.Now().Add(-48 * time.Hour)
+	if err := os.Chtimes(filepath.Join(cacheDir, list.Caches[0].Name), old, old); err != nil {
+		t.Fatal(err)
+	}
+	if out := mustRun(t, env, "cache", "--cleanup", "--max-age", "1"); !strings.Contains(out, "removed "+list.Caches[0].Name) || !strings.Contains(out, "no repository caches") {
+		t.Errorf("cache --cleanup:\n%s", out)
+	}
 }
