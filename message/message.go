@@ -144,6 +144,17 @@ type PruneSummary struct {
 	BytesFreed           int64   `json:"bytes_freed"`
 	BytesUnusedRemaining uint64  `json:"bytes_unused_remaining"`
 	TotalDuration        float64 `json:"total_duration"`
+	// The plan's figures as restic prints them: used blobs copied into new
+	// packs, blobs removed (unused ones in repacked and deleted packs),
+	// and the packs by use.
+	RepackBlobs     int    `json:"repack_blobs"`
+	RepackBytes     uint64 `json:"repack_bytes"`
+	RemovedBlobs    int    `json:"removed_blobs"`
+	RemovedBytes    uint64 `json:"removed_bytes"`
+	PacksKept       int    `json:"packs_kept"`
+	PacksFullyUsed  int    `json:"packs_fully_used"`
+	PacksPartlyUsed int    `json:"packs_partly_used"`
+	PacksUnused     int    `json:"packs_unused"`
 }
 
 // StatsSummary is stats --json.

@@ -71,6 +71,15 @@ type PruneReport struct {
 	BytesWritten      uint64 // pack bytes written by repacking
 	BytesUnusedRemain uint64 // unused bytes left in kept packs
 	IndexFilesOld     int
+	// The plan as restic prints it: blobs and bytes copied into new packs
+	// ("to repack"), unused ones they drop ("this removes"), blobs of
+	// packs deleted whole ("to delete"), and the packs by use.
+	RepackBlobs, RepackRemovedBlobs, DeleteBlobs int
+	RepackBytes, RepackRemovedBytes, DeleteBytes uint64
+	PacksFullyUsed, PacksPartlyUsed, PacksUnused int
+	PacksKept                                    int
+	BytesKept                                    uint64 // pack bytes of kept packs
+	BlobBytes                                    uint64 // sealed bytes of every indexed blob before
 	// What was really done, for a prune that stopped early: the stage it
 	// reached ("plan", "repack", "index", "delete", "done") and the pack
 	// files it deleted.
@@ -270,6 +279,41 @@ func (plan *prunePlan) classify(opts PruneOptions, small int64) {
 		}
 		budget += uint64(p.size)
 		plan.repack = append(plan.repack, p)
+	}
+	plan.figures()
+}
+
+// figures fills in the plan's figures as restic prints them.
+func (plan *prunePlan) figures() {
+	rep := plan.rep
+	gone := map[*prunePack]bool{}
+	for _, p := range plan.del {
+		gone[p] = true
+		rep.DeleteBlobs += len(p.ip.Blobs)
+		rep.DeleteBytes += p.unusedBytes + p.usedBytes
+	}
+	for _, p := range plan.repack {
+		gone[p] = true
+		rep.RepackBlobs += p.usedBlobs
+		rep.RepackBytes += p.usedBytes
+		rep.RepackRemovedBlobs += len(p.ip.Blobs) - p.usedBlobs
+		rep.RepackRemovedBytes += p.unusedBytes
+	}
+	for _, id := range plan.ids {
+		p := plan.packs[id]
+		rep.BlobBytes += p.usedBytes + p.unusedBytes
+		switch {
+		case p.usedBlobs == 0:
+			rep.PacksUnused++
+		case p.usedBlobs == len(p.ip.Blobs):
+			rep.PacksFullyUsed++
+		default:
+			rep.PacksPartlyUsed++
+		}
+		if !gone[p] {
+			rep.PacksKept++
+			rep.BytesKept += uint64(p.size)
+		}
 	}
 }
 

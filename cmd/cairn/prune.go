@@ -62,18 +62,46 @@ func runPrune(ctx context.Context, g *globals, r *repo.Repository, opts repo.Pru
 			PacksWritten: rep.PacksWritten, BlobsUsed: rep.BlobsUsed, BlobsUnused: rep.BlobsUnused,
 			BlobsRepacked: rep.BlobsRepacked, BytesTotal: rep.BytesTotal, BytesUnused: rep.BytesUnused,
 			BytesDeleted: rep.BytesDeleted, BytesWritten: rep.BytesWritten, BytesFreed: int64(rep.BytesDeleted) - int64(rep.BytesWritten),
-			BytesUnusedRemaining: rep.BytesUnusedRemain, TotalDuration: time.Since(start).Seconds()})
+			BytesUnusedRemaining: rep.BytesUnusedRemain, TotalDuration: time.Since(start).Seconds(),
+			RepackBlobs: rep.RepackBlobs, RepackBytes: rep.RepackBytes, RemovedBlobs: rep.RepackRemovedBlobs + rep.DeleteBlobs,
+			RemovedBytes: rep.RepackRemovedBytes + rep.DeleteBytes, PacksKept: rep.PacksKept, PacksFullyUsed: rep.PacksFullyUsed,
+			PacksPartlyUsed: rep.PacksPartlyUsed, PacksUnused: rep.PacksUnused})
 	}
+	printPrunePlan(g, rep)
 	verb := map[bool]string{true: "would", false: "will"}[opts.DryRun]
-	g.printf("used: %d blobs; unused: %d blobs, %s\n", rep.BlobsUsed, rep.BlobsUnused, ibytes(rep.BytesUnused))
 	g.printf("%s delete %d packs and %d unreferenced packs, repack %d packs (%d blobs, %s)\n", verb,
 		rep.PacksDeleted, rep.UnindexedDeleted, rep.PacksRepacked, rep.BlobsRepacked, ibytes(rep.BytesWritten))
 	freed := int64(rep.BytesDeleted) - int64(rep.BytesWritten)
-	g.printf("%s free %s; %s unused remains in kept packs\n", verb, ibytes(uint64(max(freed, 0))), ibytes(rep.BytesUnusedRemain))
+	g.printf("%s free %s\n", verb, ibytes(uint64(max(freed, 0))))
 	if !opts.DryRun {
 		g.printf("done in %s\n", formatDuration(time.Since(start)))
 	}
 	return nil
+}
+
+// printPrunePlan prints the plan's figures as restic's prune does.
+func printPrunePlan(g *globals, rep *repo.PruneReport) {
+	line := func(what string, blobs int, bytes uint64) {
+		g.printf("%-18s %8d blobs / %s\n", what, blobs, ibytes(bytes))
+	}
+	removedBlobs, removedBytes := rep.RepackRemovedBlobs+rep.DeleteBlobs, rep.RepackRemovedBytes+rep.DeleteBytes
+	remaining := rep.BlobBytes - min(removedBytes, rep.BlobBytes)
+	line("to repack:", rep.RepackBlobs, rep.RepackBytes)
+	line("this removes:", rep.RepackRemovedBlobs, rep.RepackRemovedBytes)
+	line("to delete:", rep.DeleteBlobs, rep.DeleteBytes)
+	line("total prune:", removedBlobs, removedBytes)
+	line("remaining:", rep.BlobsUsed+rep.BlobsUnused-removedBlobs, remaining)
+	share := 0.0
+	if remaining > 0 {
+		share = 100 * float64(rep.BytesUnusedRemain) / float64(remaining)
+	}
+	g.printf("unused size after prune: %s (%.2f%% of remaining size)\n\n", ibytes(rep.BytesUnusedRemain), share)
+	g.printf("totally used packs: %6d\npartly used packs:  %6d\nunused packs:       %6d\n\n", rep.PacksFullyUsed, rep.PacksPartlyUsed, rep.PacksUnused)
+	g.printf("to keep:   %6d packs\nto repack: %6d packs\nto delete: %6d packs", rep.PacksKept, rep.PacksRepacked, rep.PacksDeleted)
+	if rep.UnindexedDeleted > 0 {
+		g.printf(" (and %d unreferenced pack files)", rep.UnindexedDeleted)
+	}
+	g.printf("\n\n")
 }
 
 func newPruneCmd(g *globals) *cobra.Command {

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cairn-backup/cairn/message"
 )
 
 func TestLockConflictExit11(t *testing.T) {
@@ -128,4 +130,51 @@ func dirBytes(t *testing.T, dir string) int64 {
 		return nil
 	})
 	return n
+}
+
+// TestPruneFiguresAsRestic: prune --dry-run prints restic's figures
+// (to repack, this removes, to delete, total prune, remaining, packs by
+// use), and they agree with the --json summary and with what prune then
+// does.
+func TestPruneFiguresAsRestic(t *testing.T) {
+	env, _, src := smallPackRepo(t, 12)
+	// A second snapshot without half the files, then forget the first:
+	// some packs hold only unused blobs, others both.
+	for i := 0; i < 12; i += 2 {
+		if err := os.Remove(filepath.Join(src, fmt.Sprintf("d%d", i%4), fmt.Sprintf("f%03d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustRun(t, env, "backup", src)
+	mustRun(t, env, "forget", "--keep-last", "1")
+	dry := mustRun(t, env, "prune", "--dry-run", "--max-unused", "0")
+	for _, want := range []string{"to repack:", "this removes:", "to delete:", "total prune:", "remaining:",
+		"unused size after prune:", "totally used packs:", "partly used packs:", "unused packs:", "to keep:", "would free"} {
+		if !strings.Contains(dry, want) {
+			t.Errorf("prune --dry-run lacks %q:\n%s", want, dry)
+		}
+	}
+	var sum message.PruneSummary
+	if err := strictJSON(mustRun(t, env, "prune", "--dry-run", "--max-unused", "0", "--json"), &sum); err != nil {
+		t.Fatal(err)
+	}
+	if sum.RemovedBlobs == 0 || sum.PacksUnused+sum.PacksPartlyUsed == 0 || sum.PacksKept+sum.PacksRepacked+sum.PacksDeleted != sum.Packs ||
+		sum.PacksFullyUsed+sum.PacksPartlyUsed+sum.PacksUnused != sum.Packs || sum.RemovedBlobs != sum.BlobsUnused {
+		t.Errorf("dry-run figures do not add up: %+v", sum)
+	}
+	if !strings.Contains(dry, fmt.Sprintf("total prune:       %8d blobs", sum.RemovedBlobs)) {
+		t.Errorf("text and JSON disagree on total prune (%d):\n%s", sum.RemovedBlobs, dry)
+	}
+	var done message.PruneSummary
+	if err := strictJSON(mustRun(t, env, "prune", "--max-unused", "0", "--json"), &done); err != nil {
+		t.Fatal(err)
+	}
+	if done.PacksDeleted != sum.PacksDeleted || done.PacksRepacked != sum.PacksRepacked || done.RemovedBlobs != sum.RemovedBlobs {
+		t.Errorf("prune did %+v, the dry run said %+v", done, sum)
+	}
+	mustRun(t, env, "check", "--read-data")
+	var after message.PruneSummary
+	if err := strictJSON(mustRun(t, env, "prune", "--dry-run", "--json"), &after); err != nil || after.RemovedBlobs != 0 || after.PacksUnused != 0 {
+		t.Errorf("after prune: %v %+v", err, after)
+	}
 }
