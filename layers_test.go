@@ -43,13 +43,14 @@ var allowed = map[string][]string{
 	"engine": {"backend", "backend/cache", "backend/limit", "backend/local", "backend/retry", "backend/s3", "backend/throttle",
 		"blob", "duration", "index", "repo", "snapshot"},
 
+	"mount":     {"blob", "repo", "snapshot"},
 	"config":    {"duration"},
 	"routine":   {"config", "message"},
 	"schedule":  {"config", "routine"},
 	"assurance": {"config", "message", "repo", "routine", "schedule"},
 	"bench":     {"blob", "chunk", "crypto", "pack"},
 	"cmd/cairn": {"backend", "backend/faulty",
-		"assurance", "bench", "blob", "config", "duration", "engine", "index", "message", "pack", "repo", "routine", "schedule", "snapshot"},
+		"assurance", "bench", "blob", "config", "duration", "engine", "index", "message", "mount", "pack", "repo", "routine", "schedule", "snapshot"},
 }
 
 // allowedInTests adds what a package's tests may import besides its own

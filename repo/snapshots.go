@@ -59,6 +59,12 @@ func (r *Repository) Snapshots(ctx context.Context) ([]*snapshot.Snapshot, error
 	return snaps, err
 }
 
+// SnapshotNames lists the snapshot files' names: a cheap way to see
+// whether snapshots were added or removed since the last look.
+func (r *Repository) SnapshotNames(ctx context.Context) ([]string, error) {
+	return backend.Names(ctx, r.be, backend.Snapshot)
+}
+
 // LoadSnapshots loads every snapshot, oldest first, and returns the errors
 // of the snapshot files that could not be read.
 func (r *Repository) LoadSnapshots(ctx context.Context) ([]*snapshot.Snapshot, []error, error) {

@@ -67,7 +67,7 @@ verify = ["sqlite3 {dir}/app.db 'PRAGMA integrity_check' | grep -qx ok"]
 		t.Errorf("gate output:\n%s", text)
 	}
 
-	book := mustRun(t, env, "runbook", "app-db", "-o", "-")
+	book := mustRun(t, env, "runbook", "app-db", "--output", "-")
 	for _, want := range []string{"cairn restore latest --tag source=app-db", "PRAGMA integrity_check", "| offsite | copy |", "The last drill"} {
 		if !strings.Contains(book, want) {
 			t.Errorf("runbook lacks %q:\n%s", want, book)

@@ -86,9 +86,10 @@ measured by the last drill. It is generated from the configuration and
 the repositories, so regenerating keeps it current.
 
 By default it goes to STATE-DIR/runbooks/SOURCE.md, where "cairn gate"
-looks for it; -o FILE writes elsewhere, -o - to standard output.`,
+looks for it; --output FILE writes elsewhere, --output - to standard
+output. (-o is the global storage option, as in restic.)`,
 		Example: `  cairn runbook app
-  cairn runbook app-db -o - | less`,
+  cairn runbook app-db --output - | less`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, src, err := g.configSource(args[0])
@@ -118,7 +119,7 @@ looks for it; -o FILE writes elsewhere, -o - to standard output.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&output, "output", "o", "", "write to `file` (- for standard output)")
+	cmd.Flags().StringVar(&output, "output", "", "write to `file` (- for standard output)")
 	return cmd
 }
 
