@@ -4,6 +4,8 @@
 #   sqlite3     the verify command of the SQLite drill example
 #   systemd     systemd-analyze, to verify the schedule's unit files
 #   tmux        a real 80-column terminal for the progress display's test
+#   fuse3       fusermount3, with which cairn mount mounts and unmounts as a
+#               user other than root (root mounts directly)
 # Needs root and apt-get. Outside CI (CI unset) a machine that cannot
 # install them goes on, and the tests that need them skip with one line.
 set -euo pipefail
@@ -11,6 +13,7 @@ missing=()
 command -v sqlite3 >/dev/null 2>&1 || missing+=(sqlite3)
 command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 command -v tmux >/dev/null 2>&1 || missing+=(tmux)
+command -v fusermount3 >/dev/null 2>&1 || command -v fusermount >/dev/null 2>&1 || missing+=(fuse3)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && command -v pg_dump >/dev/null 2>&1 || missing+=(postgresql)
 if [ ${#missing[@]} -eq 0 ]; then exit 0; fi
 echo "deps.sh: installing ${missing[*]}" >&2
