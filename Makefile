@@ -69,12 +69,14 @@ unit:
 ## time and peak heap at 1M blobs, check --read-data throughput on 2 GiB
 ## against restic in the same run, and backup/restore MB/s to MinIO on
 ## 127.0.0.1 beside a local repository, and cairn bench on a 300 MiB tree
-## against the installed peers (plot in bench-tree.svg). About five minutes.
+## against the installed peers (plot in bench-tree.svg), and cairn mount
+## against dump and restic's mount. About seven minutes.
 bench: build minio
 	$(GO) test -run XXX -bench . -benchtime 2s ./chunk/ ./crypto/ ./pack/ ./index/
 	$(GO) test -run XXX -bench Prune1M -benchtime 1x ./repo/
 	scripts/bench-check.sh 2048
 	scripts/minio.sh run -- scripts/bench-s3.sh 1024
+	scripts/bench-mount.sh 1024 1GiB
 	@d=$$(mktemp -d /tmp/cairn-bench-tree.XXXXXX); \
 	bin/cairn bench gen --profile tree --size 300MiB --seed 1 $$d/data && \
 	bin/cairn bench run $$d/data --compare restic,borg,kopia --plot bench-tree.svg; \
