@@ -67,6 +67,7 @@ var allowedInTests = map[string][]string{
 	"backend/throttle": {"backend/backendtest", "backend/mem"},
 	"repo":             {"backend/faulty", "backend/local", "backend/mem"},
 	"engine":           {"backend", "backend/mem", "crypto"},
+	"mount":            {"backend", "backend/mem", "crypto"},
 	"cmd/cairn":        {"backend/local", "backend/s3/s3test"},
 }
 
