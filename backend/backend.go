@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"time"
 )
 
 // ErrNotExist is returned (wrapped) when a file does not exist. Check it with
@@ -268,4 +269,42 @@ func BypassCache(ctx context.Context) context.Context {
 func CacheBypassed(ctx context.Context) bool {
 	b, _ := ctx.Value(bypassCacheKey{}).(bool)
 	return b
+}
+
+// ErrLocked is returned (wrapped, and marked Permanent) when a file cannot
+// be removed or overwritten because its retention (S3 object lock) has not
+// run out yet.
+var ErrLocked = errors.New("file is locked by its retention")
+
+// Retention is how a stored file is protected from deletion and
+// overwriting: S3 object lock's mode and the time it runs out.
+type Retention struct {
+	Mode  string    // "governance" or "compliance"; "" for none
+	Until time.Time // zero for none
+}
+
+// Retainer is implemented by storage that locks files (S3 object lock).
+type Retainer interface {
+	// SetRetention makes every later Save lock its file for period in
+	// mode ("governance" or "compliance").
+	SetRetention(mode string, period time.Duration)
+	// Retention returns a file's current retention.
+	Retention(ctx context.Context, h Handle) (Retention, error)
+	// Retain extends a file's retention to until; a later retention is
+	// kept (retention never shortens).
+	Retain(ctx context.Context, h Handle, until time.Time) error
+}
+
+// FindRetainer returns the Retainer below be's wrappers, or nil.
+func FindRetainer(be Backend) Retainer {
+	for {
+		if r, ok := be.(Retainer); ok {
+			return r
+		}
+		u, ok := be.(Unwrapper)
+		if !ok {
+			return nil
+		}
+		be = u.Unwrap()
+	}
 }

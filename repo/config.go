@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/cairn-backup/cairn/blob"
 	"github.com/cairn-backup/cairn/chunk"
@@ -19,6 +20,41 @@ type Config struct {
 	ID       blob.ID
 	Chunker  chunk.Params
 	PackSize uint32
+	// Lock, when set, is the object lock every stored file gets (S3 object
+	// lock): written in config version 2.
+	Lock LockPolicy
+}
+
+// LockPolicy is the object lock of a repository's files: each file is
+// retained (not deletable, not overwritable) for Period after it is
+// written, and prune extends the retention of what is still in use.
+type LockPolicy struct {
+	Mode   string        // "governance" or "compliance"; "" for none
+	Period time.Duration // whole seconds, at least a day
+}
+
+// Lock modes.
+const (
+	LockGovernance = "governance"
+	LockCompliance = "compliance"
+)
+
+// Enabled reports whether files are locked.
+func (p LockPolicy) Enabled() bool { return p.Mode != "" }
+
+// Validate checks a lock policy.
+func (p LockPolicy) Validate() error {
+	switch p.Mode {
+	case "":
+		return nil
+	case LockGovernance, LockCompliance:
+	default:
+		return fmt.Errorf("lock mode %q: want governance or compliance", p.Mode)
+	}
+	if p.Period < time.Second || p.Period%time.Second != 0 || p.Period > 100*365*24*time.Hour {
+		return fmt.Errorf("lock period %v: want whole seconds up to 100 years", p.Period)
+	}
+	return nil
 }
 
 // Pack size bounds and default.
@@ -28,6 +64,10 @@ const (
 	MaxPackSize     = 2 << 30
 	configVersion   = 1
 	configSize      = 1 + 32 + 8 + 4 + 4 + 1 + 4
+	// Version 2 adds the lock policy: mode byte (1 governance, 2
+	// compliance) and the period in seconds (u64).
+	configVersionLock = 2
+	configSizeLock    = configSize + 1 + 8
 )
 
 // ErrConfig is returned (wrapped) for an invalid config payload.
@@ -57,25 +97,58 @@ func (c Config) Validate() error {
 	if err := c.Chunker.Validate(); err != nil {
 		return fmt.Errorf("%v: %w", err, ErrConfig)
 	}
+	if err := c.Lock.Validate(); err != nil {
+		return fmt.Errorf("%v: %w", err, ErrConfig)
+	}
 	return nil
 }
 
-// Encode returns the config payload.
+// Encode returns the config payload: version 1 without a lock policy,
+// version 2 with one.
 func (c Config) Encode() []byte {
-	b := make([]byte, 0, configSize)
-	b = append(b, configVersion)
+	b := make([]byte, 0, configSizeLock)
+	if c.Lock.Enabled() {
+		b = append(b, configVersionLock)
+	} else {
+		b = append(b, configVersion)
+	}
 	b = append(b, c.ID[:]...)
 	b = binary.LittleEndian.AppendUint64(b, uint64(c.Chunker.Pol))
 	b = binary.LittleEndian.AppendUint32(b, c.Chunker.Min)
 	b = binary.LittleEndian.AppendUint32(b, c.Chunker.Max)
 	b = append(b, c.Chunker.AvgBits)
-	return binary.LittleEndian.AppendUint32(b, c.PackSize)
+	b = binary.LittleEndian.AppendUint32(b, c.PackSize)
+	if c.Lock.Enabled() {
+		mode := byte(1)
+		if c.Lock.Mode == LockCompliance {
+			mode = 2
+		}
+		b = append(b, mode)
+		b = binary.LittleEndian.AppendUint64(b, uint64(c.Lock.Period/time.Second))
+	}
+	return b
 }
 
 // DecodeConfig parses and validates a config payload.
 func DecodeConfig(b []byte) (Config, error) {
 	var c Config
-	if len(b) != configSize || b[0] != configVersion {
+	switch {
+	case len(b) == configSize && b[0] == configVersion:
+	case len(b) == configSizeLock && b[0] == configVersionLock:
+		switch b[configSize] {
+		case 1:
+			c.Lock.Mode = LockGovernance
+		case 2:
+			c.Lock.Mode = LockCompliance
+		default:
+			return c, fmt.Errorf("config lock mode %d: %w", b[configSize], ErrConfig)
+		}
+		secs := binary.LittleEndian.Uint64(b[configSize+1:])
+		if secs > uint64(100*365*24*3600) {
+			return c, fmt.Errorf("config lock period of %d seconds: %w", secs, ErrConfig)
+		}
+		c.Lock.Period = time.Duration(secs) * time.Second
+	default:
 		return c, fmt.Errorf("config of %d bytes, version %d: %w", len(b), firstByte(b), ErrConfig)
 	}
 	copy(c.ID[:], b[1:33])
