@@ -20,6 +20,8 @@ import (
 	"os"
 	"path"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/cairn-backup/cairn/backend"
 	"github.com/minio/minio-go/v7"
@@ -47,6 +49,11 @@ type Config struct {
 	// StorageClass is the storage class of stored objects ("" for the
 	// bucket's default; STANDARD_IA, say).
 	StorageClass string
+	// ObjectLock makes Create create the bucket with object locking (and
+	// so versioning) enabled.
+	ObjectLock bool
+	// Now is the clock of retention decisions (time.Now when nil).
+	Now func() time.Time
 	// InsecureTLS skips the verification of the server's certificate (a
 	// test server with a self-signed certificate). Never for real data.
 	InsecureTLS bool
@@ -89,6 +96,77 @@ func ParseURL(s string) (Config, error) {
 type Backend struct {
 	client *minio.Client
 	cfg    Config
+
+	mu         sync.RWMutex
+	lockMode   minio.RetentionMode // "" until SetRetention
+	lockPeriod time.Duration
+}
+
+var _ backend.Retainer = (*Backend)(nil)
+
+func (b *Backend) now() time.Time {
+	if b.cfg.Now != nil {
+		return b.cfg.Now()
+	}
+	return time.Now()
+}
+
+// SetRetention makes every later Save lock its object for period in mode
+// ("governance" or "compliance"), and Remove delete an object's versions
+// (an object-locked bucket keeps versions: a plain delete would only
+// hide the object behind a delete marker).
+func (b *Backend) SetRetention(mode string, period time.Duration) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.lockMode, b.lockPeriod = minio.RetentionMode(strings.ToUpper(mode)), period
+}
+
+func (b *Backend) retention() (minio.RetentionMode, time.Duration) {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	return b.lockMode, b.lockPeriod
+}
+
+// Retention returns an object's retention (zero without one).
+func (b *Backend) Retention(ctx context.Context, h backend.Handle) (backend.Retention, error) {
+	mode, until, err := b.client.GetObjectRetention(ctx, b.cfg.Bucket, b.key(h), "")
+	if err != nil {
+		if resp := minio.ToErrorResponse(err); resp.Code == "NoSuchObjectLockConfiguration" || strings.Contains(resp.Message, "does not have retention") {
+			return backend.Retention{}, nil
+		}
+		return backend.Retention{}, b.wrap("retention of "+h.String(), err)
+	}
+	var r backend.Retention
+	if mode != nil {
+		r.Mode = strings.ToLower(string(*mode))
+	}
+	if until != nil {
+		r.Until = *until
+	}
+	return r, nil
+}
+
+// Retain extends an object's retention to until; a later one is kept.
+func (b *Backend) Retain(ctx context.Context, h backend.Handle, until time.Time) error {
+	cur, err := b.Retention(ctx, h)
+	if err != nil {
+		return err
+	}
+	if !cur.Until.Before(until) {
+		return nil
+	}
+	mode, _ := b.retention()
+	if cur.Mode != "" {
+		mode = minio.RetentionMode(strings.ToUpper(cur.Mode))
+	}
+	if mode == "" {
+		return fmt.Errorf("retain %v: the repository has no lock mode", h)
+	}
+	until = until.UTC().Truncate(time.Second).Add(time.Second)
+	if err := b.client.PutObjectRetention(ctx, b.cfg.Bucket, b.key(h), minio.PutObjectRetentionOptions{Mode: &mode, RetainUntilDate: &until}); err != nil {
+		return b.wrap("retain "+h.String(), err)
+	}
+	return nil
 }
 
 func init() {
@@ -167,7 +245,7 @@ func (b *Backend) Create(ctx context.Context) error {
 	if ok {
 		return nil
 	}
-	if err := b.client.MakeBucket(ctx, b.cfg.Bucket, minio.MakeBucketOptions{Region: b.cfg.Region}); err != nil {
+	if err := b.client.MakeBucket(ctx, b.cfg.Bucket, minio.MakeBucketOptions{Region: b.cfg.Region, ObjectLocking: b.cfg.ObjectLock}); err != nil {
 		return b.wrap("create bucket "+b.cfg.Bucket, err)
 	}
 	return nil
@@ -184,6 +262,8 @@ func (b *Backend) wrap(what string, err error) error {
 		return fmt.Errorf("%s: bucket %s does not exist: %w", what, b.cfg.Bucket, backend.ErrNotExist)
 	case resp.Code == "NoSuchKey" || resp.StatusCode == http.StatusNotFound:
 		return fmt.Errorf("%s: %w", what, backend.ErrNotExist)
+	case resp.Code == "ObjectLocked" || strings.Contains(resp.Message, "WORM protected"):
+		return backend.Permanent(fmt.Errorf("%s: %w", what, backend.ErrLocked))
 	case resp.StatusCode >= 400 && resp.StatusCode < 500 && resp.StatusCode != http.StatusRequestTimeout && resp.StatusCode != http.StatusTooManyRequests:
 		return backend.Permanent(fmt.Errorf("%s: %s (%s)", what, resp.Message, resp.Code))
 	}
@@ -205,9 +285,12 @@ func (b *Backend) Save(ctx context.Context, h backend.Handle, data []byte) error
 		return err
 	}
 	multipart := len(data) > 16<<20
-	info, err := b.client.PutObject(ctx, b.cfg.Bucket, b.key(h), bytes.NewReader(data), int64(len(data)),
-		minio.PutObjectOptions{ContentType: "application/octet-stream", PartSize: 16 << 20,
-			SendContentMd5: multipart, DisableContentSha256: true, StorageClass: b.cfg.StorageClass})
+	opts := minio.PutObjectOptions{ContentType: "application/octet-stream", PartSize: 16 << 20,
+		SendContentMd5: multipart, DisableContentSha256: true, StorageClass: b.cfg.StorageClass}
+	if mode, period := b.retention(); mode != "" {
+		opts.Mode, opts.RetainUntilDate = mode, b.now().Add(period).UTC().Truncate(time.Second).Add(time.Second)
+	}
+	info, err := b.client.PutObject(ctx, b.cfg.Bucket, b.key(h), bytes.NewReader(data), int64(len(data)), opts)
 	if err != nil {
 		return b.wrap("save "+h.String(), err)
 	}
@@ -304,8 +387,38 @@ func (b *Backend) Remove(ctx context.Context, h backend.Handle) error {
 	if _, err := b.Stat(ctx, h); err != nil {
 		return err
 	}
+	if mode, _ := b.retention(); mode != "" {
+		return b.removeVersions(ctx, h)
+	}
 	if err := b.client.RemoveObject(ctx, b.cfg.Bucket, b.key(h), minio.RemoveObjectOptions{}); err != nil {
 		return b.wrap("remove "+h.String(), err)
+	}
+	return nil
+}
+
+// removeVersions deletes every version of h, the stored ones first: a
+// version still retained fails with ErrLocked before anything of h is
+// gone; then the delete markers.
+func (b *Backend) removeVersions(ctx context.Context, h backend.Handle) error {
+	key := b.key(h)
+	var data, markers []string
+	for o := range b.client.ListObjects(ctx, b.cfg.Bucket, minio.ListObjectsOptions{Prefix: key, WithVersions: true}) {
+		if o.Err != nil {
+			return b.wrap("list versions of "+h.String(), o.Err)
+		}
+		if o.Key != key {
+			continue
+		}
+		if o.IsDeleteMarker {
+			markers = append(markers, o.VersionID)
+		} else {
+			data = append(data, o.VersionID)
+		}
+	}
+	for _, v := range append(data, markers...) {
+		if err := b.client.RemoveObject(ctx, b.cfg.Bucket, key, minio.RemoveObjectOptions{VersionID: v}); err != nil {
+			return b.wrap("remove "+h.String(), err)
+		}
 	}
 	return nil
 }
