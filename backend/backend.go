@@ -285,8 +285,8 @@ type Retention struct {
 
 // Retainer is implemented by storage that locks files (S3 object lock).
 type Retainer interface {
-	// SetRetention makes every later Save lock its file for period in
-	// mode ("governance" or "compliance").
+	// SetRetention makes every later Save, but of lock files, lock its
+	// file for period in mode ("governance" or "compliance").
 	SetRetention(mode string, period time.Duration)
 	// Retention returns a file's current retention.
 	Retention(ctx context.Context, h Handle) (Retention, error)

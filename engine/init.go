@@ -3,8 +3,10 @@ package engine
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/cairn-backup/cairn/backend"
+	"github.com/cairn-backup/cairn/duration"
 	"github.com/cairn-backup/cairn/repo"
 	"github.com/dustin/go-humanize"
 )
@@ -16,6 +18,30 @@ func ParsePackSize(s string) (uint32, error) {
 		return 0, fmt.Errorf("--pack-size %q must be a size between 64KiB and 2GiB", s)
 	}
 	return uint32(size), nil
+}
+
+// ParseLock parses init's --retention-mode and --retention-period: no
+// mode is no lock; a mode needs a period of at least a day, in whole
+// seconds (package duration's fixed units: 30d, 12w).
+func ParseLock(mode, period string) (repo.LockPolicy, error) {
+	if mode == "" {
+		if period != "" {
+			return repo.LockPolicy{}, fmt.Errorf("--retention-period needs --retention-mode governance or compliance")
+		}
+		return repo.LockPolicy{}, nil
+	}
+	if period == "" {
+		return repo.LockPolicy{}, fmt.Errorf("--retention-mode needs --retention-period (30d, say)")
+	}
+	d, err := duration.ParseFixed(period)
+	if err != nil {
+		return repo.LockPolicy{}, fmt.Errorf("--retention-period: %w", err)
+	}
+	if d < 24*time.Hour {
+		return repo.LockPolicy{}, fmt.Errorf("--retention-period %s: at least a day (1d)", period)
+	}
+	p := repo.LockPolicy{Mode: mode, Period: d.Truncate(time.Second)}
+	return p, p.Validate()
 }
 
 // Init creates the storage's container if it has one (an S3 bucket, which

@@ -54,6 +54,8 @@ type Storage struct {
 	OnRetry func(op string, h backend.Handle, err error, wait time.Duration)
 	// LimitUpload and LimitDownload cap the rates in KiB/s (0: none).
 	LimitUpload, LimitDownload int
+	// ObjectLock makes Create make an S3 bucket with object locking.
+	ObjectLock bool
 	// CacheDir, when set, keeps copies of a remote repository's keys,
 	// index files and snapshots below it (package backend/cache), in a
 	// folder per location. Local repositories are not cached.
@@ -149,7 +151,7 @@ func OpenStorage(s Storage) (backend.Backend, error) {
 			if s.Region != "" {
 				cfg.Region = s.Region
 			}
-			cfg.StorageClass = s.StorageClass
+			cfg.StorageClass, cfg.ObjectLock = s.StorageClass, s.ObjectLock
 			be, err := s3.Open(cfg)
 			if err != nil {
 				return nil, err

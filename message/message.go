@@ -155,6 +155,12 @@ type PruneSummary struct {
 	PacksFullyUsed  int    `json:"packs_fully_used"`
 	PacksPartlyUsed int    `json:"packs_partly_used"`
 	PacksUnused     int    `json:"packs_unused"`
+	// Object lock: files left because they are still retained, the
+	// earliest time one can go, and files in use whose retention was
+	// extended.
+	LockedKept     int       `json:"locked_kept,omitempty"`
+	LockedUntil    time.Time `json:"locked_until,omitzero"`
+	RetainExtended int       `json:"retention_extended,omitempty"`
 }
 
 // StatsSummary is stats --json.

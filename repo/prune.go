@@ -8,12 +8,15 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/cairn-backup/cairn/backend"
 	"github.com/cairn-backup/cairn/blob"
 	"github.com/cairn-backup/cairn/index"
 	"github.com/cairn-backup/cairn/pack"
 	"github.com/cairn-backup/cairn/snapshot"
+	"golang.org/x/sync/errgroup"
 )
 
 // PruneOptions configure Prune.
@@ -80,6 +83,12 @@ type PruneReport struct {
 	PacksKept                                    int
 	BytesKept                                    uint64 // pack bytes of kept packs
 	BlobBytes                                    uint64 // sealed bytes of every indexed blob before
+	// Object lock: files prune left because their retention has not run
+	// out (deleted by a later prune), the earliest time one of them can
+	// go, and the files in use whose retention prune extended.
+	LockedKept     int
+	LockedUntil    time.Time
+	RetainExtended int
 	// What was really done, for a prune that stopped early: the stage it
 	// reached ("plan", "repack", "index", "delete", "done") and the pack
 	// files it deleted.
@@ -112,13 +121,14 @@ func (p *prunePack) unusedShare() float64 {
 
 // prunePlan is what Prune decided before changing anything.
 type prunePlan struct {
-	oldNames  []string               // index files to replace
-	packs     map[blob.ID]*prunePack // every indexed pack
-	ids       []blob.ID              // the packs' names, sorted
-	del       []*prunePack           // packs holding nothing used
-	repack    []*prunePack           // packs to copy used blobs out of
-	unindexed []string               // pack files no index names
-	rep       *PruneReport
+	lockedIndex int                    // old index files that could not be removed (retained)
+	oldNames    []string               // index files to replace
+	packs       map[blob.ID]*prunePack // every indexed pack
+	ids         []blob.ID              // the packs' names, sorted
+	del         []*prunePack           // packs holding nothing used
+	repack      []*prunePack           // packs to copy used blobs out of
+	unindexed   []string               // pack files no index names
+	rep         *PruneReport
 }
 
 // Prune deletes what no snapshot uses: mark every blob reachable from a
@@ -354,26 +364,196 @@ func (r *Repository) executePrune(ctx context.Context, plan *prunePlan) error {
 	// The new index names the kept packs; the packs written by repacking
 	// are named by the index file Flush wrote. Only after the old index
 	// files are gone are packs deleted.
-	if err := r.replaceIndex(ctx, kept, plan.oldNames); err != nil {
+	locked, err := r.replaceIndex(ctx, kept, plan.oldNames)
+	if err != nil {
 		return err
 	}
+	plan.lockedIndex = locked
 	names := append([]string(nil), plan.unindexed...)
 	for id := range gone {
 		names = append(names, id.String())
 	}
 	plan.rep.Stage, plan.rep.FilesToRemove = "delete", len(names)
+	if plan.lockedIndex > 0 {
+		// An old index file is still retained: its packs stay until it
+		// can go, so that no index ever names a missing pack.
+		for _, name := range names {
+			r.lockedKept(ctx, plan.rep, backend.Handle{Type: backend.Pack, Name: name})
+		}
+		names = nil
+	}
 	for _, name := range names {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := r.remove(ctx, backend.Handle{Type: backend.Pack, Name: name}); err != nil {
+		h := backend.Handle{Type: backend.Pack, Name: name}
+		if err := r.remove(ctx, h); errors.Is(err, backend.ErrLocked) {
+			r.lockedKept(ctx, plan.rep, h)
+			continue
+		} else if err != nil {
 			return fmt.Errorf("delete pack: %w", err)
 		}
 		plan.rep.FilesRemoved++
 	}
-	plan.rep.Stage = "done"
 	r.idx, r.indexErrors = index.New(), nil
-	return r.LoadIndex(ctx)
+	if err := r.LoadIndex(ctx); err != nil {
+		return err
+	}
+	if r.cfg.Lock.Enabled() {
+		if err := r.removeForgotten(ctx, plan.rep); err != nil {
+			return err
+		}
+		plan.rep.Stage = "retain"
+		n, err := r.ExtendRetention(ctx)
+		plan.rep.RetainExtended = n
+		if err != nil {
+			return err
+		}
+	}
+	plan.rep.Stage = "done"
+	return nil
+}
+
+// recordOf reports whether name is a forgotten-snapshots record.
+func recordOf(gone map[blob.ID]string, name string) (string, bool) {
+	for _, rec := range gone {
+		if rec == name {
+			return rec, true
+		}
+	}
+	return "", false
+}
+
+// removeForgotten deletes the files of forgotten snapshots whose
+// retention has run out, then the forgotten-snapshots records whose
+// snapshots are all gone.
+func (r *Repository) removeForgotten(ctx context.Context, rep *PruneReport) error {
+	gone, err := r.forgotten(ctx)
+	if err != nil || len(gone) == 0 {
+		return err
+	}
+	left := map[string]bool{}
+	for id, rec := range gone {
+		h := backend.Handle{Type: backend.Snapshot, Name: id.String()}
+		err := r.remove(ctx, h)
+		switch {
+		case err == nil || errors.Is(err, backend.ErrNotExist):
+		case errors.Is(err, backend.ErrLocked):
+			r.lockedKept(ctx, rep, h)
+			left[rec] = true
+		default:
+			return fmt.Errorf("delete forgotten snapshot: %w", err)
+		}
+	}
+	done := map[string]bool{}
+	for _, rec := range gone {
+		if left[rec] || done[rec] {
+			continue
+		}
+		done[rec] = true
+		h := backend.Handle{Type: backend.Record, Name: rec}
+		if err := r.remove(ctx, h); errors.Is(err, backend.ErrLocked) {
+			r.lockedKept(ctx, rep, h)
+		} else if err != nil && !errors.Is(err, backend.ErrNotExist) {
+			return fmt.Errorf("delete forgotten-snapshots record: %w", err)
+		}
+	}
+	return nil
+}
+
+// lockedKept records a file prune could not delete because its retention
+// has not run out.
+func (r *Repository) lockedKept(ctx context.Context, rep *PruneReport, h backend.Handle) {
+	rep.LockedKept++
+	if rt := backend.FindRetainer(r.be); rt != nil {
+		if ret, err := rt.Retention(ctx, h); err == nil && !ret.Until.IsZero() && (rep.LockedUntil.IsZero() || ret.Until.Before(rep.LockedUntil)) {
+			rep.LockedUntil = ret.Until
+		}
+	}
+}
+
+// ExtendRetention extends, to a full lock period from now, the retention
+// of every file the repository still uses (config, keys, index files,
+// snapshots, records and the packs the index names) whose retention ends
+// within half a period, and returns how many it extended. So a file in use
+// is always protected for at least half the period, and a file no longer
+// used becomes deletable at most one period after its last extension.
+func (r *Repository) ExtendRetention(ctx context.Context) (int, error) {
+	rt := backend.FindRetainer(r.be)
+	if rt == nil || !r.cfg.Lock.Enabled() {
+		return 0, nil
+	}
+	now := r.opts.Now()
+	until, threshold := now.Add(r.cfg.Lock.Period), now.Add(r.cfg.Lock.Period/2)
+	gone, err := r.forgotten(ctx)
+	if err != nil {
+		return 0, err
+	}
+	snapFiles := map[string]bool{}
+	handles := []backend.Handle{{Type: backend.Config}}
+	for _, t := range []backend.FileType{backend.Key, backend.Index, backend.Snapshot, backend.Record} {
+		names, err := backend.Names(ctx, r.be, t)
+		if err != nil {
+			return 0, err
+		}
+		for _, n := range names {
+			id, _ := blob.ParseID(n)
+			switch {
+			case t == backend.Index && r.superseded(n):
+				continue // replaced: left to lapse, then prune removes it
+			case t == backend.Snapshot:
+				snapFiles[n] = true
+				if gone[id] != "" {
+					continue // forgotten: left to lapse
+				}
+			case t == backend.Record:
+				continue // below
+			}
+			handles = append(handles, backend.Handle{Type: t, Name: n})
+		}
+	}
+	// Records other than forgotten-snapshot records are kept (drills,
+	// gates, verification state); a forgotten-snapshots record is kept
+	// while a snapshot file it names remains.
+	records, err := backend.Names(ctx, r.be, backend.Record)
+	if err != nil {
+		return 0, err
+	}
+	needed := map[string]bool{}
+	for id, rec := range gone {
+		if snapFiles[id.String()] {
+			needed[rec] = true
+		}
+	}
+	for _, n := range records {
+		if _, isForgotten := recordOf(gone, n); !isForgotten || needed[n] {
+			handles = append(handles, backend.Handle{Type: backend.Record, Name: n})
+		}
+	}
+	for id := range r.idx.PackIDs() {
+		handles = append(handles, backend.Handle{Type: backend.Pack, Name: id.String()})
+	}
+	var extended atomic.Int64
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(r.opts.Connections)
+	for _, h := range handles {
+		g.Go(func() error {
+			cur, err := rt.Retention(gctx, h)
+			if err != nil {
+				return fmt.Errorf("retention of %v: %w", h, err)
+			}
+			if !cur.Until.Before(threshold) {
+				return nil
+			}
+			if err := rt.Retain(gctx, h, until); err != nil {
+				return err
+			}
+			extended.Add(1)
+			return nil
+		})
+	}
+	err = g.Wait()
+	return int(extended.Load()), err
 }
 
 // pruneLoadIndex reads every index file; a damaged one stops prune.
@@ -382,11 +562,26 @@ func (r *Repository) pruneLoadIndex(ctx context.Context) ([]string, map[blob.ID]
 	if err != nil {
 		return nil, nil, err
 	}
-	packs := map[blob.ID]*prunePack{}
+	files := map[string]*index.File{}
+	superseded := map[string]bool{}
 	for _, name := range names {
 		f, err := r.LoadIndexFile(ctx, name)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%w: index file %s: %w; run \"cairn repair index\"", ErrNeedsRepair, shortName(name), err)
+		}
+		files[name] = f
+		for _, id := range f.Supersedes {
+			superseded[id.String()] = true
+		}
+	}
+	// A superseded file (kept by its retention) may name packs that are
+	// gone: its packs are not counted; its name is in the list of files
+	// the new index replaces, so that it is removed once it can be.
+	packs := map[blob.ID]*prunePack{}
+	for _, name := range names {
+		f := files[name]
+		if superseded[name] {
+			continue
 		}
 		for i := range f.Packs {
 			p := &f.Packs[i]

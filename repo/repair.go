@@ -150,7 +150,7 @@ func (r *Repository) RepairIndex(ctx context.Context, opts RepairIndexOptions) (
 	if err := r.Flush(ctx); err != nil {
 		return nil, err
 	}
-	if err := r.replaceIndex(ctx, intact, oldNames); err != nil {
+	if _, err := r.replaceIndex(ctx, intact, oldNames); err != nil {
 		return nil, err
 	}
 	for _, name := range salvagedPacks {
@@ -178,7 +178,10 @@ func (r *Repository) readablePacks(ctx context.Context, names []string) map[blob
 
 // replaceIndex writes index files for packs that supersede oldNames, then
 // removes oldNames.
-func (r *Repository) replaceIndex(ctx context.Context, packs []index.Pack, oldNames []string) error {
+//
+// Old index files still retained by an object lock stay: the new index
+// supersedes them, so loaders leave them out. It returns how many stayed.
+func (r *Repository) replaceIndex(ctx context.Context, packs []index.Pack, oldNames []string) (int, error) {
 	supersedes := make([]blob.ID, 0, len(oldNames))
 	for _, n := range oldNames {
 		if id, err := blob.ParseID(n); err == nil {
@@ -189,18 +192,21 @@ func (r *Repository) replaceIndex(ctx context.Context, packs []index.Pack, oldNa
 	for start := 0; start < len(packs) || start == 0; start += 10000 {
 		f := &index.File{Supersedes: supersedes, Packs: packs[start:min(start+10000, len(packs))]}
 		if _, err := r.SaveFile(ctx, backend.Index, crypto.KindIndex, f.Encode()); err != nil {
-			return fmt.Errorf("write new index: %w", err)
+			return 0, fmt.Errorf("write new index: %w", err)
 		}
 		if len(packs) == 0 {
 			break
 		}
 	}
+	locked := 0
 	for _, n := range oldNames {
-		if err := r.remove(ctx, backend.Handle{Type: backend.Index, Name: n}); err != nil {
-			return fmt.Errorf("remove old index %s: %w", shortName(n), err)
+		if err := r.remove(ctx, backend.Handle{Type: backend.Index, Name: n}); errors.Is(err, backend.ErrLocked) {
+			locked++
+		} else if err != nil {
+			return locked, fmt.Errorf("remove old index %s: %w", shortName(n), err)
 		}
 	}
-	return nil
+	return locked, nil
 }
 
 // scanPack reads a pack's header (with readData, the whole pack) and says

@@ -57,7 +57,14 @@ type Options struct {
 	// CheckpointPacks: after this many new packs an index file is written,
 	// so an interrupted run leaves reusable data. Zero means 64.
 	CheckpointPacks int
+	// Lock, for Init: lock every file the repository stores (S3 object
+	// lock; the storage must support it). Recorded in the config.
+	Lock LockPolicy
 }
+
+// ErrNoObjectLock is returned when a repository with an object lock is
+// created or written on storage that cannot lock files.
+var ErrNoObjectLock = errors.New("the storage cannot lock files (object lock needs an S3 bucket created with object locking)")
 
 func (o *Options) fill() {
 	if o.KDF == (crypto.KDFParams{}) {
@@ -97,12 +104,14 @@ type Repository struct {
 	syncing   chan struct{}  // bounds uploads in flight, counting those past their upload slot
 	uploads   sync.WaitGroup // background pack uploads in flight
 
-	packs       *packCache      // whole packs for LoadBlob; nil when off
-	indexErrors []error         // damaged index files skipped by LoadIndex
-	indexLoaded bool            // LoadIndex has run; set before the handle is shared
-	indexNames  map[string]bool // index files in the in-memory index; guarded by mu
-	lock        *Lock           // guarded by mu; nil when the command holds no lock
-	uploadCtx   context.Context // guarded by mu; see BindUploads
+	packs       *packCache // whole packs for LoadBlob; nil when off
+	indexErrors []error
+	// supersededIndex names the index files the last load left out.
+	supersededIndex map[string]bool // damaged index files skipped by LoadIndex
+	indexLoaded     bool            // LoadIndex has run; set before the handle is shared
+	indexNames      map[string]bool // index files in the in-memory index; guarded by mu
+	lock            *Lock           // guarded by mu; nil when the command holds no lock
+	uploadCtx       context.Context // guarded by mu; see BindUploads
 }
 
 // Init creates a repository on be, protected by password, and returns it
@@ -116,6 +125,13 @@ func Init(ctx context.Context, be backend.Backend, password []byte, opts Options
 	}
 	cfg, err := newConfig(opts.PackSize)
 	if err != nil {
+		return nil, fmt.Errorf("init: %w", err)
+	}
+	cfg.Lock = opts.Lock
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("init: %w", err)
+	}
+	if err := applyLock(be, cfg.Lock); err != nil {
 		return nil, fmt.Errorf("init: %w", err)
 	}
 	var key *crypto.Key
@@ -142,6 +158,23 @@ func Init(ctx context.Context, be backend.Backend, password []byte, opts Options
 	}
 	return r, nil
 }
+
+// applyLock makes the storage lock every file it stores from now on, as
+// the repository's lock policy says.
+func applyLock(be backend.Backend, p LockPolicy) error {
+	if !p.Enabled() {
+		return nil
+	}
+	rt := backend.FindRetainer(be)
+	if rt == nil {
+		return ErrNoObjectLock
+	}
+	rt.SetRetention(p.Mode, p.Period)
+	return nil
+}
+
+// LockPolicy is the repository's object lock (none when not Enabled).
+func (r *Repository) LockPolicy() LockPolicy { return r.cfg.Lock }
 
 func newRepository(be backend.Backend, key *crypto.Key, cfg Config, opts Options) *Repository {
 	r := &Repository{be: be, key: key, cfg: cfg, opts: opts, idx: index.New(), inflight: map[blob.Handle]struct{}{},
@@ -171,6 +204,12 @@ func Open(ctx context.Context, be backend.Backend, password []byte, opts Options
 	cfg, err := openConfig(key, cfgData)
 	if err != nil {
 		return nil, fmt.Errorf("open: %w", err)
+	}
+	if err := applyLock(be, cfg.Lock); err != nil && opts.Warn != nil {
+		// A locked repository copied to storage without locks (a local
+		// disk, say) is used as it is: what it writes there is not locked.
+		opts.Warn(fmt.Errorf("the repository asks for %s object lock of %v, but %w; files written now are not locked",
+			cfg.Lock.Mode, cfg.Lock.Period, err))
 	}
 	r := newRepository(be, key, cfg, opts)
 	r.keyName = keyName
@@ -256,10 +295,50 @@ func (r *Repository) LoadIndex(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("list index files: %w", err)
 	}
+	superseded, err := r.loadIndexFiles(ctx, names, nil)
+	if err != nil {
+		return err
+	}
+	// Index files that a loaded one supersedes (prune could not remove
+	// them: an object lock kept them, or prune was killed) are left out:
+	// they may name packs prune has since deleted. This second pass is
+	// needed only when there are any.
+	stale := map[string]bool{}
+	for _, n := range names {
+		if superseded[n] {
+			stale[n] = true
+		}
+	}
+	if len(stale) > 0 {
+		r.idx, r.indexErrors = index.New(), nil
+		if _, err := r.loadIndexFiles(ctx, names, superseded); err != nil {
+			return err
+		}
+	}
+	r.idx.Compact()
+	r.indexLoaded = true
+	r.mu.Lock()
+	r.indexNames = map[string]bool{}
+	for _, n := range names {
+		r.indexNames[n] = true
+	}
+	r.supersededIndex = stale
+	r.mu.Unlock()
+	return nil
+}
+
+// loadIndexFiles adds the index files names (but those in skip) to the
+// in-memory index, in parallel, and returns the names the loaded files
+// supersede. A damaged file is recorded in IndexErrors and skipped.
+func (r *Repository) loadIndexFiles(ctx context.Context, names []string, skip map[string]bool) (map[string]bool, error) {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(r.opts.Connections)
 	var mu sync.Mutex
+	superseded := map[string]bool{}
 	for _, name := range names {
+		if skip[name] {
+			continue
+		}
 		g.Go(func() error {
 			f, err := r.LoadIndexFile(gctx, name)
 			if err != nil {
@@ -271,22 +350,32 @@ func (r *Repository) LoadIndex(ctx context.Context) error {
 				mu.Unlock()
 				return nil
 			}
+			mu.Lock()
+			for _, id := range f.Supersedes {
+				superseded[id.String()] = true
+			}
+			mu.Unlock()
 			r.idx.AddFile(f)
 			return nil
 		})
 	}
-	if err := g.Wait(); err != nil {
-		return err
-	}
-	r.idx.Compact()
-	r.indexLoaded = true
+	return superseded, g.Wait()
+}
+
+// SupersededIndexFiles is how many index files the last index load left
+// out because newer ones supersede them (kept by an object lock, or left
+// by a prune that was killed before removing them).
+func (r *Repository) SupersededIndexFiles() int {
 	r.mu.Lock()
-	r.indexNames = map[string]bool{}
-	for _, n := range names {
-		r.indexNames[n] = true
-	}
-	r.mu.Unlock()
-	return nil
+	defer r.mu.Unlock()
+	return len(r.supersededIndex)
+}
+
+// superseded reports whether the last index load left out index file name.
+func (r *Repository) superseded(name string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.supersededIndex[name]
 }
 
 // RefreshIndex lists the index files and, if they are not the ones the

@@ -68,9 +68,19 @@ func (r *Repository) SnapshotNames(ctx context.Context) ([]string, error) {
 // LoadSnapshots loads every snapshot, oldest first, and returns the errors
 // of the snapshot files that could not be read.
 func (r *Repository) LoadSnapshots(ctx context.Context) ([]*snapshot.Snapshot, []error, error) {
-	names, err := backend.Names(ctx, r.be, backend.Snapshot)
+	all, err := backend.Names(ctx, r.be, backend.Snapshot)
 	if err != nil {
 		return nil, nil, err
+	}
+	gone, err := r.forgotten(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	var names []string
+	for _, n := range all {
+		if id, err := blob.ParseID(n); err != nil || gone[id] == "" {
+			names = append(names, n)
+		}
 	}
 	loaded := make([]*snapshot.Snapshot, len(names))
 	errs := make([]error, len(names))
@@ -119,11 +129,6 @@ func FindSnapshot(snaps []*snapshot.Snapshot, ref string) (*snapshot.Snapshot, e
 		return nil, fmt.Errorf("snapshot %q: %w", ref, ErrNotFound)
 	}
 	return found, nil
-}
-
-// RemoveSnapshot deletes a snapshot file.
-func (r *Repository) RemoveSnapshot(ctx context.Context, id blob.ID) error {
-	return r.remove(ctx, backend.Handle{Type: backend.Snapshot, Name: id.String()})
 }
 
 // LoadTree loads and decodes a tree blob.

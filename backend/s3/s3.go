@@ -111,7 +111,8 @@ func (b *Backend) now() time.Time {
 	return time.Now()
 }
 
-// SetRetention makes every later Save lock its object for period in mode
+// SetRetention makes every later Save (but of lock files, which must go
+// when released) lock its object for period in mode
 // ("governance" or "compliance"), and Remove delete an object's versions
 // (an object-locked bucket keeps versions: a plain delete would only
 // hide the object behind a delete marker).
@@ -262,6 +263,8 @@ func (b *Backend) wrap(what string, err error) error {
 		return fmt.Errorf("%s: bucket %s does not exist: %w", what, b.cfg.Bucket, backend.ErrNotExist)
 	case resp.Code == "NoSuchKey" || resp.StatusCode == http.StatusNotFound:
 		return fmt.Errorf("%s: %w", what, backend.ErrNotExist)
+	case strings.Contains(strings.ToLower(resp.Message), "objectlockconfiguration") || strings.Contains(strings.ToLower(resp.Message), "object lock configuration"):
+		return backend.Permanent(fmt.Errorf("%s: bucket %s was not created with object locking: put the repository in a new bucket (cairn init --retention-mode creates it)", what, b.cfg.Bucket))
 	case resp.Code == "ObjectLocked" || strings.Contains(resp.Message, "WORM protected"):
 		return backend.Permanent(fmt.Errorf("%s: %w", what, backend.ErrLocked))
 	case resp.StatusCode >= 400 && resp.StatusCode < 500 && resp.StatusCode != http.StatusRequestTimeout && resp.StatusCode != http.StatusTooManyRequests:
@@ -287,7 +290,7 @@ func (b *Backend) Save(ctx context.Context, h backend.Handle, data []byte) error
 	multipart := len(data) > 16<<20
 	opts := minio.PutObjectOptions{ContentType: "application/octet-stream", PartSize: 16 << 20,
 		SendContentMd5: multipart, DisableContentSha256: true, StorageClass: b.cfg.StorageClass}
-	if mode, period := b.retention(); mode != "" {
+	if mode, period := b.retention(); mode != "" && h.Type != backend.Lock { // locks must go when released
 		opts.Mode, opts.RetainUntilDate = mode, b.now().Add(period).UTC().Truncate(time.Second).Add(time.Second)
 	}
 	info, err := b.client.PutObject(ctx, b.cfg.Bucket, b.key(h), bytes.NewReader(data), int64(len(data)), opts)

@@ -14,7 +14,7 @@ import (
 )
 
 func newInitCmd(g *globals) *cobra.Command {
-	var packSize string
+	var packSize, retentionMode, retentionPeriod string
 	var src source
 	var copyChunker bool
 	cmd := &cobra.Command{
@@ -26,10 +26,16 @@ A random master key is generated and stored encrypted under your password.
 Without the password the repository cannot be read: keep it safe.`,
 		Example: `  cairn init -r /srv/backup
   CAIRN_PASSWORD_FILE=~/.cairn-pw cairn init -r local:/mnt/usb/repo --pack-size 32MiB
-  cairn init -r s3:https://s3.example.com/bucket/laptop --copy-chunker-params --from-repo /srv/backup`,
+  cairn init -r s3:https://s3.example.com/bucket/laptop --copy-chunker-params --from-repo /srv/backup
+  cairn init -r s3:https://s3.example.com/offsite/app --retention-mode governance --retention-period 30d`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
+			lock, err := engine.ParseLock(retentionMode, retentionPeriod)
+			if err != nil {
+				return err
+			}
+			g.objectLock = lock.Enabled()
 			be, err := g.openBackend()
 			if err != nil {
 				return err
@@ -41,6 +47,7 @@ Without the password the repository cannot be read: keep it safe.`,
 			if opts.PackSize, err = engine.ParsePackSize(packSize); err != nil {
 				return err
 			}
+			opts.Lock = lock
 			if copyChunker {
 				from, err := src.open(ctx, g)
 				if err != nil {
@@ -70,6 +77,8 @@ Without the password the repository cannot be read: keep it safe.`,
 		},
 	}
 	cmd.Flags().StringVar(&packSize, "pack-size", "16MiB", "target `size` of pack files")
+	cmd.Flags().StringVar(&retentionMode, "retention-mode", "", "S3 object lock `mode` of every file: governance or compliance (creates the bucket with locking)")
+	cmd.Flags().StringVar(&retentionPeriod, "retention-period", "", "with --retention-mode, how long each file stays locked after it is written or last in use (`duration`: 30d, 12w)")
 	cmd.Flags().BoolVar(&copyChunker, "copy-chunker-params", false, "take the chunker parameters (and blob-ID key) of --from-repo")
 	src.addFlags(cmd.Flags())
 	return cmd

@@ -65,7 +65,8 @@ func runPrune(ctx context.Context, g *globals, r *repo.Repository, opts repo.Pru
 			BytesUnusedRemaining: rep.BytesUnusedRemain, TotalDuration: time.Since(start).Seconds(),
 			RepackBlobs: rep.RepackBlobs, RepackBytes: rep.RepackBytes, RemovedBlobs: rep.RepackRemovedBlobs + rep.DeleteBlobs,
 			RemovedBytes: rep.RepackRemovedBytes + rep.DeleteBytes, PacksKept: rep.PacksKept, PacksFullyUsed: rep.PacksFullyUsed,
-			PacksPartlyUsed: rep.PacksPartlyUsed, PacksUnused: rep.PacksUnused})
+			PacksPartlyUsed: rep.PacksPartlyUsed, PacksUnused: rep.PacksUnused,
+			LockedKept: rep.LockedKept, LockedUntil: rep.LockedUntil, RetainExtended: rep.RetainExtended})
 	}
 	printPrunePlan(g, rep)
 	verb := map[bool]string{true: "would", false: "will"}[opts.DryRun]
@@ -73,6 +74,13 @@ func runPrune(ctx context.Context, g *globals, r *repo.Repository, opts repo.Pru
 		rep.PacksDeleted, rep.UnindexedDeleted, rep.PacksRepacked, rep.BlobsRepacked, ibytes(rep.BytesWritten))
 	freed := int64(rep.BytesDeleted) - int64(rep.BytesWritten)
 	g.printf("%s free %s\n", verb, ibytes(uint64(max(freed, 0))))
+	if rep.LockedKept > 0 {
+		g.printf("%d files are retained by the object lock (the first until %s); a prune after that deletes them\n",
+			rep.LockedKept, rep.LockedUntil.Local().Format(time.DateTime))
+	}
+	if rep.RetainExtended > 0 {
+		g.printf("extended the retention of %d files in use\n", rep.RetainExtended)
+	}
 	if !opts.DryRun {
 		g.printf("done in %s\n", formatDuration(time.Since(start)))
 	}

@@ -35,6 +35,7 @@ type globals struct {
 	tlsClientCert   string
 	extOptions      []string // -o key=value
 	cacheDir        string
+	objectLock      bool // init: create the bucket with object locking
 	noCache         bool
 	s3Addressing    string
 	connections     int
@@ -148,7 +149,7 @@ func (g *globals) openLocation(loc string, creds []string, envPrefix string) (ba
 	s := engine.Storage{Location: loc, S3Creds: creds, EnvPrefix: envPrefix,
 		CACert: g.cacert, ClientCert: g.tlsClientCert, Addressing: g.s3Addressing, InsecureTLS: g.insecureTLS, Connections: g.connections,
 		RetryTimeout: g.retryTimeout, OnRetry: g.retryNotice, LimitUpload: g.limitUpload, LimitDownload: g.limitDownload,
-		Wrap: g.testHooks, CacheDir: g.cacheLocation()}
+		Wrap: g.testHooks, CacheDir: g.cacheLocation(), ObjectLock: g.objectLock}
 	if err := s.ApplyOptions(g.extOptions); err != nil {
 		return nil, err
 	}

@@ -1,0 +1,118 @@
+//go:build linux
+
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cairn-backup/cairn/backend/s3/s3test"
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+)
+
+// lockedRepo makes an object-locked repository on the test MinIO and
+// returns its environment, a client with full rights, and its bucket.
+func lockedRepo(t *testing.T, period string) ([]string, *minio.Client, string) {
+	t.Helper()
+	url := s3test.URL(t)
+	env := s3Env(t, url)
+	mustRun(t, env, "init", "--retention-mode", "governance", "--retention-period", period)
+	endpoint, ak, sk := s3test.Server(t)
+	mc, err := minio.New(endpoint, &minio.Options{Creds: credentials.NewStaticV4(ak, sk, "")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return env, mc, strings.SplitN(strings.TrimPrefix(url, "s3:http://"+endpoint+"/"), "/", 2)[0]
+}
+
+// TestObjectLockedRepository: every file cairn writes (but lock files) is
+// retained for the period; forget of a retained snapshot forgets it (the
+// file stays until its retention runs out); prune deletes nothing locked
+// and says until when; with the client's full credentials no stored
+// version can be deleted; check and restore keep working.
+func TestObjectLockedRepository(t *testing.T) {
+	env, mc, bucket := lockedRepo(t, "2d")
+	ctx := context.Background()
+	src := t.TempDir()
+	writeTree(t, src, 8, 30<<10, 11)
+	mustRun(t, env, "backup", src)
+	writeTree(t, src, 4, 30<<10, 12)
+	mustRun(t, env, "backup", src)
+
+	objects := 0
+	for o := range mc.ListObjects(ctx, bucket, minio.ListObjectsOptions{Recursive: true, Prefix: "repo/"}) {
+		if o.Err != nil {
+			t.Fatal(o.Err)
+		}
+		objects++
+		mode, until, err := mc.GetObjectRetention(ctx, bucket, o.Key, "")
+		if strings.Contains(o.Key, "/locks/") {
+			t.Errorf("lock file %s left behind", o.Key)
+			continue
+		}
+		if err != nil || mode == nil || *mode != minio.Governance || until == nil ||
+			until.Before(time.Now().Add(47*time.Hour)) || until.After(time.Now().Add(49*time.Hour)) {
+			t.Errorf("%s: retention %v until %v (%v); want governance for 2 days", o.Key, mode, until, err)
+		}
+	}
+	if objects < 6 {
+		t.Fatalf("only %d objects stored", objects)
+	}
+
+	// forget: the older snapshot's file is retained, so it is forgotten.
+	mustRun(t, env, "forget", "--keep-last", "1")
+	if n := snapshotCount(t, env); n != 1 {
+		t.Errorf("%d snapshots after forget --keep-last 1", n)
+	}
+	out := mustRun(t, env, "prune", "--max-unused", "0")
+	if !strings.Contains(out, "files are retained by the object lock (the first until") {
+		t.Errorf("prune does not say what the lock kept:\n%s", out)
+	}
+	mustRun(t, env, "check", "--read-data")
+	mustRun(t, env, "restore", "latest", "--target", t.TempDir(), "--verify")
+
+	// The attack, with the client's own (full) credentials: deleting any
+	// stored version fails; a plain delete only adds a delete marker,
+	// which leaves every version in place.
+	deleted := 0
+	for o := range mc.ListObjects(ctx, bucket, minio.ListObjectsOptions{Recursive: true, Prefix: "repo/", WithVersions: true}) {
+		if o.IsDeleteMarker {
+			continue
+		}
+		if err := mc.RemoveObject(ctx, bucket, o.Key, minio.RemoveObjectOptions{VersionID: o.VersionID}); err == nil {
+			deleted++
+			t.Errorf("deleted %s version %s", o.Key, o.VersionID)
+		}
+	}
+	versions := 0
+	for o := range mc.ListObjects(ctx, bucket, minio.ListObjectsOptions{Recursive: true, Prefix: "repo/", WithVersions: true}) {
+		if !o.IsDeleteMarker {
+			versions++
+		}
+	}
+	if versions < objects {
+		t.Errorf("%d stored versions after the attack, %d objects before", versions, objects)
+	}
+	mustRun(t, env, "check")
+}
+
+// TestObjectLockNeedsALockedBucket: a lock policy on a bucket created
+// without object locking is refused in one sentence, before anything is
+// written; and --retention-period alone is refused.
+func TestObjectLockNeedsALockedBucket(t *testing.T) {
+	cfg := s3test.Config(t, "") // an existing bucket without locking
+	env := s3Env(t, "s3:http://"+cfg.Endpoint+"/"+cfg.Bucket+"/repo")
+	r := cairn(t, env, "init", "--retention-mode", "governance", "--retention-period", "30d")
+	if r.code != 1 || !strings.Contains(r.stderr, "was not created with object locking") {
+		t.Errorf("init with a lock on an unlocked bucket: exit %d\n%s", r.code, r.stderr)
+	}
+	if r := cairn(t, env, "snapshots"); r.code != 10 {
+		t.Errorf("after the refused init: exit %d, want 10 (no repository)\n%s", r.code, r.stderr)
+	}
+	if r := cairn(t, env, "init", "--retention-period", "30d"); r.code != 1 || !strings.Contains(r.stderr, "--retention-mode") {
+		t.Errorf("a period without a mode: exit %d\n%s", r.code, r.stderr)
+	}
+}
