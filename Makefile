@@ -63,7 +63,7 @@ lint: $(STATICCHECK)
 unit:
 	scripts/minio.sh run -- scripts/postgres.sh run -- $(GO) test -race -count=1 -timeout 45m ./...
 	@echo "restore and backup again with the restore code of macOS, FreeBSD and Windows (tag cairn_portable):"
-	$(GO) test -count=1 -tags cairn_portable ./snapshot ./repo
+	scripts/minio.sh run -- $(GO) test -count=1 -tags cairn_portable ./snapshot ./repo
 
 ## bench: per-stage throughput (MB/s), index memory (bytes/blob), prune
 ## time and peak heap at 1M blobs, check --read-data throughput on 2 GiB

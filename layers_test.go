@@ -65,7 +65,7 @@ var allowedInTests = map[string][]string{
 	"backend/retry":    {"backend/backendtest", "backend/faulty", "backend/mem"},
 	"backend/s3":       {"backend/backendtest", "backend/s3/s3test"},
 	"backend/throttle": {"backend/backendtest", "backend/mem"},
-	"repo":             {"backend/faulty", "backend/local", "backend/mem"},
+	"repo":             {"backend/faulty", "backend/local", "backend/mem", "backend/s3", "backend/s3/s3test"},
 	"engine":           {"backend", "backend/mem", "crypto"},
 	"mount":            {"backend", "backend/mem", "crypto"},
 	"cmd/cairn":        {"backend/local", "backend/s3/s3test"},
