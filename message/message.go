@@ -109,6 +109,15 @@ type CheckSummary struct {
 	BytesRead      uint64         `json:"bytes_read"`
 	TotalDuration  float64        `json:"total_duration"`
 	Rolling        *CheckRolling  `json:"rolling,omitempty"`
+	// RetentionShort lists, in an object-locked repository, the files in
+	// use whose retention ends within half the lock period.
+	RetentionShort []RetentionGap `json:"retention_short,omitempty"`
+}
+
+// RetentionGap is a file in use whose retention ends too soon.
+type RetentionGap struct {
+	File  string    `json:"file"`
+	Until time.Time `json:"until,omitzero"`
 }
 
 // CopySummary is the last line of copy --json.

@@ -74,6 +74,15 @@ type CheckReport struct {
 	PacksRead      int
 	BytesRead      uint64
 	Rolling        *RollingReport
+	// Object lock: files in use whose retention ends within half the lock
+	// period (maintenance has not extended it), with when it ends.
+	RetentionShort []RetentionGap
+}
+
+// RetentionGap is a file in use whose retention ends too soon.
+type RetentionGap struct {
+	File  string
+	Until time.Time // zero: no retention at all
 }
 
 // OK reports whether the check found nothing wrong.
@@ -99,7 +108,7 @@ func (r *Repository) Check(ctx context.Context, opts CheckOptions) (*CheckReport
 	if opts.ReadData || opts.Rolling > 0 {
 		steps = append(steps, c.readData)
 	}
-	steps = append(steps, c.mapDamage)
+	steps = append(steps, c.mapDamage, c.checkRetention)
 	for _, step := range steps {
 		if err := step(ctx); err != nil {
 			return nil, err
@@ -116,6 +125,41 @@ func (r *Repository) Check(ctx context.Context, opts CheckOptions) (*CheckReport
 	})
 	sort.Strings(c.report.UnindexedPacks)
 	return &c.report, nil
+}
+
+// checkRetention finds, in a repository with an object lock, the files in
+// use whose retention ends within half the period.
+func (c *checker) checkRetention(ctx context.Context) error {
+	r := c.r
+	rt := backend.FindRetainer(r.be)
+	if !r.cfg.Lock.Enabled() || rt == nil {
+		return nil
+	}
+	handles, err := r.filesInUse(ctx)
+	if err != nil {
+		return err
+	}
+	threshold := r.opts.Now().Add(r.cfg.Lock.Period / 2)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(r.opts.Connections)
+	for _, h := range handles {
+		g.Go(func() error {
+			ret, err := rt.Retention(gctx, h)
+			if err != nil {
+				c.problem(h.String(), fmt.Errorf("read its retention: %w", err))
+				return nil
+			}
+			if ret.Until.Before(threshold) {
+				c.mu.Lock()
+				c.report.RetentionShort = append(c.report.RetentionShort, RetentionGap{File: h.String(), Until: ret.Until})
+				c.mu.Unlock()
+			}
+			return nil
+		})
+	}
+	err = g.Wait()
+	sort.Slice(c.report.RetentionShort, func(i, j int) bool { return c.report.RetentionShort[i].File < c.report.RetentionShort[j].File })
+	return err
 }
 
 func (c *checker) problem(file string, err error) {

@@ -71,6 +71,13 @@ func TestObjectLockLapse(t *testing.T) {
 	must(t, err)
 	time.Sleep(time.Until(ret.Until) + 500*time.Millisecond)
 
+	// check sees that the files in use are no longer protected.
+	crep, err := open(time.Now).Check(ctx, CheckOptions{})
+	must(t, err)
+	if len(crep.RetentionShort) == 0 {
+		t.Error("check after the lapse reports no file whose retention ran out")
+	}
+
 	// Maintenance with the real clock: the files in use get a full period
 	// again; the forgotten snapshot and the data only it used are deleted.
 	r = open(time.Now)
@@ -91,9 +98,9 @@ func TestObjectLockLapse(t *testing.T) {
 		}
 	}
 	r = open(time.Now)
-	crep, err := r.Check(ctx, CheckOptions{ReadData: true})
+	crep, err = r.Check(ctx, CheckOptions{ReadData: true})
 	must(t, err)
-	if !crep.OK() {
-		t.Errorf("check after the lapse: %+v", crep)
+	if !crep.OK() || len(crep.RetentionShort) != 0 {
+		t.Errorf("check after maintenance: %+v", crep)
 	}
 }

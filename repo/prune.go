@@ -472,29 +472,21 @@ func (r *Repository) lockedKept(ctx context.Context, rep *PruneReport, h backend
 	}
 }
 
-// ExtendRetention extends, to a full lock period from now, the retention
-// of every file the repository still uses (config, keys, index files,
-// snapshots, records and the packs the index names) whose retention ends
-// within half a period, and returns how many it extended. So a file in use
-// is always protected for at least half the period, and a file no longer
-// used becomes deletable at most one period after its last extension.
-func (r *Repository) ExtendRetention(ctx context.Context) (int, error) {
-	rt := backend.FindRetainer(r.be)
-	if rt == nil || !r.cfg.Lock.Enabled() {
-		return 0, nil
-	}
-	now := r.opts.Now()
-	until, threshold := now.Add(r.cfg.Lock.Period), now.Add(r.cfg.Lock.Period/2)
+// filesInUse lists the files an object lock must keep retained: the
+// config, keys, index files (not superseded ones), snapshots (not
+// forgotten ones), records (a forgotten-snapshots record only while a
+// snapshot file it names remains) and the packs the index names.
+func (r *Repository) filesInUse(ctx context.Context) ([]backend.Handle, error) {
 	gone, err := r.forgotten(ctx)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	snapFiles := map[string]bool{}
 	handles := []backend.Handle{{Type: backend.Config}}
 	for _, t := range []backend.FileType{backend.Key, backend.Index, backend.Snapshot, backend.Record} {
 		names, err := backend.Names(ctx, r.be, t)
 		if err != nil {
-			return 0, err
+			return nil, err
 		}
 		for _, n := range names {
 			id, _ := blob.ParseID(n)
@@ -517,7 +509,7 @@ func (r *Repository) ExtendRetention(ctx context.Context) (int, error) {
 	// while a snapshot file it names remains.
 	records, err := backend.Names(ctx, r.be, backend.Record)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	needed := map[string]bool{}
 	for id, rec := range gone {
@@ -532,6 +524,29 @@ func (r *Repository) ExtendRetention(ctx context.Context) (int, error) {
 	}
 	for id := range r.idx.PackIDs() {
 		handles = append(handles, backend.Handle{Type: backend.Pack, Name: id.String()})
+	}
+	for id := range r.idx.PackIDs() {
+		handles = append(handles, backend.Handle{Type: backend.Pack, Name: id.String()})
+	}
+	return handles, nil
+}
+
+// ExtendRetention extends, to a full lock period from now, the retention
+// of every file the repository still uses (config, keys, index files,
+// snapshots, records and the packs the index names) whose retention ends
+// within half a period, and returns how many it extended. So a file in use
+// is always protected for at least half the period, and a file no longer
+// used becomes deletable at most one period after its last extension.
+func (r *Repository) ExtendRetention(ctx context.Context) (int, error) {
+	rt := backend.FindRetainer(r.be)
+	if rt == nil || !r.cfg.Lock.Enabled() {
+		return 0, nil
+	}
+	now := r.opts.Now()
+	until, threshold := now.Add(r.cfg.Lock.Period), now.Add(r.cfg.Lock.Period/2)
+	handles, err := r.filesInUse(ctx)
+	if err != nil {
+		return 0, err
 	}
 	var extended atomic.Int64
 	g, gctx := errgroup.WithContext(ctx)

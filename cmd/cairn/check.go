@@ -86,6 +86,9 @@ func printCheck(g *globals, rep *repo.CheckReport, dur time.Duration) {
 			}
 			out.Rolling = roll
 		}
+		for _, gap := range rep.RetentionShort {
+			out.RetentionShort = append(out.RetentionShort, message.RetentionGap{File: gap.File, Until: gap.Until})
+		}
 		_ = g.printJSON(out)
 		return
 	}
@@ -130,6 +133,20 @@ func printCheck(g *globals, rep *repo.CheckReport, dur time.Duration) {
 		}
 		g.printf("rolling verification: %.0f%% of %d packs verified, %s; every %d runs read all\n",
 			100*rl.Coverage, rl.Packs, oldest, rl.RunsToCover)
+	}
+	if n := len(rep.RetentionShort); n > 0 {
+		fmt.Fprintf(g.stderr, "warning: %d files in use are retained for less than half the lock period (run \"cairn prune\", which extends it):\n", n)
+		for i, gap := range rep.RetentionShort {
+			if i == 20 && g.verbose == 0 {
+				fmt.Fprintf(g.stderr, "  ... and %d more (-v shows all)\n", n-20)
+				break
+			}
+			until := "no retention"
+			if !gap.Until.IsZero() {
+				until = "until " + gap.Until.Local().Format(time.DateTime)
+			}
+			fmt.Fprintf(g.stderr, "  %s: %s\n", gap.File, until)
+		}
 	}
 	if rep.OK() {
 		g.printf("no errors were found\n")
