@@ -276,6 +276,11 @@ func CacheBypassed(ctx context.Context) bool {
 // run out yet.
 var ErrLocked = errors.New("file is locked by its retention")
 
+// ErrPermission is returned (wrapped, and marked Permanent) when the
+// storage refuses an operation to these credentials: an append-only user
+// deleting a file, say.
+var ErrPermission = errors.New("the storage refused it: these credentials lack the permission")
+
 // Retention is how a stored file is protected from deletion and
 // overwriting: S3 object lock's mode and the time it runs out.
 type Retention struct {

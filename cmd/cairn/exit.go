@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/cairn-backup/cairn/backend"
 	"github.com/cairn-backup/cairn/engine"
 	"github.com/cairn-backup/cairn/repo"
 )
@@ -18,6 +19,7 @@ const (
 	exitNoRepo      = 10
 	exitLockFailed  = 11
 	exitWrongPass   = 12
+	exitPermission  = 13 // the storage refused an operation to these credentials
 	exitInterrupted = 130
 )
 
@@ -46,6 +48,8 @@ func exitCode(ctx context.Context, err error) int {
 		return exitWrongPass
 	case errors.Is(err, repo.ErrLocked), errors.Is(err, repo.ErrLockLost):
 		return exitLockFailed
+	case errors.Is(err, backend.ErrPermission):
+		return exitPermission
 	}
 	return exitError
 }
@@ -55,6 +59,8 @@ func sentence(err error) string {
 	var dk *repo.DamagedKeysError
 	var nr *engine.NoRepositoryError
 	switch {
+	case errors.Is(err, backend.ErrPermission):
+		return err.Error() + "; append-only credentials cannot delete: run forget and prune from the maintenance machine"
 	case errors.As(err, &dk):
 		return dk.Error() + "; if the password is right, restore the key files from a copy or use another key"
 	case errors.Is(err, repo.ErrWrongPassword):

@@ -82,7 +82,8 @@ repository and password come from flags or the environment:
   CAIRN_PASSWORD_COMMAND  a command printing the password (--password-command)
 
 Exit codes: 0 success, 1 error, 3 backup made but some files unreadable,
-10 no repository, 11 lock failed, 12 wrong password, 130 interrupted.
+10 no repository, 11 lock failed, 12 wrong password, 13 permission denied by
+the storage, 130 interrupted.
 
 run, schedule, daemon, drill, audit, gate, runbook and status work from a
 configuration file of repositories and sources (--config, ./cairn.toml or
