@@ -38,6 +38,11 @@ type LockInfo struct {
 	User      string
 	PID       int
 	UID, GID  uint32
+	// Ends names the lock file this one replaces (a refresh) or, with
+	// Released, releases (an unlock): written by a command whose
+	// credentials cannot delete (append-only), design §10.
+	Ends     string
+	Released bool
 }
 
 // LockedError says who holds the lock that stopped us.
@@ -67,6 +72,8 @@ const (
 	lockPIDField       = 6
 	lockUIDField       = 7
 	lockGIDField       = 8
+	lockEndsField      = 9
+	lockReleasedField  = 10
 
 	lockVersion = 1
 )
@@ -83,6 +90,12 @@ func (l *LockInfo) encode() []byte {
 	e.Uint(lockPIDField, uint64(l.PID))
 	e.Uint(lockUIDField, uint64(l.UID))
 	e.Uint(lockGIDField, uint64(l.GID))
+	if l.Ends != "" {
+		e.Str(lockEndsField, l.Ends)
+	}
+	if l.Released {
+		e.Uint(lockReleasedField, 1)
+	}
 	return e.B
 }
 
@@ -108,6 +121,10 @@ func DecodeLock(b []byte) (LockInfo, error) {
 			l.UID = uint32(f.U)
 		case lockGIDField:
 			l.GID = uint32(f.U)
+		case lockEndsField:
+			l.Ends = string(f.B)
+		case lockReleasedField:
+			l.Released = f.U == 1
 		}
 		return nil
 	})
@@ -130,8 +147,32 @@ func (r *Repository) Stale(l LockInfo) bool {
 	return l.Host == host && l.PID > 0 && !processAlive(l.PID)
 }
 
-// Locks lists the lock files; damaged ones are returned with an error each.
+// Locks lists the locks in force: the lock files but those a later one
+// ends (replaced by a refresh, or released) and release markers. Damaged
+// files are returned with an error each.
 func (r *Repository) Locks(ctx context.Context) ([]LockInfo, []error, error) {
+	all, bad, err := r.lockFiles(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	ended := map[string]bool{}
+	for _, l := range all {
+		if l.Ends != "" {
+			ended[l.Ends] = true
+		}
+	}
+	var locks []LockInfo
+	for _, l := range all {
+		if !l.Released && !ended[l.Name] {
+			locks = append(locks, l)
+		}
+	}
+	return locks, bad, nil
+}
+
+// lockFiles reads every lock file; damaged ones are returned with an
+// error each.
+func (r *Repository) lockFiles(ctx context.Context) ([]LockInfo, []error, error) {
 	names, err := backend.Names(ctx, r.be, backend.Lock)
 	if err != nil {
 		return nil, nil, err
@@ -259,7 +300,7 @@ func (r *Repository) tryLock(ctx context.Context, exclusive bool) (*Lock, error)
 	// Another command may have locked at the same moment: check again now
 	// that our file is visible, and back off if there is a conflict.
 	if err := r.conflict(ctx, exclusive, name); err != nil {
-		_ = r.be.Remove(context.WithoutCancel(ctx), backend.Handle{Type: backend.Lock, Name: name})
+		_ = r.releaseLock(context.WithoutCancel(ctx), info)
 		return nil, err
 	}
 	return &Lock{r: r, info: info, stop: make(chan struct{}), done: make(chan struct{}), refreshed: r.opts.Now()}, nil
@@ -317,7 +358,7 @@ func (l *Lock) Refresh(ctx context.Context) error {
 		return l.lost
 	}
 	info := l.info
-	info.Time = now.UTC()
+	info.Time, info.Ends = now.UTC(), old
 	name, err := l.r.SaveFile(ctx, backend.Lock, crypto.KindLock, info.encode())
 	if err != nil {
 		return fmt.Errorf("refresh lock: %w", err)
@@ -365,9 +406,21 @@ func (l *Lock) Unlock() error {
 		l.r.lock = nil
 	}
 	l.r.mu.Unlock()
-	err := l.r.be.Remove(context.Background(), backend.Handle{Type: backend.Lock, Name: l.Info().Name})
-	if errors.Is(err, backend.ErrNotExist) {
+	return l.r.releaseLock(context.Background(), l.Info())
+}
+
+// releaseLock removes a lock file; credentials that cannot delete
+// (append-only) write a release marker instead, which ends it just as
+// well (design §10).
+func (r *Repository) releaseLock(ctx context.Context, info LockInfo) error {
+	err := r.be.Remove(ctx, backend.Handle{Type: backend.Lock, Name: info.Name})
+	switch {
+	case err == nil, errors.Is(err, backend.ErrNotExist):
 		return nil
+	case errors.Is(err, backend.ErrPermission):
+		marker := info
+		marker.Time, marker.Ends, marker.Released = r.opts.Now().UTC(), info.Name, true
+		_, err = r.SaveFile(ctx, backend.Lock, crypto.KindLock, marker.encode())
 	}
 	return err
 }
@@ -394,15 +447,30 @@ func (r *Repository) RemoveLocks(ctx context.Context, all bool) (int, error) {
 			return 0, err
 		}
 	} else {
-		locks, _, err := r.Locks(ctx)
+		all, _, err := r.lockFiles(ctx)
 		if err != nil {
 			return 0, err
 		}
-		for _, l := range locks {
-			if r.Stale(l) {
+		active, _, err := r.Locks(ctx)
+		if err != nil {
+			return 0, err
+		}
+		live := map[string]bool{}
+		for _, l := range active {
+			live[l.Name] = !r.Stale(l)
+		}
+		// Ended lock files and stale locks first, then the markers that
+		// ended them (a marker removed before its lock would revive it).
+		var markers []string
+		for _, l := range all {
+			switch {
+			case l.Released || (l.Ends != "" && !live[l.Name]):
+				markers = append(markers, l.Name)
+			case !live[l.Name]:
 				names = append(names, l.Name)
 			}
 		}
+		names = append(names, markers...)
 	}
 	n := 0
 	for _, name := range names {
