@@ -246,8 +246,11 @@ func Forget(ctx context.Context, r *repo.Repository, snaps []*snapshot.Snapshot,
 		}
 		res.Plan, res.Remove = plan, plan.Remove
 	}
-	if opts.DryRun {
+	if opts.DryRun || len(res.Remove) == 0 {
 		return res, nil
+	}
+	if err := r.CanDelete(ctx); err != nil {
+		return nil, fmt.Errorf("forget will not start: %w", err)
 	}
 	n, err := RemoveSnapshots(ctx, r, res.Remove)
 	res.Removed = n

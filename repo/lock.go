@@ -509,3 +509,21 @@ func (r *Repository) LoadLock(ctx context.Context, prefix string) (LockInfo, err
 	l.Name = name
 	return l, err
 }
+
+// CanDelete finds out whether the storage lets these credentials delete:
+// it writes a canary (a release marker, which no reader takes for a lock)
+// and removes it. A command that deletes asks first, so that append-only
+// credentials fail before anything is written (backend.ErrPermission).
+func (r *Repository) CanDelete(ctx context.Context) error {
+	host, user := hostUser()
+	canary := LockInfo{Time: r.opts.Now().UTC(), Host: host, User: user, PID: os.Getpid(), Released: true}
+	name, err := r.SaveFile(ctx, backend.Lock, crypto.KindLock, canary.encode())
+	if err != nil {
+		return err
+	}
+	err = r.be.Remove(ctx, backend.Handle{Type: backend.Lock, Name: name})
+	if errors.Is(err, backend.ErrPermission) {
+		return fmt.Errorf("deleting files: %w", err)
+	}
+	return err
+}

@@ -143,6 +143,11 @@ func (r *Repository) Prune(ctx context.Context, opts PruneOptions) (*PruneReport
 	if l == nil || !l.Info().Exclusive {
 		return nil, errors.New("prune needs an exclusive lock")
 	}
+	if !opts.DryRun {
+		if err := r.CanDelete(ctx); err != nil {
+			return nil, fmt.Errorf("prune will not start: %w", err)
+		}
+	}
 	if opts.RepackUncompressed && r.opts.Compression == pack.CompressionOff {
 		return nil, errors.New("repacking uncompressed blobs with compression off would store them uncompressed again")
 	}

@@ -116,3 +116,82 @@ func TestObjectLockNeedsALockedBucket(t *testing.T) {
 		t.Errorf("a period without a mode: exit %d\n%s", r.code, r.stderr)
 	}
 }
+
+// TestAppendOnlyCredentials: with credentials that can put, get and list
+// but not delete (a MinIO user with such a policy), backup, check
+// --read-data and restore work and leave no lock in force; forget and
+// prune refuse in one sentence with exit 13 before writing anything; and
+// deleting any stored object with those credentials fails.
+func TestAppendOnlyCredentials(t *testing.T) {
+	env, mc, bucket := lockedRepo(t, "2d")
+	ak, sk := s3test.AppendOnlyUser(t, bucket)
+	var appendEnv []string
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, "AWS_ACCESS_KEY_ID=") && !strings.HasPrefix(kv, "AWS_SECRET_ACCESS_KEY=") {
+			appendEnv = append(appendEnv, kv)
+		}
+	}
+	appendEnv = append(appendEnv, "AWS_ACCESS_KEY_ID="+ak, "AWS_SECRET_ACCESS_KEY="+sk)
+	src := t.TempDir()
+	writeTree(t, src, 6, 30<<10, 21)
+	mustRun(t, appendEnv, "backup", src)
+	writeTree(t, src, 3, 30<<10, 22)
+	mustRun(t, appendEnv, "backup", src)
+	mustRun(t, appendEnv, "check", "--read-data")
+	target := t.TempDir()
+	mustRun(t, appendEnv, "restore", "latest", "--target", target, "--verify")
+	sameTrees(t, src, target+src)
+	if locks := strings.TrimSpace(mustRun(t, env, "list", "locks")); locks == "" {
+		t.Error("no lock files at all: the release markers are missing")
+	}
+	// No lock is in force: an exclusive command with full rights runs.
+	mustRun(t, env, "tag", "--add", "checked", "latest")
+
+	before := objectVersions(t, mc, bucket)
+	for _, args := range [][]string{{"forget", "--keep-last", "1"}, {"prune"}} {
+		r := cairn(t, appendEnv, args...)
+		if r.code != 13 || !strings.Contains(r.stderr, "lack the permission") || strings.Count(strings.TrimSpace(r.stderr), "\n") > 0 {
+			t.Errorf("%s with append-only credentials: exit %d\n%s", args[0], r.code, r.stderr)
+		}
+	}
+	endpoint, _, _ := s3test.Server(t)
+	amc, err := minio.New(endpoint, &minio.Options{Creds: credentials.NewStaticV4(ak, sk, "")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for o := range amc.ListObjects(ctx, bucket, minio.ListObjectsOptions{Recursive: true, Prefix: "repo/", WithVersions: true}) {
+		if strings.Contains(o.Key, "/locks/") {
+			continue
+		}
+		if err := amc.RemoveObject(ctx, bucket, o.Key, minio.RemoveObjectOptions{VersionID: o.VersionID}); err == nil {
+			t.Errorf("append-only credentials deleted %s", o.Key)
+		}
+		if err := amc.RemoveObject(ctx, bucket, o.Key, minio.RemoveObjectOptions{}); err == nil {
+			t.Errorf("append-only credentials hid %s behind a delete marker", o.Key)
+		}
+	}
+	after := objectVersions(t, mc, bucket)
+	for k, v := range before {
+		if !strings.Contains(k, "/locks/") && after[k] != v {
+			t.Errorf("%s changed: %d versions before, %d after", k, v, after[k])
+		}
+	}
+	mustRun(t, env, "check")
+}
+
+// objectVersions counts the stored versions (not delete markers) of every
+// object of the bucket.
+func objectVersions(t *testing.T, mc *minio.Client, bucket string) map[string]int {
+	t.Helper()
+	out := map[string]int{}
+	for o := range mc.ListObjects(context.Background(), bucket, minio.ListObjectsOptions{Recursive: true, Prefix: "repo/", WithVersions: true}) {
+		if o.Err != nil {
+			t.Fatal(o.Err)
+		}
+		if !o.IsDeleteMarker {
+			out[o.Key]++
+		}
+	}
+	return out
+}

@@ -7,10 +7,13 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"testing"
 
 	"github.com/cairn-backup/cairn/backend/s3"
+	"github.com/minio/madmin-go/v3"
+	"github.com/minio/minio-go/v7/pkg/credentials"
 )
 
 // Server returns the test server's endpoint and credentials, or ends the
@@ -64,4 +67,37 @@ func URL(t testing.TB) string {
 	t.Helper()
 	endpoint, _, _ := Server(t)
 	return "s3:http://" + endpoint + "/" + BucketName() + "/repo"
+}
+
+// AppendOnlyUser creates, on the test server, a user whose policy lets it
+// list, read and write objects of bucket, and lock what it writes, but
+// denies deleting objects and bypassing governance retention (which
+// shortening a retention needs): the credentials of a machine that only
+// backs up. It returns the user's keys.
+func AppendOnlyUser(t testing.TB, bucket string) (accessKey, secretKey string) {
+	t.Helper()
+	endpoint, ak, sk := Server(t)
+	adm, err := madmin.NewWithOptions(endpoint, &madmin.Options{Creds: credentials.NewStaticV4(ak, sk, "")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	accessKey, secretKey = "append-"+hex.EncodeToString(b), "secret-"+hex.EncodeToString(b)
+	policy := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[
+ {"Effect":"Allow","Action":["s3:GetBucketLocation","s3:ListBucket","s3:ListBucketVersions","s3:GetBucketObjectLockConfiguration"],"Resource":["arn:aws:s3:::%[1]s"]},
+ {"Effect":"Allow","Action":["s3:GetObject","s3:PutObject","s3:GetObjectRetention","s3:PutObjectRetention"],"Resource":["arn:aws:s3:::%[1]s/*"]},
+ {"Effect":"Deny","Action":["s3:DeleteObject","s3:DeleteObjectVersion","s3:BypassGovernanceRetention"],"Resource":["arn:aws:s3:::%[1]s/*"]}]}`, bucket)
+	name := "append-only-" + hex.EncodeToString(b)
+	if err := adm.AddCannedPolicy(ctx, name, []byte(policy)); err != nil {
+		t.Fatalf("add policy: %v", err)
+	}
+	if err := adm.AddUser(ctx, accessKey, secretKey); err != nil {
+		t.Fatalf("add user: %v", err)
+	}
+	if _, err := adm.AttachPolicy(ctx, madmin.PolicyAssociationReq{Policies: []string{name}, User: accessKey}); err != nil {
+		t.Fatalf("attach policy: %v", err)
+	}
+	return accessKey, secretKey
 }
