@@ -313,3 +313,33 @@ func FindRetainer(be Backend) Retainer {
 		be = u.Unwrap()
 	}
 }
+
+// AsOfReport says what RestoreAsOf did (or, in a dry run, would do).
+type AsOfReport struct {
+	Restored  []string // files brought back to the version they had then
+	Hidden    []string // files that did not exist then, hidden
+	Unchanged int      // files as they were then
+}
+
+// Versioner is implemented by storage that keeps every version of its
+// files (an S3 bucket with versioning, which object lock turns on).
+type Versioner interface {
+	// RestoreAsOf brings every file back to the version it had at time
+	// t: files deleted or overwritten since come back, files written
+	// since are hidden. Nothing is deleted: later versions stay.
+	RestoreAsOf(ctx context.Context, t time.Time, dryRun bool) (AsOfReport, error)
+}
+
+// FindVersioner returns the Versioner below be's wrappers, or nil.
+func FindVersioner(be Backend) Versioner {
+	for {
+		if v, ok := be.(Versioner); ok {
+			return v
+		}
+		u, ok := be.(Unwrapper)
+		if !ok {
+			return nil
+		}
+		be = u.Unwrap()
+	}
+}

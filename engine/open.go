@@ -272,3 +272,19 @@ func ListCaches(root string) ([]CacheEntry, error) { return cache.List(root) }
 func CleanupCaches(root string, maxAge time.Duration) ([]CacheEntry, error) {
 	return cache.Cleanup(root, time.Now().Add(-maxAge))
 }
+
+// ErrNoVersions says that the storage keeps no versions to recover from.
+var ErrNoVersions = errors.New("the storage keeps no earlier versions of its files (recovery needs an S3 bucket with versioning, which object lock turns on)")
+
+// RecoverAsOf brings the repository's storage back to its state at time t
+// from the versions the storage keeps (backend.Versioner): after an
+// attacker with the client's credentials deleted or overwrote files, or
+// wrote garbage under new names. It needs no password: the repository may
+// be unreadable until it has run.
+func RecoverAsOf(ctx context.Context, be backend.Backend, t time.Time, dryRun bool) (backend.AsOfReport, error) {
+	v := backend.FindVersioner(be)
+	if v == nil {
+		return backend.AsOfReport{}, ErrNoVersions
+	}
+	return v.RestoreAsOf(backend.BypassCache(ctx), t, dryRun)
+}

@@ -301,3 +301,14 @@ type RewriteSummary struct {
 	NewSnapshots   []string `json:"new_snapshots"`
 	Forgotten      int      `json:"snapshots_removed"` // originals removed by --forget
 }
+
+// RecoverSummary is the last line of repair versions --json.
+type RecoverSummary struct {
+	MessageType    string    `json:"message_type"`    // "summary"
+	MessageVersion int       `json:"message_version"` // SchemaVersion
+	DryRun         bool      `json:"dry_run"`
+	AsOf           time.Time `json:"as_of"`
+	Restored       []string  `json:"restored"`
+	Hidden         []string  `json:"hidden"`
+	Unchanged      int       `json:"unchanged"`
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -251,7 +252,55 @@ empty), tagged "repaired". With --forget the originals are removed.`,
 	f.addFlags(snaps.Flags())
 	snaps.Flags().BoolVarP(&dryRun, "dry-run", "n", false, "only report what would be done")
 	snaps.Flags().BoolVar(&forget, "forget", false, "remove the original snapshots")
-	cmd.AddCommand(index, snaps)
+	var asOf string
+	versions := &cobra.Command{
+		Use:   "versions --as-of TIME",
+		Short: "Bring the repository back to its state at a time, from the storage's versions",
+		Long: `After an attack with the backup machine's credentials (files deleted,
+overwritten, or garbage written under new names) on an S3 bucket with
+object lock (which keeps every version): bring every file back to the
+version it had at --as-of. Deleted and overwritten files are copied back
+from their earlier versions; files written since are hidden behind delete
+markers. Nothing is deleted, so this can itself be undone.
+
+It needs no password and takes no lock: run it with the maintenance
+credentials, then "cairn check --read-data", then "cairn prune" to lock
+the restored copies again.`,
+		Example: `  cairn repair versions --as-of "2026-12-01 03:00" --dry-run
+  cairn repair versions --as-of "2026-12-01 03:00" && cairn check --read-data`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if asOf == "" {
+				return errors.New("give --as-of: a time before the attack (\"2006-01-02 15:04:05\")")
+			}
+			t, err := parseSnapshotTime("--as-of", asOf)
+			if err != nil {
+				return err
+			}
+			be, err := g.openBackend()
+			if err != nil {
+				return err
+			}
+			rep, err := engine.RecoverAsOf(cmd.Context(), be, t, dryRun)
+			if err != nil {
+				return err
+			}
+			for _, f := range rep.Restored {
+				g.verbosef(1, "restore %s\n", f)
+			}
+			for _, f := range rep.Hidden {
+				g.verbosef(1, "hide %s\n", f)
+			}
+			verb := map[bool]string{true: "would restore", false: "restored"}[dryRun]
+			return g.report(message.RecoverSummary{MessageType: message.TypeSummary, MessageVersion: message.SchemaVersion,
+				DryRun: dryRun, AsOf: t, Restored: nonNil(rep.Restored), Hidden: nonNil(rep.Hidden), Unchanged: rep.Unchanged},
+				"%s %d files and hid %d written since %s; %d were as they were\n", verb, len(rep.Restored), len(rep.Hidden),
+				t.Local().Format(time.DateTime), rep.Unchanged)
+		},
+	}
+	versions.Flags().StringVar(&asOf, "as-of", "", "the `time` to go back to (\"2006-01-02 15:04:05\", local time)")
+	versions.Flags().BoolVarP(&dryRun, "dry-run", "n", false, "only report what would be restored and hidden")
+	cmd.AddCommand(index, snaps, versions)
 	return cmd
 }
 
