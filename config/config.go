@@ -49,7 +49,17 @@ type Repository struct {
 	// AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_DEFAULT_REGION).
 	// Without it the credentials come from the environment.
 	S3CredentialsFile string `toml:"s3-credentials-file,omitempty"`
-	CACert            string `toml:"cacert,omitempty"`
+	// Maintenance says where forget and prune run for this repository:
+	// "here" (the default) with S3CredentialsFile, or
+	// MaintenanceCredentialsFile when set; "elsewhere" when a maintenance
+	// machine does it, so that this machine's credentials need no right
+	// to delete (append-only, README "Offsite copies that survive
+	// ransomware").
+	Maintenance string `toml:"maintenance,omitempty"`
+	// MaintenanceCredentialsFile holds the S3 credentials forget and
+	// prune use (the same format as S3CredentialsFile).
+	MaintenanceCredentialsFile string `toml:"maintenance-credentials-file,omitempty"`
+	CACert                     string `toml:"cacert,omitempty"`
 	// Quota is the space a bucket may use ("500GiB"): notify when the
 	// repository passes 90% of it.
 	Quota string `toml:"quota,omitempty"`
@@ -61,6 +71,21 @@ type Repository struct {
 	Password string `toml:"password,omitempty"`
 	// Name is the repository's key in [repositories].
 	Name string `toml:"-"`
+}
+
+// MaintainedElsewhere reports whether forget and prune of this repository
+// run on another machine.
+func (r *Repository) MaintainedElsewhere() bool { return r.Maintenance == "elsewhere" }
+
+// ForMaintenance is the repository as forget and prune use it: with the
+// maintenance credentials when it names some.
+func (r *Repository) ForMaintenance() *Repository {
+	if r.MaintenanceCredentialsFile == "" {
+		return r
+	}
+	m := *r
+	m.S3CredentialsFile = r.MaintenanceCredentialsFile
+	return &m
 }
 
 // Local reports whether the repository is on a local filesystem, and its

@@ -61,6 +61,7 @@ func applyDefaults(c *Config) {
 		}
 		rel(&r.PasswordFile)
 		rel(&r.S3CredentialsFile)
+		rel(&r.MaintenanceCredentialsFile)
 		rel(&r.CACert)
 	}
 	for _, s := range c.Sources {

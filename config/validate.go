@@ -63,6 +63,14 @@ func (v *validator) repository(key, name string, r *Repository) {
 	if r.Quota != "" {
 		v.size(key+".quota", r.Quota)
 	}
+	switch r.Maintenance {
+	case "", "here", "elsewhere":
+	default:
+		v.errorf(key+".maintenance", "want here or elsewhere")
+	}
+	if r.Maintenance == "elsewhere" && r.MaintenanceCredentialsFile != "" {
+		v.errorf(key, "maintenance = \"elsewhere\" needs no maintenance-credentials-file on this machine")
+	}
 	if r.MinFree != "" && !strings.HasSuffix(r.MinFree, "%") {
 		v.size(key+".min-free", r.MinFree)
 	} else if r.MinFree != "" {

@@ -181,8 +181,13 @@ func (rn *run) retentionDue(t *config.Repository) bool {
 // just verified.
 func (rn *run) retention(t *config.Repository) {
 	start := time.Now()
+	if t.MaintainedElsewhere() {
+		rn.step("forget "+t.Name, StatusOK, "done by the maintenance machine (maintenance = \"elsewhere\")", start, nil)
+		return
+	}
+	m := t.ForMaintenance()
 	args := append([]string{"forget", "--json", "--tag", rn.src.Tag()}, rn.src.Retention.ForgetArgs()...)
-	res, err := rn.cairn(Command{Repo: t, Args: args})
+	res, err := rn.cairn(Command{Repo: m, Args: args})
 	if err != nil || res.Code != 0 {
 		rn.step("forget "+t.Name, StatusFailed, FailureMessage(res, err), start, nil)
 		return
@@ -190,7 +195,7 @@ func (rn *run) retention(t *config.Repository) {
 	kept, removed := forgetCounts(res.Stdout)
 	rn.step("forget "+t.Name, StatusOK, fmt.Sprintf("%d snapshots kept, %d removed", kept, removed), start, nil)
 	start = time.Now()
-	res, err = rn.cairn(Command{Repo: t, Args: []string{"prune", "--json", "--max-unused", rn.src.Retention.MaxUnused}})
+	res, err = rn.cairn(Command{Repo: m, Args: []string{"prune", "--json", "--max-unused", rn.src.Retention.MaxUnused}})
 	if err != nil || res.Code != 0 {
 		rn.step("prune "+t.Name, StatusFailed, FailureMessage(res, err), start, nil)
 		return

@@ -31,7 +31,7 @@ func (s *source) open(ctx context.Context, g *globals) (*repo.Repository, error)
 		return nil, errors.New("no source repository: give --from-repo or set CAIRN_FROM_REPOSITORY")
 	}
 	// The source is locked next, and Lock refreshes a kept index.
-	return g.kept(ctx, repoKey(s.repo, s.passwordFile, s.passwordCommand), false,
+	return g.kept(ctx, repoKey(s.repo, s.passwordFile, s.passwordCommand, g.s3FromCreds), false,
 		func() (*repo.Repository, error) { return s.openFresh(ctx, g) })
 }
 

@@ -96,8 +96,8 @@ func (x *inProcess) Cairn(ctx context.Context, c routine.Command) (routine.Resul
 }
 
 // repoKey names a kept repository: its location and password source.
-func repoKey(loc, passwordFile, passwordCommand string) string {
-	return loc + "\x00" + passwordFile + "\x00" + passwordCommand
+func repoKey(loc, passwordFile, passwordCommand string, creds []string) string {
+	return loc + "\x00" + passwordFile + "\x00" + passwordCommand + "\x00" + strings.Join(creds, "\x00")
 }
 
 // get returns a kept repository, or nil. x.mu is held.

@@ -5,6 +5,8 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -283,4 +285,61 @@ func snapshotIDs(t *testing.T, env []string) []string {
 		ids = append(ids, s.ID)
 	}
 	return ids
+}
+
+// TestRunWithAppendOnlyCredentials: cairn run backs up to an object-locked
+// offsite repository with append-only credentials and does forget and
+// prune with the maintenance credentials the configuration names; with
+// maintenance = "elsewhere" it leaves them to the maintenance machine.
+func TestRunWithAppendOnlyCredentials(t *testing.T) {
+	url := s3test.URL(t)
+	env := s3Env(t, url)
+	mustRun(t, env, "init", "--retention-mode", "governance", "--retention-period", "2d")
+	endpoint, ak, sk := s3test.Server(t)
+	bucket := strings.SplitN(strings.TrimPrefix(url, "s3:http://"+endpoint+"/"), "/", 2)[0]
+	bak, bsk := s3test.AppendOnlyUser(t, bucket)
+	dir := t.TempDir()
+	put(t, filepath.Join(dir, "pw"), "s3 password")
+	put(t, filepath.Join(dir, "backup.env"), "AWS_ACCESS_KEY_ID="+bak+"\nAWS_SECRET_ACCESS_KEY="+bsk+"\n")
+	put(t, filepath.Join(dir, "maint.env"), "AWS_ACCESS_KEY_ID="+ak+"\nAWS_SECRET_ACCESS_KEY="+sk+"\n")
+	src := t.TempDir()
+	writeTree(t, src, 4, 20<<10, 41)
+	config := func(maintenance string) string {
+		cfg := filepath.Join(dir, "cairn.toml")
+		put(t, cfg, fmt.Sprintf(`state-dir = %q
+[repositories.offsite]
+url = %q
+password-file = "pw"
+s3-credentials-file = "backup.env"
+%s
+[sources.app]
+paths = [%q]
+targets = ["offsite"]
+[sources.app.retention]
+keep-last = 1
+`, filepath.Join(dir, "state-"+strings.Fields(maintenance + " x")[0]), url, maintenance, src))
+		return cfg
+	}
+	cfg := config(`maintenance-credentials-file = "maint.env"`)
+	runEnv := []string{"CAIRN_CONFIG=" + cfg}
+	reps := runReports(t, mustRun(t, runEnv, "run", "--all", "--json"))
+	app := reps["app"]
+	if app.Status != "ok" || app.step("backup offsite") != "ok" || app.step("forget offsite") != "ok" || app.step("prune offsite") != "ok" {
+		t.Errorf("run with maintenance credentials: %+v", app)
+	}
+
+	cfg = config(`maintenance = "elsewhere"`)
+	reps = runReports(t, mustRun(t, []string{"CAIRN_CONFIG=" + cfg}, "run", "--all", "--json"))
+	app = reps["app"]
+	if app.Status != "ok" || app.step("prune offsite") != "absent" {
+		t.Errorf("run with maintenance elsewhere: %+v", app)
+	}
+	for _, s := range app.Steps {
+		if s.Name == "forget offsite" && !strings.Contains(s.Message, "maintenance machine") {
+			t.Errorf("forget step says %q", s.Message)
+		}
+	}
+	if n := snapshotCount(t, env); n != 2 {
+		t.Errorf("%d snapshots; want 2 (the second run forgot nothing)", n)
+	}
 }

@@ -222,7 +222,7 @@ func (g *globals) openRepo(ctx context.Context) (*repo.Repository, error) {
 // openRepoIndex opens the repository; with deferIndex its index is loaded
 // only by the lock that the caller takes next (lock, then load).
 func (g *globals) openRepoIndex(ctx context.Context, deferIndex bool) (*repo.Repository, error) {
-	return g.kept(ctx, repoKey(g.repo, g.passwordFile, g.passwordCommand), !deferIndex,
+	return g.kept(ctx, repoKey(g.repo, g.passwordFile, g.passwordCommand, g.s3Creds), !deferIndex,
 		func() (*repo.Repository, error) { return g.openRepoFresh(ctx, deferIndex) })
 }
 
