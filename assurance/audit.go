@@ -19,6 +19,19 @@ type TargetFacts struct {
 	// Offsite: on another backend than the source's data (S3, or a local
 	// path on another filesystem than every path of the source).
 	Offsite bool `json:"offsite"`
+	// ObjectLock and LockPeriod are the repository's object lock, if any.
+	ObjectLock string `json:"object_lock,omitempty"`
+	LockPeriod string `json:"object_lock_period,omitempty"`
+	// BackupCanDelete says whether the credentials this machine backs up
+	// with can delete files there (learnt by deleting a canary); nil when
+	// unknown.
+	BackupCanDelete *bool `json:"backup_can_delete,omitempty"`
+}
+
+// Immutable reports whether the backed-up machine cannot destroy the
+// target: its files are locked, or its credentials cannot delete.
+func (t TargetFacts) Immutable() bool {
+	return t.ObjectLock != "" || (t.BackupCanDelete != nil && !*t.BackupCanDelete)
 }
 
 // Facts is everything an audit of one source looks at.
@@ -71,15 +84,18 @@ type SourceAudit struct {
 	Automation string   `json:"automation,omitempty"`
 	Retention  bool     `json:"retention_defined"`
 	// RPOByTarget has the newest snapshot on every target against the RPO.
-	RPOByTarget   []RPOStatus   `json:"rpo_by_target"`
-	Offsite       string        `json:"offsite_target,omitempty"`
-	LastDrill     *DrillSummary `json:"last_drill,omitempty"`
-	LastCheck     time.Time     `json:"last_check,omitzero"`
-	LastCheckOK   bool          `json:"last_check_ok"`
-	CheckCoverage float64       `json:"rolling_coverage"`
-	State         string        `json:"compliance_state"`
-	Verdict       string        `json:"verdict"` // go or no-go
-	Reasons       []string      `json:"reasons,omitempty"`
+	RPOByTarget []RPOStatus `json:"rpo_by_target"`
+	Offsite     string      `json:"offsite_target,omitempty"`
+	// OffsiteImmutable: an offsite target the backed-up machine cannot
+	// destroy (object lock, or credentials without delete).
+	OffsiteImmutable bool          `json:"offsite_immutable"`
+	LastDrill        *DrillSummary `json:"last_drill,omitempty"`
+	LastCheck        time.Time     `json:"last_check,omitzero"`
+	LastCheckOK      bool          `json:"last_check_ok"`
+	CheckCoverage    float64       `json:"rolling_coverage"`
+	State            string        `json:"compliance_state"`
+	Verdict          string        `json:"verdict"` // go or no-go
+	Reasons          []string      `json:"reasons,omitempty"`
 }
 
 // Compliant reports a go verdict.
@@ -107,8 +123,11 @@ func Audit(src *config.Source, f Facts, now time.Time) *SourceAudit {
 		if i == 0 && !t.Latest.IsZero() {
 			a.BackedUp = true
 		}
-		if t.Offsite && a.Offsite == "" && t.Error == "" && !t.Latest.IsZero() {
-			a.Offsite = t.Name
+		if t.Offsite && t.Error == "" && !t.Latest.IsZero() {
+			if a.Offsite == "" || (t.Immutable() && !a.OffsiteImmutable) {
+				a.Offsite = t.Name
+			}
+			a.OffsiteImmutable = a.OffsiteImmutable || t.Immutable()
 		}
 		a.RPOByTarget = append(a.RPOByTarget, st)
 	}
@@ -123,6 +142,8 @@ func Audit(src *config.Source, f Facts, now time.Time) *SourceAudit {
 	}
 	if a.Offsite == "" {
 		no("no copy on another backend or filesystem (3-2-1): add an offsite target")
+	} else if !a.OffsiteImmutable {
+		no("the offsite copy %s can be deleted by the backed-up machine: create it with object lock (cairn init --retention-mode governance --retention-period 30d) or give this machine append-only credentials (README: Offsite copies that survive ransomware)", a.Offsite)
 	}
 	a.drill(src, f.Drills, now, no)
 	a.check(f.State)

@@ -43,7 +43,8 @@ func healthy(base time.Time) Facts {
 	return Facts{
 		Targets: []TargetFacts{
 			{Name: "local", URL: "/srv/backup", Latest: base.Add(-20 * time.Minute), Snapshots: 30},
-			{Name: "offsite", URL: "s3:https://s3.example.com/bucket/app", Latest: base.Add(-19 * time.Minute), Snapshots: 30, Offsite: true},
+			{Name: "offsite", URL: "s3:https://s3.example.com/bucket/app", Latest: base.Add(-19 * time.Minute), Snapshots: 30, Offsite: true,
+				ObjectLock: "governance", LockPeriod: "720h0m0s"},
 		},
 		Automation: "systemd",
 		State: &routine.State{LastCheck: map[string]time.Time{"local": base.Add(-2 * time.Hour), "offsite": base.Add(-2 * time.Hour)},
@@ -118,6 +119,35 @@ func TestAuditMarkdownGolden(t *testing.T) {
 		}
 		if got != string(want) {
 			t.Errorf("%s differs from the report:\n%s", golden, got)
+		}
+	}
+}
+
+// An offsite copy the backed-up machine can delete is a gap; a locked one,
+// or one its credentials cannot delete from, is not.
+func TestAuditOffsiteImmutability(t *testing.T) {
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	yes, no := true, false
+	for _, c := range []struct {
+		target TargetFacts
+		gap    bool
+	}{
+		{TargetFacts{Name: "offsite", Offsite: true, Latest: now, BackupCanDelete: &yes}, true},
+		{TargetFacts{Name: "offsite", Offsite: true, Latest: now}, true},
+		{TargetFacts{Name: "offsite", Offsite: true, Latest: now, BackupCanDelete: &yes, ObjectLock: "governance", LockPeriod: "720h0m0s"}, false},
+		{TargetFacts{Name: "offsite", Offsite: true, Latest: now, BackupCanDelete: &no}, false},
+	} {
+		src := &config.Source{Name: "app", Tier: "critical", RPO: "1h", RPODuration: time.Hour, Targets: []string{"local", "offsite"}}
+		f := Facts{Targets: []TargetFacts{{Name: "local", Latest: now}, c.target}, State: &routine.State{}}
+		a := Audit(src, f, now)
+		gap := false
+		for _, r := range a.Reasons {
+			if strings.Contains(r, "can be deleted by the backed-up machine") {
+				gap = true
+			}
+		}
+		if gap != c.gap || a.OffsiteImmutable == c.gap {
+			t.Errorf("%+v: gap %v (immutable %v), want gap %v; reasons %q", c.target, gap, a.OffsiteImmutable, c.gap, a.Reasons)
 		}
 	}
 }

@@ -47,6 +47,9 @@ func auditSection(b *strings.Builder, a *SourceAudit, now time.Time) {
 		}
 	}
 	row("offsite copy (3-2-1)", "%s", yesNo(a.Offsite != "", a.Offsite, "**none**"))
+	if a.Offsite != "" {
+		row("offsite safe from this machine", "%s", yesNo(a.OffsiteImmutable, "yes (object lock or append-only credentials)", "**no**: it can delete the offsite copy"))
+	}
 	if d := a.LastDrill; d != nil {
 		row("last restore drill", "%s from %s: %s, %s (%s RTO %s), %s old%s", d.Time.In(now.Location()).Format("2006-01-02 15:04"), d.Target,
 			yesNo(d.Pass, "pass", "**fail**"), age(time.Duration(d.Duration*1e9)), yesNo(d.WithinRTO, "within", "**over**"), a.RTO,

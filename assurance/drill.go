@@ -21,6 +21,16 @@ import (
 type Records interface {
 	SaveRecord(ctx context.Context, r *config.Repository, kind byte, v any) (string, error)
 	LoadRecords(ctx context.Context, r *config.Repository, kind byte) ([]repo.JSONRecord, error)
+	// Immutability reads a repository's object lock and finds out, with
+	// a canary, whether its backup credentials can delete.
+	Immutability(ctx context.Context, r *config.Repository) (Immutability, error)
+}
+
+// Immutability is what protects a repository from the machine that backs
+// up into it.
+type Immutability struct {
+	Lock      repo.LockPolicy
+	CanDelete bool
 }
 
 // VerifyResult is the outcome of one verify command of a drill.

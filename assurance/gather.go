@@ -34,6 +34,13 @@ func GatherFacts(ctx context.Context, r *routine.Runner, name string, records Re
 			if err == nil {
 				f.Drills = append(f.Drills, ds...)
 			}
+			if im, err := records.Immutability(ctx, t); err == nil {
+				if im.Lock.Enabled() {
+					f.Targets[len(f.Targets)-1].ObjectLock, f.Targets[len(f.Targets)-1].LockPeriod = im.Lock.Mode, im.Lock.Period.String()
+				}
+				can := im.CanDelete
+				f.Targets[len(f.Targets)-1].BackupCanDelete = &can
+			}
 		}
 	}
 	sort.Slice(f.Drills, func(i, j int) bool { return f.Drills[i].Time.Before(f.Drills[j].Time) })

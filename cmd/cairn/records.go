@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 
+	"github.com/cairn-backup/cairn/assurance"
+	"github.com/cairn-backup/cairn/backend"
 	"github.com/cairn-backup/cairn/config"
 	"github.com/cairn-backup/cairn/repo"
 	"github.com/cairn-backup/cairn/routine"
@@ -56,4 +59,21 @@ func (c configuredRecords) LoadRecords(ctx context.Context, r *config.Repository
 	}
 	defer rp.Close()
 	return rp.LoadJSONRecords(ctx, kind)
+}
+
+// Immutability reads a configured repository's object lock and probes,
+// with its backup credentials, whether they can delete.
+func (c configuredRecords) Immutability(ctx context.Context, r *config.Repository) (assurance.Immutability, error) {
+	rp, err := c.g.openConfigured(ctx, r)
+	if err != nil {
+		return assurance.Immutability{}, err
+	}
+	defer rp.Close()
+	im := assurance.Immutability{Lock: rp.LockPolicy(), CanDelete: true}
+	if err := rp.CanDelete(ctx); errors.Is(err, backend.ErrPermission) {
+		im.CanDelete = false
+	} else if err != nil {
+		return im, err
+	}
+	return im, nil
 }
