@@ -57,6 +57,19 @@ func Runbook(cfg *config.Config, src *config.Source, f Facts, now time.Time) str
 	p("2. Look at the snapshots and pick one (`latest`, or an ID):\n\n   ```sh\n   cairn snapshots --tag %s\n   ```\n\n", src.Tag())
 	p("3. Restore it:\n\n")
 	restoreSteps(&b, src)
+	var locked []string
+	for i, t := range f.Targets {
+		if t.ObjectLock != "" && i < len(src.Targets) {
+			locked = append(locked, fmt.Sprintf("%s (%s, %s)", t.Name, t.ObjectLock, t.LockPeriod))
+		}
+	}
+	if len(locked) > 0 {
+		p("\n## If a repository was attacked (files deleted or overwritten)\n\n")
+		p("Object-locked: %s. Its bucket keeps every version, and no locked one can\nbe deleted. With the maintenance credentials (not this machine's):\n\n", strings.Join(locked, ", "))
+		p("1. Find a time before the attack (the last good run in the logs or `cairn status`).\n")
+		p("2. See what would come back, then bring it back:\n\n   ```sh\n   cairn repair versions --as-of \"YYYY-MM-DD HH:MM\" --dry-run\n   cairn repair versions --as-of \"YYYY-MM-DD HH:MM\"\n   ```\n\n")
+		p("3. Prove it: `cairn check --read-data`, then `cairn prune` (locks the restored\n   copies again), then restore as below. Rotate the backup machine's credentials.\n")
+	}
 	p("\n## After the restore: checks\n\n")
 	if len(src.Drill.Verify) == 0 {
 		p("No verify commands are configured (drill.verify); check the application by hand.\n")

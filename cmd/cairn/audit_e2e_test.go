@@ -68,7 +68,8 @@ verify = ["sqlite3 {dir}/app.db 'PRAGMA integrity_check' | grep -qx ok"]
 	}
 
 	book := mustRun(t, env, "runbook", "app-db", "--output", "-")
-	for _, want := range []string{"cairn restore latest --tag source=app-db", "PRAGMA integrity_check", "| offsite | copy |", "The last drill"} {
+	for _, want := range []string{"cairn restore latest --tag source=app-db", "PRAGMA integrity_check", "| offsite | copy |", "The last drill",
+		"If a repository was attacked", "cairn repair versions --as-of"} {
 		if !strings.Contains(book, want) {
 			t.Errorf("runbook lacks %q:\n%s", want, book)
 		}
