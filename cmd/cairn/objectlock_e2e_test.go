@@ -307,6 +307,9 @@ func TestRunWithAppendOnlyCredentials(t *testing.T) {
 	config := func(maintenance string) string {
 		cfg := filepath.Join(dir, "cairn.toml")
 		put(t, cfg, fmt.Sprintf(`state-dir = %q
+[repositories.local]
+url = %q
+password-file = "pw"
 [repositories.offsite]
 url = %q
 password-file = "pw"
@@ -314,18 +317,27 @@ s3-credentials-file = "backup.env"
 %s
 [sources.app]
 paths = [%q]
-targets = ["offsite"]
+targets = ["local", "offsite"]
 [sources.app.retention]
 keep-last = 1
-`, filepath.Join(dir, "state-"+strings.Fields(maintenance + " x")[0]), url, maintenance, src))
+[sources.app.drill]
+target = "offsite"
+`, filepath.Join(dir, "state-"+strings.Fields(maintenance + " x")[0]), filepath.Join(dir, "local"), url, maintenance, src))
 		return cfg
 	}
+	mustRun(t, []string{"CAIRN_PASSWORD=s3 password"}, "-r", filepath.Join(dir, "local"), "init")
 	cfg := config(`maintenance-credentials-file = "maint.env"`)
 	runEnv := []string{"CAIRN_CONFIG=" + cfg}
 	reps := runReports(t, mustRun(t, runEnv, "run", "--all", "--json"))
 	app := reps["app"]
-	if app.Status != "ok" || app.step("backup offsite") != "ok" || app.step("forget offsite") != "ok" || app.step("prune offsite") != "ok" {
+	if app.Status != "ok" || app.step("backup local") != "ok" || app.step("copy offsite") != "ok" ||
+		app.step("forget offsite") != "ok" || app.step("prune offsite") != "ok" {
 		t.Errorf("run with maintenance credentials: %+v", app)
+	}
+	// A restore drill from the offsite copy with the append-only
+	// credentials (it writes its record there).
+	if out := mustRun(t, runEnv, "drill", "app"); !strings.Contains(out, "PASS") || !strings.Contains(out, "recorded as") {
+		t.Errorf("drill from the append-only offsite copy:\n%q", out)
 	}
 
 	cfg = config(`maintenance = "elsewhere"`)
@@ -340,6 +352,6 @@ keep-last = 1
 		}
 	}
 	if n := snapshotCount(t, env); n != 2 {
-		t.Errorf("%d snapshots; want 2 (the second run forgot nothing)", n)
+		t.Errorf("%d snapshots on the offsite copy; want 2 (the second run forgot nothing there)", n)
 	}
 }
