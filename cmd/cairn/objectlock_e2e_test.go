@@ -182,6 +182,25 @@ func TestAppendOnlyCredentials(t *testing.T) {
 		}
 	}
 	mustRun(t, env, "check")
+
+	// Overwriting is a PUT, which these credentials may do: the garbage
+	// becomes the newest version, the locked earlier one stays, check
+	// names the damage, and repair versions brings the file back.
+	asOf := time.Now()
+	ids := snapshotIDs(t, env)
+	snapKey := "repo/snapshots/" + ids[len(ids)-1]
+	g := strings.Repeat("garbage ", 64)
+	if _, err := amc.PutObject(ctx, bucket, snapKey, strings.NewReader(g), int64(len(g)), minio.PutObjectOptions{}); err != nil {
+		t.Fatalf("overwrite with append-only credentials: %v", err)
+	}
+	if r := cairn(t, env, "check"); r.code != 1 {
+		t.Errorf("check after an overwritten snapshot %s: exit %d\n%s%s", snapKey, r.code, r.stdout, r.stderr)
+	}
+	mustRun(t, env, "repair", "versions", "--as-of", asOf.Format("2006-01-02 15:04:05.000000000"))
+	mustRun(t, env, "check", "--read-data")
+	if n := snapshotCount(t, env); n != 2 {
+		t.Errorf("%d snapshots after recovery, want 2", n)
+	}
 }
 
 // objectVersions counts the stored versions (not delete markers) of every
