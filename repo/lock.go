@@ -417,7 +417,9 @@ func (r *Repository) releaseLock(ctx context.Context, info LockInfo) error {
 	switch {
 	case err == nil, errors.Is(err, backend.ErrNotExist):
 		return nil
-	case errors.Is(err, backend.ErrPermission):
+	case errors.Is(err, backend.ErrPermission), errors.Is(err, backend.ErrLocked):
+		// No right to delete, or a bucket default retention locks lock
+		// files too: a release marker ends the lock all the same.
 		marker := info
 		marker.Time, marker.Ends, marker.Released = r.opts.Now().UTC(), info.Name, true
 		_, err = r.SaveFile(ctx, backend.Lock, crypto.KindLock, marker.encode())
@@ -475,6 +477,9 @@ func (r *Repository) RemoveLocks(ctx context.Context, all bool) (int, error) {
 	n := 0
 	for _, name := range names {
 		err := r.be.Remove(ctx, backend.Handle{Type: backend.Lock, Name: name})
+		if errors.Is(err, backend.ErrLocked) {
+			continue // retained by a bucket default: removed once it lapses
+		}
 		if err != nil && !errors.Is(err, backend.ErrNotExist) {
 			return n, err
 		}
@@ -522,8 +527,11 @@ func (r *Repository) CanDelete(ctx context.Context) error {
 		return err
 	}
 	err = r.be.Remove(ctx, backend.Handle{Type: backend.Lock, Name: name})
-	if errors.Is(err, backend.ErrPermission) {
+	switch {
+	case errors.Is(err, backend.ErrPermission):
 		return fmt.Errorf("deleting files: %w", err)
+	case errors.Is(err, backend.ErrLocked):
+		return nil // the right is there; a bucket default retention keeps the canary a while
 	}
 	return err
 }

@@ -134,6 +134,17 @@ func Init(ctx context.Context, be backend.Backend, password []byte, opts Options
 	if err := applyLock(be, cfg.Lock); err != nil {
 		return nil, fmt.Errorf("init: %w", err)
 	}
+	if cfg.Lock.Enabled() {
+		// A bucket default locks what append-only credentials write
+		// without a retention of their own (design §12b).
+		if d, ok := backend.FindRetainer(be).(interface {
+			SetBucketDefault(ctx context.Context, mode string, period time.Duration) error
+		}); ok {
+			if err := d.SetBucketDefault(ctx, cfg.Lock.Mode, cfg.Lock.Period); err != nil {
+				return nil, fmt.Errorf("init: %w", err)
+			}
+		}
+	}
 	var key *crypto.Key
 	if opts.From != nil {
 		cfg.Chunker = opts.From.cfg.Chunker

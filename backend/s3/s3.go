@@ -101,6 +101,10 @@ type Backend struct {
 	mu         sync.RWMutex
 	lockMode   minio.RetentionMode // "" until SetRetention
 	lockPeriod time.Duration
+	// byDefault: the bucket's default retention covers the policy and
+	// these credentials may not set one per object (append-only keys
+	// without s3:PutObjectRetention), so Save sends none.
+	byDefault bool
 }
 
 var _ backend.Retainer = (*Backend)(nil)
@@ -127,6 +131,36 @@ func (b *Backend) retention() (minio.RetentionMode, time.Duration) {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
 	return b.lockMode, b.lockPeriod
+}
+
+// SetBucketDefault gives the bucket a default retention of mode for period
+// (whole days): objects written without a retention of their own, by
+// credentials that may not set one, are retained all the same.
+func (b *Backend) SetBucketDefault(ctx context.Context, mode string, period time.Duration) error {
+	if period%(24*time.Hour) != 0 {
+		return nil // only whole days can be a bucket default; writers set it per object
+	}
+	m := minio.RetentionMode(strings.ToUpper(mode))
+	days, unit := uint(period/(24*time.Hour)), minio.Days
+	if err := b.client.SetBucketObjectLockConfig(ctx, b.cfg.Bucket, &m, &days, &unit); err != nil {
+		return b.wrap("set the bucket's default retention", err)
+	}
+	return nil
+}
+
+// defaultCovers reports whether the bucket's default retention is the
+// repository's policy or longer.
+func (b *Backend) defaultCovers(ctx context.Context) bool {
+	mode, period := b.retention()
+	_, m, validity, unit, err := b.client.GetObjectLockConfig(ctx, b.cfg.Bucket)
+	if err != nil || m == nil || validity == nil || unit == nil || *m != mode {
+		return false
+	}
+	d := time.Duration(*validity) * 24 * time.Hour
+	if *unit == minio.Years {
+		d = time.Duration(*validity) * 365 * 24 * time.Hour
+	}
+	return d >= period
 }
 
 // Retention returns an object's retention (zero without one).
@@ -293,10 +327,24 @@ func (b *Backend) Save(ctx context.Context, h backend.Handle, data []byte) error
 	multipart := len(data) > 16<<20
 	opts := minio.PutObjectOptions{ContentType: "application/octet-stream", PartSize: 16 << 20,
 		SendContentMd5: multipart, DisableContentSha256: true, StorageClass: b.cfg.StorageClass}
-	if mode, period := b.retention(); mode != "" && h.Type != backend.Lock { // locks must go when released
+	mode, period := b.retention()
+	b.mu.RLock()
+	byDefault := b.byDefault
+	b.mu.RUnlock()
+	if mode != "" && !byDefault && h.Type != backend.Lock { // locks must go when released
 		opts.Mode, opts.RetainUntilDate = mode, b.now().Add(period).UTC().Truncate(time.Second).Add(time.Second)
 	}
 	info, err := b.client.PutObject(ctx, b.cfg.Bucket, b.key(h), bytes.NewReader(data), int64(len(data)), opts)
+	if err != nil && opts.Mode != "" && minio.ToErrorResponse(err).Code == "AccessDenied" && b.defaultCovers(ctx) {
+		// Credentials that may not set a retention (append-only keys
+		// without s3:PutObjectRetention): the bucket's default locks
+		// what they write.
+		b.mu.Lock()
+		b.byDefault = true
+		b.mu.Unlock()
+		opts.Mode, opts.RetainUntilDate = "", time.Time{}
+		info, err = b.client.PutObject(ctx, b.cfg.Bucket, b.key(h), bytes.NewReader(data), int64(len(data)), opts)
+	}
 	if err != nil {
 		return b.wrap("save "+h.String(), err)
 	}

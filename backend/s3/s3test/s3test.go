@@ -70,10 +70,10 @@ func URL(t testing.TB) string {
 }
 
 // AppendOnlyUser creates, on the test server, a user whose policy lets it
-// list, read and write objects of bucket, and lock what it writes, but
-// denies deleting objects and bypassing governance retention (which
-// shortening a retention needs): the credentials of a machine that only
-// backs up. It returns the user's keys.
+// list, read and write objects of bucket but denies deleting objects,
+// changing their retention and bypassing governance retention: the
+// credentials of a machine that only backs up (the bucket's default
+// retention locks what it writes). It returns the user's keys.
 func AppendOnlyUser(t testing.TB, bucket string) (accessKey, secretKey string) {
 	t.Helper()
 	endpoint, ak, sk := Server(t)
@@ -87,8 +87,8 @@ func AppendOnlyUser(t testing.TB, bucket string) (accessKey, secretKey string) {
 	accessKey, secretKey = "append-"+hex.EncodeToString(b), "secret-"+hex.EncodeToString(b)
 	policy := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[
  {"Effect":"Allow","Action":["s3:GetBucketLocation","s3:ListBucket","s3:ListBucketVersions","s3:GetBucketObjectLockConfiguration"],"Resource":["arn:aws:s3:::%[1]s"]},
- {"Effect":"Allow","Action":["s3:GetObject","s3:PutObject","s3:GetObjectRetention","s3:PutObjectRetention"],"Resource":["arn:aws:s3:::%[1]s/*"]},
- {"Effect":"Deny","Action":["s3:DeleteObject","s3:DeleteObjectVersion","s3:BypassGovernanceRetention"],"Resource":["arn:aws:s3:::%[1]s/*"]}]}`, bucket)
+ {"Effect":"Allow","Action":["s3:GetObject","s3:PutObject","s3:GetObjectRetention"],"Resource":["arn:aws:s3:::%[1]s/*"]},
+ {"Effect":"Deny","Action":["s3:DeleteObject","s3:DeleteObjectVersion","s3:PutObjectRetention","s3:BypassGovernanceRetention"],"Resource":["arn:aws:s3:::%[1]s/*"]}]}`, bucket)
 	name := "append-only-" + hex.EncodeToString(b)
 	if err := adm.AddCannedPolicy(ctx, name, []byte(policy)); err != nil {
 		t.Fatalf("add policy: %v", err)
