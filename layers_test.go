@@ -44,13 +44,14 @@ var allowed = map[string][]string{
 		"blob", "duration", "index", "repo", "snapshot"},
 
 	"mount":     {"blob", "repo", "snapshot"},
+	"console":   {"assurance"},
 	"config":    {"duration"},
 	"routine":   {"config", "message"},
 	"schedule":  {"config", "routine"},
 	"assurance": {"config", "message", "repo", "routine", "schedule"},
 	"bench":     {"blob", "chunk", "crypto", "pack"},
 	"cmd/cairn": {"backend", "backend/faulty",
-		"assurance", "bench", "blob", "config", "duration", "engine", "index", "message", "mount", "pack", "repo", "routine", "schedule", "snapshot"},
+		"assurance", "bench", "blob", "config", "duration", "engine", "console", "index", "message", "mount", "pack", "repo", "routine", "schedule", "snapshot"},
 }
 
 // allowedInTests adds what a package's tests may import besides its own
@@ -68,6 +69,7 @@ var allowedInTests = map[string][]string{
 	"repo":             {"backend/faulty", "backend/local", "backend/mem", "backend/s3", "backend/s3/s3test"},
 	"engine":           {"backend", "backend/mem", "crypto"},
 	"mount":            {"backend", "backend/mem", "crypto"},
+	"console":          {"config", "routine"},
 	"cmd/cairn":        {"backend/local", "backend/s3/s3test"},
 }
 

@@ -89,6 +89,16 @@ func AuditSources(ctx context.Context, r *routine.Runner, records Records, names
 	return rep, nil
 }
 
+// Source returns the report of the named source, or nil.
+func (rep *Report) Source(name string) *SourceReport {
+	for i := range rep.Sources {
+		if rep.Sources[i].Source.Name == name {
+			return &rep.Sources[i]
+		}
+	}
+	return nil
+}
+
 // Failing names the critical sources that are not compliant: a report
 // with any fails the audit.
 func (rep *Report) Failing() []string {

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +18,7 @@ import (
 
 func newDaemonCmd(g *globals) *cobra.Command {
 	var listen string
+	var cf consoleFlags
 	cmd := &cobra.Command{
 		Use:   "daemon",
 		Short: "Run every source on its schedule, without systemd or cron",
@@ -29,8 +28,9 @@ while the daemon was not running (the machine was off) runs once at
 start-up. When a source's newest successful backup is older than its RPO,
 the daemon sends an rpo-missed notification, once per missed window.
 
-With --listen (or daemon.listen in the configuration) it serves Prometheus
-metrics at /metrics. SIGTERM or Ctrl-C stops it cleanly: runs in progress
+With --listen (or daemon.listen in the configuration) it serves the web
+console (as "cairn serve" does; every request needs its token) and
+Prometheus metrics at /metrics. SIGTERM or Ctrl-C stops it cleanly: runs in progress
 are interrupted (no partial snapshot, locks removed) and waited for.`,
 		Example: `  cairn daemon
   cairn --config /etc/cairn/cairn.toml daemon --listen 127.0.0.1:9765`,
@@ -43,14 +43,15 @@ are interrupted (no partial snapshot, locks removed) and waited for.`,
 			if listen == "" {
 				listen = c.Daemon.Listen
 			}
-			return runDaemon(cmd.Context(), g, c, listen)
+			return runDaemon(cmd.Context(), g, c, listen, &cf)
 		},
 	}
-	cmd.Flags().StringVar(&listen, "listen", "", "serve /metrics on `address` (host:port)")
+	cmd.Flags().StringVar(&listen, "listen", "", "serve the console and /metrics on `address` (host:port)")
+	cf.add(cmd)
 	return cmd
 }
 
-func runDaemon(ctx context.Context, g *globals, c *config.Config, listen string) error {
+func runDaemon(ctx context.Context, g *globals, c *config.Config, listen string, cf *consoleFlags) error {
 	exe, err := os.Executable()
 	if err != nil {
 		return err
@@ -61,16 +62,11 @@ func runDaemon(ctx context.Context, g *globals, c *config.Config, listen string)
 	}
 	store := routine.StateStore{Dir: c.StateDir}
 	if listen != "" {
-		ln, err := net.Listen("tcp", listen)
+		stop, err := serveConsole(ctx, g, c, listen, cf)
 		if err != nil {
-			return fmt.Errorf("listen for /metrics: %w", err)
+			return err
 		}
-		mux := http.NewServeMux()
-		mux.Handle("/metrics", routine.MetricsHandler(c, store, time.Now))
-		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-		go func() { _ = srv.Serve(ln) }()
-		defer srv.Close()
-		fmt.Fprintf(g.stderr, "daemon: serving metrics on http://%s/metrics\n", ln.Addr())
+		defer stop()
 	}
 	d := &schedule.Daemon{Config: c, Store: store, Clock: schedule.RealClock{}, Log: g.stderr,
 		RunJob: func(ctx context.Context, j schedule.Job) string { return runJob(ctx, g, exe, cfgPath, j) }}

@@ -118,7 +118,7 @@ configuration file of repositories and sources (--config, ./cairn.toml or
 	root.SetOut(g.stdout)
 	root.SetErr(g.stderr)
 	root.AddCommand(newInitCmd(g), newKeyCmd(g), newCatCmd(g), newListCmd(g), newGenerateCmd(g), newVersionCmd(g), newBackupCmd(g), newRestoreCmd(g),
-		newSnapshotsCmd(g), newLsCmd(g), newFindCmd(g), newDiffCmd(g), newDumpCmd(g), newStatsCmd(g), newTagCmd(g), newRewriteCmd(g), newCacheCmd(g), newMountCmd(g),
+		newSnapshotsCmd(g), newLsCmd(g), newFindCmd(g), newDiffCmd(g), newDumpCmd(g), newStatsCmd(g), newTagCmd(g), newRewriteCmd(g), newCacheCmd(g), newMountCmd(g), newServeCmd(g),
 		newCheckCmd(g), newRepairCmd(g), newForgetCmd(g), newPruneCmd(g), newUnlockCmd(g),
 		newCopyCmd(g), newBenchCmd(g), newConfigCmd(g), newRunCmd(g), newScheduleCmd(g), newDaemonCmd(g),
 		newDrillCmd(g), newDrillsCmd(g), newAuditCmd(g), newStatusCmd(g), newGateCmd(g), newRunbookCmd(g))

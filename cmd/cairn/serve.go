@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/cairn-backup/cairn/assurance"
+	"github.com/cairn-backup/cairn/config"
+	"github.com/cairn-backup/cairn/console"
+	"github.com/cairn-backup/cairn/routine"
+	"github.com/spf13/cobra"
+)
+
+// consoleFlags configure the web console of serve and daemon.
+type consoleFlags struct {
+	tokenFile, tlsCert, tlsKey string
+}
+
+func (c *consoleFlags) add(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&c.tokenFile, "token-file", "", "read the console's token from `file` (created with a new token if missing); default: a new token printed at start")
+	cmd.Flags().StringVar(&c.tlsCert, "tls-cert", "", "serve https with the certificate in PEM `file` (with --tls-key)")
+	cmd.Flags().StringVar(&c.tlsKey, "tls-key", "", "the private key of --tls-cert (PEM `file`)")
+}
+
+// token returns the console's token: from the token file (a new one is
+// written there, 0600, when it is missing), or a new one printed once.
+func (c *consoleFlags) token(g *globals) (string, error) {
+	if c.tokenFile == "" {
+		t := console.NewToken()
+		fmt.Fprintf(g.stderr, "console token: %s\n", t)
+		return t, nil
+	}
+	b, err := os.ReadFile(c.tokenFile)
+	if errors.Is(err, os.ErrNotExist) {
+		t := console.NewToken()
+		if err := os.WriteFile(c.tokenFile, []byte(t+"\n"), 0o600); err != nil {
+			return "", fmt.Errorf("write token file: %w", err)
+		}
+		fmt.Fprintf(g.stderr, "console token written to %s\n", c.tokenFile)
+		return t, nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read token file: %w", err)
+	}
+	t := strings.TrimSpace(string(b))
+	if len(t) < 16 {
+		return "", fmt.Errorf("token file %s: the token must have at least 16 characters", c.tokenFile)
+	}
+	return t, nil
+}
+
+// serveConsole serves the console (and /metrics) on listen until ctx ends.
+func serveConsole(ctx context.Context, g *globals, c *config.Config, listen string, cf *consoleFlags) (stop func(), err error) {
+	token, err := cf.token(g)
+	if err != nil {
+		return nil, err
+	}
+	af := &automationFlags{}
+	con := console.New(console.Options{Token: token, Report: func(ctx context.Context) (*assurance.Report, error) {
+		r, err := g.runner(c)
+		if err != nil {
+			return nil, err
+		}
+		return assurance.AuditSources(ctx, r, configuredRecords{g}, nil, af.places())
+	}})
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", routine.MetricsHandler(c, routine.StateStore{Dir: c.StateDir}, time.Now))
+	mux.Handle("/", con)
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return nil, fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	scheme := "http"
+	if cf.tlsCert != "" || cf.tlsKey != "" {
+		cert, err := tls.LoadX509KeyPair(cf.tlsCert, cf.tlsKey)
+		if err != nil {
+			_ = ln.Close()
+			return nil, fmt.Errorf("--tls-cert/--tls-key: %w", err)
+		}
+		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		ln = tls.NewListener(ln, srv.TLSConfig)
+		scheme = "https"
+	}
+	go func() { _ = srv.Serve(ln) }()
+	fmt.Fprintf(g.stderr, "serving metrics on %[1]s://%[2]s/metrics and the console on %[1]s://%[2]s/\n", scheme, ln.Addr())
+	return func() { _ = srv.Close() }, nil
+}
+
+func newServeCmd(g *globals) *cobra.Command {
+	var listen string
+	var cf consoleFlags
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the web console (without running schedules)",
+		Long: `Serve the web console of the configuration's sources: an overview of
+every source's protection (tier, RPO and RTO, last backup and drill
+against them, rolling-check coverage, targets, verdict and its reasons)
+and the audit report, with a JSON API (README: "Web console"). "cairn
+daemon --listen" serves the same beside the schedules.
+
+It listens on 127.0.0.1:8080 by default. Every page and API call needs the
+console's token: printed at start, or kept in --token-file. Give
+--tls-cert and --tls-key to serve https.`,
+		Example: `  cairn serve
+  cairn serve --listen 127.0.0.1:8080 --token-file ~/.config/cairn/console-token
+  curl -H "Authorization: Bearer $(cat ~/.config/cairn/console-token)" http://127.0.0.1:8080/api/overview`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.loadConfig()
+			if err != nil {
+				return err
+			}
+			stop, err := serveConsole(cmd.Context(), g, c, listen, &cf)
+			if err != nil {
+				return err
+			}
+			defer stop()
+			<-cmd.Context().Done()
+			return cmd.Context().Err()
+		},
+	}
+	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8080", "serve on `address` (host:port)")
+	cf.add(cmd)
+	return cmd
+}

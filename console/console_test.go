@@ -1,0 +1,172 @@
+package console
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cairn-backup/cairn/assurance"
+	"github.com/cairn-backup/cairn/config"
+	"github.com/cairn-backup/cairn/routine"
+)
+
+// twoSources is a report of two sources: app within its RPO and go, db
+// past its RPO.
+func twoSources() *assurance.Report {
+	now := time.Now()
+	rep := &assurance.Report{Time: now, Config: "/etc/cairn/cairn.toml"}
+	for _, c := range []struct {
+		name string
+		last time.Time
+	}{{"app", now.Add(-10 * time.Minute)}, {"db", now.Add(-5 * time.Hour)}} {
+		src := &config.Source{Name: c.name, Tier: "critical", RPO: "1h", RPODuration: time.Hour, RTO: "4h", RTODuration: 4 * time.Hour,
+			Targets: []string{"local"}, Paths: []string{"/srv/" + c.name}}
+		f := assurance.Facts{Targets: []assurance.TargetFacts{{Name: "local", Latest: c.last, Snapshots: 3}},
+			State: &routine.State{LastRun: c.last, LastStatus: "ok", LastSuccess: c.last, RepoSize: map[string]uint64{"local": 123 << 20}}}
+		rep.Sources = append(rep.Sources, assurance.SourceReport{Source: src, Facts: f, Audit: assurance.Audit(src, f, now)})
+	}
+	return rep
+}
+
+func newTestServer(t *testing.T) (*httptest.Server, *int) {
+	t.Helper()
+	gathered := 0
+	s := New(Options{Token: "s3cret-token", Report: func(context.Context) (*assurance.Report, error) {
+		gathered++
+		return twoSources(), nil
+	}})
+	srv := httptest.NewServer(s)
+	t.Cleanup(srv.Close)
+	return srv, &gathered
+}
+
+func get(t *testing.T, c *http.Client, u string, header ...string) (*http.Response, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, u, nil)
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+func TestAuthentication(t *testing.T) {
+	srv, _ := newTestServer(t)
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	if resp, _ := get(t, noRedirect, srv.URL+"/api/overview"); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("API without a token: %d", resp.StatusCode)
+	}
+	if resp, _ := get(t, noRedirect, srv.URL+"/api/overview", "Authorization", "Bearer wrong"); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("API with a wrong token: %d", resp.StatusCode)
+	}
+	if resp, _ := get(t, noRedirect, srv.URL+"/"); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/login" {
+		t.Errorf("page without a session: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	resp, body := get(t, noRedirect, srv.URL+"/api/overview", "Authorization", "Bearer s3cret-token")
+	var o Overview
+	if resp.StatusCode != 200 || json.Unmarshal([]byte(body), &o) != nil || len(o.Sources) != 2 {
+		t.Fatalf("API with the token: %d %s", resp.StatusCode, body)
+	}
+	if o.Sources[0].Source != "app" || o.Sources[0].RPOMissed || !o.Sources[1].RPOMissed || o.Sources[1].Verdict != "no-go" {
+		t.Errorf("overview %+v", o.Sources)
+	}
+	if strings.Contains(body, "password") || strings.Contains(body, "SECRET") {
+		t.Errorf("the API leaks secrets: %s", body)
+	}
+	for _, h := range []string{"Content-Security-Policy", "X-Frame-Options"} {
+		if resp.Header.Get(h) == "" {
+			t.Errorf("no %s header", h)
+		}
+	}
+}
+
+func TestLoginSessionCSRFAndRateLimit(t *testing.T) {
+	srv, _ := newTestServer(t)
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	// Failed logins are limited: after five, even the right token waits.
+	for i := 0; i < 5; i++ {
+		resp, err := c.PostForm(srv.URL+"/login", url.Values{"token": {"guess"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if !strings.Contains(resp.Request.URL.String(), "error=") {
+			t.Errorf("failed login %d ended at %s", i, resp.Request.URL)
+		}
+	}
+	resp, err := c.PostForm(srv.URL+"/login", url.Values{"token": {"s3cret-token"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("login after five failures: %d, want 429", resp.StatusCode)
+	}
+
+	// A fresh client logs in and sees the overview, db marked RPO MISSED.
+	srv2, gathered := newTestServer(t)
+	jar2, _ := cookiejar.New(nil)
+	c2 := &http.Client{Jar: jar2}
+	resp, err = c2.PostForm(srv2.URL+"/login", url.Values{"token": {"s3cret-token"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	html := string(page)
+	if !strings.Contains(html, `id="source-db"`) || !strings.Contains(html, "RPO MISSED") || !strings.Contains(html, "within RPO") {
+		t.Fatalf("overview page:\n%s", html)
+	}
+	for _, ck := range jar2.Cookies(resp.Request.URL) {
+		if ck.Name == SessionCookie && ck.Value == "s3cret-token" {
+			t.Error("the session cookie is the token itself")
+		}
+	}
+	// A state-changing request needs the page's CSRF token.
+	req, _ := http.NewRequest(http.MethodPost, srv2.URL+"/api/refresh", nil)
+	resp, err = c2.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("refresh without the CSRF token: %d", resp.StatusCode)
+	}
+	csrf := between(html, `<meta name="csrf" content="`, `"`)
+	req, _ = http.NewRequest(http.MethodPost, srv2.URL+"/api/refresh", nil)
+	req.Header.Set("X-CSRF-Token", csrf)
+	before := *gathered
+	resp, err = c2.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || *gathered != before+1 {
+		t.Errorf("refresh with the CSRF token: %d, gathered %d times (before %d)", resp.StatusCode, *gathered, before)
+	}
+	if _, body := get(t, c2, srv2.URL+"/audit"); !strings.Contains(body, "# Backup compliance audit") {
+		t.Errorf("audit page:\n%s", body)
+	}
+}
+
+func between(s, a, b string) string {
+	i := strings.Index(s, a)
+	if i < 0 {
+		return ""
+	}
+	s = s[i+len(a):]
+	return s[:strings.Index(s, b)]
+}
