@@ -41,10 +41,10 @@ var allowed = map[string][]string{
 	"snapshot": {"blob", "chunk", "duration", "wire"},
 	"repo":     {"backend", "blob", "chunk", "crypto", "index", "pack", "snapshot", "wire"},
 	"engine": {"backend", "backend/cache", "backend/limit", "backend/local", "backend/retry", "backend/s3", "backend/throttle",
-		"blob", "duration", "index", "repo", "snapshot"},
+		"blob", "duration", "index", "message", "repo", "snapshot"},
 
 	"mount":     {"blob", "repo", "snapshot"},
-	"console":   {"assurance"},
+	"console":   {"assurance", "engine", "message", "repo", "snapshot"},
 	"config":    {"duration"},
 	"routine":   {"config", "message"},
 	"schedule":  {"config", "routine"},

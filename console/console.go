@@ -37,8 +37,18 @@ var pages = template.Must(template.New("").Funcs(template.FuncMap{
 		}
 		return t.Local().Format("2006-01-02 15:04")
 	},
-	"pct":  func(f float64) string { return fmt.Sprintf("%.0f%%", 100*f) },
-	"size": func(n uint64) string { return humanize.IBytes(n) },
+	"pct": func(f float64) string { return fmt.Sprintf("%.0f%%", 100*f) },
+	"size": func(v any) string {
+		switch n := v.(type) {
+		case uint64:
+			return humanize.IBytes(n)
+		case *uint64:
+			if n != nil {
+				return humanize.IBytes(*n)
+			}
+		}
+		return ""
+	},
 }).ParseFS(assets, "assets/*.html"))
 
 // Options configure a console.
@@ -52,6 +62,9 @@ type Options struct {
 	ReportTTL time.Duration
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
+	// Targets name the configured repositories; Open opens one.
+	Targets []string
+	Open    Opener
 }
 
 // Server is the console's HTTP handler.
@@ -90,6 +103,11 @@ func New(opts Options) *Server {
 	s.mux.HandleFunc("GET /api/overview", s.auth(s.apiOverview))
 	s.mux.HandleFunc("GET /api/audit", s.auth(s.apiAudit))
 	s.mux.HandleFunc("POST /api/refresh", s.auth(s.csrf(s.apiRefresh)))
+	s.mux.HandleFunc("GET /snapshots", s.auth(s.snapshotsPage))
+	s.mux.HandleFunc("GET /browse", s.auth(s.browsePage))
+	s.mux.HandleFunc("GET /api/snapshots", s.auth(s.apiSnapshots))
+	s.mux.HandleFunc("GET /api/tree", s.auth(s.apiTree))
+	s.mux.HandleFunc("GET /api/download", s.auth(s.download))
 	s.mux.HandleFunc("POST /logout", s.auth(s.csrf(s.logout)))
 	return s
 }

@@ -13,20 +13,7 @@ import (
 )
 
 // nodeJSON is a node as ls --json and find --json print it.
-func nodeJSON(p string, n *snapshot.Node) message.Node {
-	out := message.Node{StructType: "node", Name: n.Name, Type: n.Type.String(), Path: p,
-		UID: n.UID, GID: n.GID, User: n.User, Group: n.Group, Mode: uint32(n.FileMode()),
-		Permissions: n.FileMode().String(), MTime: n.ModTime, CTime: n.ChangeTime, Inode: n.Inode}
-	if n.Type == snapshot.TypeFile {
-		size := n.Size
-		out.Size = &size
-	}
-	if n.Type == snapshot.TypeSymlink {
-		target := n.LinkTarget
-		out.LinkTarget = &target
-	}
-	return out
-}
+func nodeJSON(p string, n *snapshot.Node) message.Node { return engine.NodeMessage(p, n) }
 
 func longLine(p string, n *snapshot.Node) string {
 	size := ""

@@ -8,12 +8,14 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sort"
 	"strings"
 	"time"
 
 	"github.com/cairn-backup/cairn/assurance"
 	"github.com/cairn-backup/cairn/config"
 	"github.com/cairn-backup/cairn/console"
+	"github.com/cairn-backup/cairn/repo"
 	"github.com/cairn-backup/cairn/routine"
 	"github.com/spf13/cobra"
 )
@@ -63,13 +65,31 @@ func serveConsole(ctx context.Context, g *globals, c *config.Config, listen stri
 		return nil, err
 	}
 	af := &automationFlags{}
-	con := console.New(console.Options{Token: token, Report: func(ctx context.Context) (*assurance.Report, error) {
-		r, err := g.runner(c)
-		if err != nil {
-			return nil, err
-		}
-		return assurance.AuditSources(ctx, r, configuredRecords{g}, nil, af.places())
-	}})
+	var targets []string
+	for name := range c.Repositories {
+		targets = append(targets, name)
+	}
+	sort.Strings(targets)
+	con := console.New(console.Options{Token: token, Targets: targets,
+		Report: func(ctx context.Context) (*assurance.Report, error) {
+			r, err := g.runner(c)
+			if err != nil {
+				return nil, err
+			}
+			return assurance.AuditSources(ctx, r, configuredRecords{g}, nil, af.places())
+		},
+		Open: func(ctx context.Context, name string) (*repo.Repository, func(), error) {
+			rp, err := g.openConfigured(ctx, c.Repositories[name])
+			if err != nil {
+				return nil, nil, err
+			}
+			unlock, err := g.lock(ctx, rp, false)
+			if err != nil {
+				_ = rp.Close()
+				return nil, nil, err
+			}
+			return rp, func() { unlock(); _ = rp.Close() }, nil
+		}})
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", routine.MetricsHandler(c, routine.StateStore{Dir: c.StateDir}, time.Now))
 	mux.Handle("/", con)

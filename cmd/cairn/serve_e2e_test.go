@@ -3,7 +3,9 @@
 package main
 
 import (
+	"archive/tar"
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -24,9 +26,15 @@ func TestServeConsole(t *testing.T) {
 	cfg, dir := appConfig(t, `rpo = "2h"
 `)
 	put(t, filepath.Join(dir, "state", "app.json"), `{"last_run":"2026-01-02T03:04:05Z","last_status":"ok","last_success":"2026-01-02T03:04:05Z"}`)
+	repoEnv := []string{"CAIRN_PASSWORD=console pw", "CAIRN_REPOSITORY=" + filepath.Join(dir, "repo")}
+	mustRun(t, repoEnv, "init")
+	src := t.TempDir()
+	put(t, filepath.Join(src, "docs", "report.txt"), "quarterly numbers\n")
+	put(t, filepath.Join(src, "docs", "notes.md"), "# notes\n")
+	mustRun(t, repoEnv, "backup", src)
 	tokenFile := filepath.Join(dir, "console-token")
 	cmd := exec.Command(cairnBin, "--config", cfg, "serve", "--listen", "127.0.0.1:0", "--token-file", tokenFile)
-	cmd.Env = []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")}
+	cmd.Env = []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH"), "CAIRN_PASSWORD=console pw"}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -71,6 +79,48 @@ func TestServeConsole(t *testing.T) {
 	resp.Body.Close()
 	if err != nil || len(o.Sources) != 1 || o.Sources[0].Source != "app" || !o.Sources[0].RPOMissed || o.Sources[0].Verdict != "no-go" {
 		t.Errorf("overview: %v %+v", err, o)
+	}
+	api := func(u string) []byte {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, base+u, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 {
+			t.Fatalf("GET %s: %d %s", u, resp.StatusCode, b)
+		}
+		return b
+	}
+	var snaps console.Snapshots
+	if err := json.Unmarshal(api("api/snapshots?target=local"), &snaps); err != nil || len(snaps.Snapshots) != 1 {
+		t.Fatalf("snapshots: %v %+v", err, snaps)
+	}
+	id := snaps.Snapshots[0].ID
+	var tree console.Tree
+	if err := json.Unmarshal(api("api/tree?target=local&snapshot="+id+"&path="+src+"/docs"), &tree); err != nil || len(tree.Entries) != 2 {
+		t.Fatalf("tree: %v %+v", err, tree)
+	}
+	if got := string(api("api/download?target=local&snapshot=" + id + "&path=" + src + "/docs/report.txt")); got != "quarterly numbers\n" {
+		t.Errorf("downloaded %q", got)
+	}
+	tr := tar.NewReader(bytes.NewReader(api("api/download?target=local&snapshot=" + id + "&path=" + src + "/docs")))
+	var names []string
+	for {
+		h, err := tr.Next()
+		if err != nil {
+			break
+		}
+		names = append(names, h.Name)
+	}
+	if strings.Join(names, " ") != "docs/ docs/notes.md docs/report.txt" {
+		t.Errorf("tar download holds %q", names)
+	}
+	if page := string(api("browse?target=local&snapshot=" + id + "&path=" + src + "/docs")); !strings.Contains(page, "report.txt") {
+		t.Errorf("browse page:\n%s", page)
 	}
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)

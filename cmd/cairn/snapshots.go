@@ -13,25 +13,7 @@ import (
 )
 
 // snapshotJSON is a snapshot as restic's --json shows it.
-func snapshotJSON(s *snapshot.Snapshot) message.Snapshot {
-	out := message.Snapshot{ID: s.ID.String(), ShortID: s.ID.Short(), Time: s.Time, Tree: s.Tree.String(),
-		Paths: nonNil(s.Paths), Hostname: s.Host, Username: s.User, UID: s.UID, GID: s.GID,
-		Tags: nonNil(s.Tags), ProgramVersion: s.Program}
-	if !s.Parent.IsZero() {
-		out.Parent = s.Parent.String()
-	}
-	if !s.Original.IsZero() {
-		out.Original = s.Original.String()
-	}
-	if sum := s.Summary; sum != nil {
-		out.Summary = &message.SnapshotSummary{BackupStart: sum.BackupStart, BackupEnd: sum.BackupEnd,
-			FilesNew: sum.FilesNew, FilesChanged: sum.FilesChanged, FilesUnmodified: sum.FilesUnmodified,
-			DirsNew: sum.DirsNew, DirsChanged: sum.DirsChanged, DirsUnmodified: sum.DirsUnmodified,
-			DataBlobs: sum.DataBlobs, TreeBlobs: sum.TreeBlobs, DataAdded: sum.DataAdded, DataAddedPacked: sum.DataAddedPacked,
-			TotalFilesProcessed: sum.TotalFilesProcessed, TotalBytesProcessed: sum.TotalBytesProcessed}
-	}
-	return out
-}
+func snapshotJSON(s *snapshot.Snapshot) message.Snapshot { return engine.SnapshotMessage(s) }
 
 func newSnapshotsCmd(g *globals) *cobra.Command {
 	var f snapFilter
