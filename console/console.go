@@ -65,6 +65,11 @@ type Options struct {
 	// Targets name the configured repositories; Open opens one.
 	Targets []string
 	Open    Opener
+	// Sources name the configured sources; Act performs an action for
+	// one, under Background (the server's life, not a request's).
+	Sources    []string
+	Act        Actor
+	Background context.Context
 }
 
 // Server is the console's HTTP handler.
@@ -76,6 +81,7 @@ type Server struct {
 	report   *assurance.Report
 	reportAt time.Time
 	logins   map[string]*rate.Limiter // failed logins per client address
+	actions  map[string]*Action
 }
 
 type session struct {
@@ -94,7 +100,11 @@ func New(opts Options) *Server {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	s := &Server{opts: opts, mux: http.NewServeMux(), sessions: map[string]session{}, logins: map[string]*rate.Limiter{}}
+	if opts.Background == nil {
+		opts.Background = context.Background()
+	}
+	s := &Server{opts: opts, mux: http.NewServeMux(), sessions: map[string]session{}, logins: map[string]*rate.Limiter{},
+		actions: map[string]*Action{}}
 	s.mux.HandleFunc("GET /login", s.loginPage)
 	s.mux.HandleFunc("POST /login", s.login)
 	s.mux.Handle("GET /assets/", http.FileServerFS(assets))
@@ -108,6 +118,10 @@ func New(opts Options) *Server {
 	s.mux.HandleFunc("GET /api/snapshots", s.auth(s.apiSnapshots))
 	s.mux.HandleFunc("GET /api/tree", s.auth(s.apiTree))
 	s.mux.HandleFunc("GET /api/download", s.auth(s.download))
+	s.mux.HandleFunc("POST /api/actions", s.auth(s.csrf(s.startAction)))
+	s.mux.HandleFunc("GET /api/actions/{id}", s.auth(s.actionState))
+	s.mux.HandleFunc("GET /api/actions/{id}/events", s.auth(s.actionEvents))
+	s.mux.HandleFunc("GET /actions/{id}", s.auth(s.actionPage))
 	s.mux.HandleFunc("POST /logout", s.auth(s.csrf(s.logout)))
 	return s
 }

@@ -6,6 +6,7 @@
 #   tmux        a real 80-column terminal for the progress display's test
 #   fuse3       fusermount3, with which cairn mount mounts and unmounts as a
 #               user other than root (root mounts directly)
+#   chromium    a real headless browser for the web console's test
 # Needs root and apt-get. Outside CI (CI unset) a machine that cannot
 # install them goes on, and the tests that need them skip with one line.
 set -euo pipefail
@@ -14,6 +15,7 @@ command -v sqlite3 >/dev/null 2>&1 || missing+=(sqlite3)
 command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 command -v tmux >/dev/null 2>&1 || missing+=(tmux)
 command -v fusermount3 >/dev/null 2>&1 || command -v fusermount >/dev/null 2>&1 || missing+=(fuse3)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && command -v pg_dump >/dev/null 2>&1 || missing+=(postgresql)
 if [ ${#missing[@]} -eq 0 ]; then exit 0; fi
 echo "deps.sh: installing ${missing[*]}" >&2

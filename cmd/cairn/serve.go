@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -70,7 +71,15 @@ func serveConsole(ctx context.Context, g *globals, c *config.Config, listen stri
 		targets = append(targets, name)
 	}
 	sort.Strings(targets)
-	con := console.New(console.Options{Token: token, Targets: targets,
+	var sources []string
+	for name := range c.Sources {
+		sources = append(sources, name)
+	}
+	sort.Strings(sources)
+	con := console.New(console.Options{Token: token, Targets: targets, Sources: sources, Background: ctx,
+		Act: func(ctx context.Context, kind, source string, log io.Writer) (bool, string, error) {
+			return consoleAction(ctx, g, c, kind, source, log)
+		},
 		Report: func(ctx context.Context) (*assurance.Report, error) {
 			r, err := g.runner(c)
 			if err != nil {
@@ -112,6 +121,49 @@ func serveConsole(ctx context.Context, g *globals, c *config.Config, listen stri
 	go func() { _ = srv.Serve(ln) }()
 	fmt.Fprintf(g.stderr, "serving metrics on %[1]s://%[2]s/metrics and the console on %[1]s://%[2]s/\n", scheme, ln.Addr())
 	return func() { _ = srv.Close() }, nil
+}
+
+// consoleAction performs a console action as the command line would:
+// run and drill as "cairn run" and "cairn drill" do (child processes that
+// take their own locks and record their results), check as "cairn check"
+// on each of the source's targets.
+func consoleAction(ctx context.Context, g *globals, c *config.Config, kind, source string, log io.Writer) (bool, string, error) {
+	r, err := g.runner(c)
+	if err != nil {
+		return false, "", err
+	}
+	r.Log = log
+	switch kind {
+	case "run":
+		rep := r.Run(ctx, source)
+		return rep.ExitCode() == 0, "run " + rep.Status, nil
+	case "drill":
+		rec, err := assurance.Drill(ctx, r, source, assurance.DrillOptions{}, configuredRecords{g})
+		if err != nil {
+			return false, "", err
+		}
+		verdict := map[bool]string{true: "PASS", false: "FAIL"}[rec.Pass]
+		fmt.Fprintf(log, "drill of %s from %s, snapshot %s: %s\n", source, rec.Target, short8(rec.Snapshot), verdict)
+		return rec.Pass, "drill " + verdict + " " + strings.Join(rec.Reasons, "; "), nil
+	case "check":
+		s := r.Begin(ctx, source)
+		ok := true
+		for _, t := range c.Sources[source].Targets {
+			res, err := s.Cairn(routine.Command{Repo: c.Repositories[t], Args: []string{"check", "--json"}})
+			switch {
+			case err != nil:
+				ok = false
+				fmt.Fprintf(log, "check %s: %v\n", t, err)
+			case res.Code != 0:
+				ok = false
+				fmt.Fprintf(log, "check %s: FAILED: %s\n", t, routine.FailureMessage(res, nil))
+			default:
+				fmt.Fprintf(log, "check %s: ok\n", t)
+			}
+		}
+		return ok, "check " + map[bool]string{true: "ok", false: "found problems"}[ok], nil
+	}
+	return false, "", fmt.Errorf("unknown action %q", kind)
 }
 
 func newServeCmd(g *globals) *cobra.Command {

@@ -1,11 +1,30 @@
-// The console's only script: the refresh button posts, with the
-// session's CSRF token, and reloads the page.
+// The console's only script: the refresh and action buttons post with
+// the session's CSRF token; an action page follows the action's steps.
 document.addEventListener("DOMContentLoaded", () => {
   const csrf = document.querySelector('meta[name="csrf"]')?.content || "";
-  const b = document.getElementById("refresh");
-  if (b) b.addEventListener("click", async () => {
-    b.disabled = true;
+  const refresh = document.getElementById("refresh");
+  if (refresh) refresh.addEventListener("click", async () => {
+    refresh.disabled = true;
     const r = await fetch("/api/refresh", { method: "POST", headers: { "X-CSRF-Token": csrf } });
-    if (r.ok) location.reload(); else { b.disabled = false; alert("refresh failed: " + r.status); }
+    if (r.ok) location.reload(); else { refresh.disabled = false; alert("refresh failed: " + r.status); }
   });
+  document.querySelectorAll("button[data-action]").forEach((b) => b.addEventListener("click", async () => {
+    b.disabled = true;
+    const r = await fetch("/api/actions", { method: "POST", headers: { "X-CSRF-Token": csrf, "Content-Type": "application/json" },
+      body: JSON.stringify({ kind: b.dataset.action, source: b.dataset.source }) });
+    if (r.ok) { const a = await r.json(); location.href = "/actions/" + a.id; }
+    else { b.disabled = false; alert(b.dataset.action + " failed to start: " + r.status); }
+  }));
+  const lines = document.getElementById("lines");
+  if (lines && lines.dataset.events) {
+    const es = new EventSource(lines.dataset.events);
+    es.addEventListener("line", (e) => { lines.textContent += JSON.parse(e.data) + "\n"; });
+    es.addEventListener("done", (e) => {
+      const d = JSON.parse(e.data), o = document.getElementById("outcome");
+      o.textContent = (d.ok ? "done: " : "FAILED: ") + d.summary;
+      o.className = d.ok ? "ok" : "bad";
+      o.dataset.done = d.ok ? "ok" : "failed";
+      es.close();
+    });
+  }
 });

@@ -1,0 +1,216 @@
+//go:build linux
+
+package main
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	cdpruntime "github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+)
+
+// chromium returns the path of a headless-capable Chromium, or ends the
+// test (a failure in CI, where scripts/deps.sh installs it).
+func chromium(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatal("no Chromium: scripts/deps.sh installs Debian's chromium")
+	}
+	t.Skip("no Chromium on this machine (scripts/deps.sh installs it)")
+	return ""
+}
+
+// TestConsoleInChromium drives the console in a real headless Chromium:
+// a request without the token is refused; log in; the overview shows two
+// sources, db past its RPO and marked so; browse a snapshot and download
+// a file through its link, comparing its bytes; start a drill and see it
+// pass. Screenshots of the overview and the browser go to the test's
+// output folder (and to $CAIRN_SCREENSHOTS when set).
+func TestConsoleInChromium(t *testing.T) {
+	browser := chromium(t)
+	dir := t.TempDir()
+	src := filepath.Join(dir, "srv", "app")
+	put(t, filepath.Join(src, "docs", "report.txt"), "quarterly numbers: 42\n")
+	put(t, filepath.Join(src, "README"), "the app\n")
+	put(t, filepath.Join(dir, "pw"), "console password\n")
+	cfg := filepath.Join(dir, "cairn.toml")
+	put(t, cfg, `state-dir = "`+filepath.Join(dir, "state")+`"
+[repositories.local]
+url = "`+filepath.Join(dir, "repo")+`"
+password-file = "pw"
+[sources.app]
+paths = ["`+src+`"]
+tier = "critical"
+rpo = "1h"
+rto = "4h"
+targets = ["local"]
+[sources.db]
+paths = ["`+filepath.Join(dir, "srv", "db")+`"]
+tier = "important"
+rpo = "1h"
+targets = ["local"]
+`)
+	put(t, filepath.Join(dir, "srv", "db", "data"), "db\n")
+	put(t, filepath.Join(dir, "state", "db.json"), `{"last_run":"2026-01-02T03:04:05Z","last_status":"ok","last_success":"2026-01-02T03:04:05Z"}`)
+	mustRun(t, []string{"CAIRN_PASSWORD_FILE=" + filepath.Join(dir, "pw")}, "-r", filepath.Join(dir, "repo"), "init")
+	env := []string{"CAIRN_CONFIG=" + cfg}
+	mustRun(t, env, "run", "app")
+
+	tokenFile := filepath.Join(dir, "token")
+	cmd := exec.Command(cairnBin, "--config", cfg, "serve", "--listen", "127.0.0.1:0", "--token-file", tokenFile)
+	cmd.Env = []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	rd := bufio.NewReader(stderr)
+	var base string
+	for base == "" {
+		line, err := rd.ReadString('\n')
+		if err != nil {
+			t.Fatalf("serve ended: %v", err)
+		}
+		if i := strings.Index(line, "the console on "); i >= 0 {
+			base = strings.TrimSpace(line[i+len("the console on "):])
+		}
+	}
+	go io.Copy(io.Discard, rd)
+	token := strings.TrimSpace(mustReadFile(t, tokenFile))
+
+	// Without the token: refused.
+	resp, err := http.Get(base + "api/overview")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("API without the token: %d", resp.StatusCode)
+	}
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(browser), chromedp.NoSandbox,
+		chromedp.Flag("headless", true), chromedp.WindowSize(1400, 900))
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancel()
+	ctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	ctx, cancel = context.WithTimeout(ctx, 3*time.Minute)
+	defer cancel()
+
+	shots := t.TempDir()
+	if d := os.Getenv("CAIRN_SCREENSHOTS"); d != "" {
+		shots = d
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(base),
+		chromedp.WaitVisible(chromedp.ID("token")),
+		chromedp.SendKeys(chromedp.ID("token"), token),
+		chromedp.Click(chromedp.ID("login")),
+		chromedp.WaitVisible(chromedp.ID("overview")),
+	); err != nil {
+		t.Fatalf("log in: %v", err)
+	}
+	dbText, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("source-db")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	appText, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("source-app")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(dbText, "RPO MISSED") || !strings.Contains(dbText, "no-go") {
+		t.Errorf("db row: %q", dbText)
+	}
+	if !strings.Contains(appText, "within RPO") {
+		t.Errorf("app row: %q", appText)
+	}
+	overview, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeShot(t, filepath.Join(shots, "console-overview.png"), overview)
+
+	// Browse the snapshot and download a file through its link.
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(base+"snapshots?target=local"),
+		chromedp.WaitVisible(chromedp.ID("snapshots")),
+		chromedp.Click(chromedp.CSS("#snapshots tbody a")),
+		chromedp.WaitVisible(chromedp.ID("entries")),
+	); err != nil {
+		t.Fatalf("snapshots: %v", err)
+	}
+	loc, err := chromedp.Run(ctx, chromedp.Location())
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("path", src+"/docs")
+	u.RawQuery = q.Encode()
+	if err := chromedp.Do(ctx, chromedp.Navigate(u.String()), chromedp.WaitVisible(chromedp.CSS("a.file"))); err != nil {
+		t.Fatalf("browse: %v", err)
+	}
+	browse, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeShot(t, filepath.Join(shots, "console-browse.png"), browse)
+	got, err := chromedp.Run(ctx, chromedp.Evaluate[string](`fetch(document.querySelector("a.file[href*='report.txt']").href).then(r => r.text())`,
+		func(p *cdpruntime.EvaluateParams) { yes := true; p.AwaitPromise = &yes }))
+	if err != nil {
+		t.Fatalf("download: %v", err)
+	}
+	if got != "quarterly numbers: 42\n" {
+		t.Errorf("downloaded %q", got)
+	}
+
+	// Start a drill and see it pass.
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(base),
+		chromedp.WaitVisible(chromedp.ID("drill-app")),
+		chromedp.Click(chromedp.ID("drill-app")),
+		chromedp.WaitVisible(chromedp.CSS("#outcome[data-done]")),
+	); err != nil {
+		t.Fatalf("drill: %v", err)
+	}
+	outcome, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("outcome")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(outcome, "done: drill PASS") {
+		t.Errorf("drill outcome %q", outcome)
+	}
+	t.Logf("screenshots in %s", shots)
+}
+
+func writeShot(t *testing.T, name string, png []byte) {
+	t.Helper()
+	if len(png) < 1000 {
+		t.Errorf("screenshot %s is empty", name)
+		return
+	}
+	if err := os.WriteFile(name, png, 0o644); err != nil {
+		t.Error(err)
+	}
+}
