@@ -1,6 +1,7 @@
 package console
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"io"
@@ -169,4 +170,68 @@ func between(s, a, b string) string {
 	}
 	s = s[i+len(a):]
 	return s[:strings.Index(s, b)]
+}
+
+// An action started with the CSRF-free bearer token streams its lines and
+// outcome as server-sent events; unknown kinds and sources are refused.
+func TestActionEvents(t *testing.T) {
+	release := make(chan struct{})
+	s := New(Options{Token: "s3cret-token", Sources: []string{"app"},
+		Report: func(context.Context) (*assurance.Report, error) { return twoSources(), nil },
+		Act: func(ctx context.Context, kind, source string, log io.Writer) (bool, string, error) {
+			io.WriteString(log, "app: backup local: ok\n")
+			<-release
+			io.WriteString(log, "app: verify local: ok\n")
+			return true, kind + " ok", nil
+		}})
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	post := func(body string) *http.Response {
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/api/actions", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer s3cret-token")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	for _, bad := range []string{`{"kind":"format","source":"app"}`, `{"kind":"run","source":"nope"}`, `not json`} {
+		if resp := post(bad); resp.StatusCode < 400 {
+			t.Errorf("%s: %d", bad, resp.StatusCode)
+		}
+	}
+	resp := post(`{"kind":"run","source":"app"}`)
+	var started struct{ ID string }
+	json.NewDecoder(resp.Body).Decode(&started)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted || started.ID == "" {
+		t.Fatalf("start: %d %+v", resp.StatusCode, started)
+	}
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/api/actions/"+started.ID+"/events", nil)
+	req.Header.Set("Authorization", "Bearer s3cret-token")
+	ev, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ev.Body.Close()
+	rd := bufio.NewReader(ev.Body)
+	var got []string
+	for {
+		line, err := rd.ReadString('\n')
+		if err != nil {
+			break
+		}
+		line = strings.TrimSpace(line)
+		if line != "" {
+			got = append(got, line)
+		}
+		if line == `data: "app: backup local: ok"` {
+			close(release) // the first line arrived before the action ended
+		}
+	}
+	want := []string{"event: line", `data: "app: backup local: ok"`, "event: line", `data: "app: verify local: ok"`,
+		"event: done", `data: {"ok":true,"summary":"run ok"}`}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
 }
