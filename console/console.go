@@ -118,6 +118,8 @@ func New(opts Options) *Server {
 	s.mux.HandleFunc("GET /api/snapshots", s.auth(s.apiSnapshots))
 	s.mux.HandleFunc("GET /api/tree", s.auth(s.apiTree))
 	s.mux.HandleFunc("GET /api/download", s.auth(s.download))
+	s.mux.HandleFunc("GET /history", s.auth(s.historyPage))
+	s.mux.HandleFunc("GET /api/history", s.auth(s.apiHistory))
 	s.mux.HandleFunc("POST /api/actions", s.auth(s.csrf(s.startAction)))
 	s.mux.HandleFunc("GET /api/actions/{id}", s.auth(s.actionState))
 	s.mux.HandleFunc("GET /api/actions/{id}/events", s.auth(s.actionEvents))
@@ -397,6 +399,8 @@ func (s *Server) render(w http.ResponseWriter, name string, data any) {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 	}
 }
+
+func humanizeBytes(v float64) string { return humanize.IBytes(uint64(max(v, 0))) }
 
 func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")

@@ -30,7 +30,10 @@ func twoSources() *assurance.Report {
 		src := &config.Source{Name: c.name, Tier: "critical", RPO: "1h", RPODuration: time.Hour, RTO: "4h", RTODuration: 4 * time.Hour,
 			Targets: []string{"local"}, Paths: []string{"/srv/" + c.name}}
 		f := assurance.Facts{Targets: []assurance.TargetFacts{{Name: "local", Latest: c.last, Snapshots: 3}},
-			State: &routine.State{LastRun: c.last, LastStatus: "ok", LastSuccess: c.last, RepoSize: map[string]uint64{"local": 123 << 20}}}
+			State: &routine.State{LastRun: c.last, LastStatus: "ok", LastSuccess: c.last, RepoSize: map[string]uint64{"local": 123 << 20},
+				History: []routine.RunPoint{
+					{Time: c.last.Add(-2 * time.Hour), Status: "ok", Duration: 12, DataAdded: 5 << 20, RepoSize: map[string]uint64{"local": 100 << 20}},
+					{Time: c.last, Status: "ok", Duration: 9, DataAdded: 1 << 20, RepoSize: map[string]uint64{"local": 123 << 20}}}}}
 		rep.Sources = append(rep.Sources, assurance.SourceReport{Source: src, Facts: f, Audit: assurance.Audit(src, f, now)})
 	}
 	return rep
@@ -233,5 +236,24 @@ func TestActionEvents(t *testing.T) {
 		"event: done", `data: {"ok":true,"summary":"run ok"}`}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// The history of a source: its series as JSON, and a page of SVG charts.
+func TestHistory(t *testing.T) {
+	srv, _ := newTestServer(t)
+	c := &http.Client{}
+	resp, body := get(t, c, srv.URL+"/api/history?source=app", "Authorization", "Bearer s3cret-token")
+	var h History
+	if resp.StatusCode != 200 || json.Unmarshal([]byte(body), &h) != nil || len(h.BackupSeconds) != 2 || h.BackupSeconds[1].Value != 9 ||
+		len(h.RepositorySize["local"]) != 2 || h.DataAdded[0].Value != 5<<20 {
+		t.Fatalf("history: %d %s", resp.StatusCode, body)
+	}
+	if resp, _ := get(t, c, srv.URL+"/api/history?source=nope", "Authorization", "Bearer s3cret-token"); resp.StatusCode != 404 {
+		t.Errorf("history of an unknown source: %d", resp.StatusCode)
+	}
+	_, page := get(t, c, srv.URL+"/history?source=app", "Authorization", "Bearer s3cret-token")
+	if strings.Count(page, "<svg") != 3 || !strings.Contains(page, "no data yet") || !strings.Contains(page, "size of local") {
+		t.Errorf("history page:\n%s", page)
 	}
 }

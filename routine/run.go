@@ -243,9 +243,18 @@ func (rn *run) finish() {
 	}
 	// Fields others write meanwhile (the daemon's RPO alert, a drill's
 	// time) are kept: the state is merged under the state lock.
+	point := RunPoint{Time: rn.rep.Start, Status: rn.rep.Status, RepoSize: map[string]uint64{}}
+	if rn.rep.SnapshotID != "" {
+		point.Duration, point.DataAdded = rn.st.LastDuration, rn.st.LastDataAdded
+	}
+	for k, v := range rn.st.RepoSize {
+		point.RepoSize[k] = v
+	}
 	rn.warnf(rn.Store.Update(rn.src.Name, func(cur *State) {
 		drill, alerted := cur.LastDrill, cur.RPOAlerted
+		history := append(cur.History, point)
 		*cur = *rn.st
+		cur.History = history[max(0, len(history)-MaxHistory):]
 		if drill.After(cur.LastDrill) {
 			cur.LastDrill = drill
 		}

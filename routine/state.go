@@ -32,6 +32,21 @@ type State struct {
 	RPOAlerted time.Time `json:"rpo_alerted,omitzero"`
 	// LastDrill is the time of the last scheduled drill.
 	LastDrill time.Time `json:"last_drill,omitzero"`
+	// History has a point per run, oldest first, the last MaxHistory
+	// kept: what the console plots.
+	History []RunPoint `json:"history,omitempty"`
+}
+
+// MaxHistory is how many runs a state keeps in History.
+const MaxHistory = 500
+
+// RunPoint is one run in a source's history.
+type RunPoint struct {
+	Time      time.Time         `json:"time"`
+	Status    string            `json:"status"`
+	Duration  float64           `json:"backup_seconds,omitempty"`
+	DataAdded uint64            `json:"data_added,omitempty"`
+	RepoSize  map[string]uint64 `json:"repository_size,omitempty"`
 }
 
 // StateStore reads and writes source states in a directory.

@@ -70,6 +70,9 @@ targets = ["local"]
 	mustRun(t, []string{"CAIRN_PASSWORD_FILE=" + filepath.Join(dir, "pw")}, "-r", filepath.Join(dir, "repo"), "init")
 	env := []string{"CAIRN_CONFIG=" + cfg}
 	mustRun(t, env, "run", "app")
+	if st := mustReadFile(t, filepath.Join(dir, "state", "app.json")); !strings.Contains(st, `"history"`) || !strings.Contains(st, `"backup_seconds"`) {
+		t.Errorf("the run recorded no history point:\n%s", st)
+	}
 
 	tokenFile := filepath.Join(dir, "token")
 	cmd := exec.Command(cairnBin, "--config", cfg, "serve", "--listen", "127.0.0.1:0", "--token-file", tokenFile)
