@@ -17,6 +17,10 @@ import (
 // command line does.
 type Actor func(ctx context.Context, kind, source string, log io.Writer) (ok bool, summary string, err error)
 
+// Restorer restores path of a snapshot of a repository into the folder
+// dest on the server, writing progress lines to log.
+type Restorer func(ctx context.Context, target, snapshot, path, dest string, log io.Writer) (ok bool, summary string, err error)
+
 // Action is a started action and what it has printed so far
 // (GET /api/actions/{id}).
 type Action struct {
@@ -91,22 +95,58 @@ func (s *Server) startAction(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, fmt.Sprintf("no source %q in the configuration", req.Source), http.StatusNotFound)
 		return
 	}
-	a := &Action{ID: NewToken()[:16], Kind: req.Kind, Source: req.Source, Started: s.opts.Now(), Lines: []string{}, changed: make(chan struct{})}
+	s.launch(w, req.Kind, req.Source, func(log io.Writer) (bool, string, error) {
+		defer func() {
+			s.mu.Lock()
+			s.report = nil // the next overview gathers afresh
+			s.mu.Unlock()
+		}()
+		return s.opts.Act(s.opts.Background, req.Kind, req.Source, log)
+	})
+}
+
+// launch runs do as a new action and answers its id.
+func (s *Server) launch(w http.ResponseWriter, kind, source string, do func(log io.Writer) (bool, string, error)) {
+	a := &Action{ID: NewToken()[:16], Kind: kind, Source: source, Started: s.opts.Now(), Lines: []string{}, changed: make(chan struct{})}
 	s.mu.Lock()
 	s.actions[a.ID] = a
 	s.mu.Unlock()
 	go func() {
-		ok, summary, err := s.opts.Act(s.opts.Background, a.Kind, a.Source, a)
+		ok, summary, err := do(a)
 		if err != nil {
 			ok, summary = false, err.Error()
 		}
 		a.finish(ok, summary)
-		s.mu.Lock()
-		s.report = nil // the next overview gathers afresh
-		s.mu.Unlock()
 	}()
 	w.WriteHeader(http.StatusAccepted)
 	writeJSON(w, map[string]string{"id": a.ID})
+}
+
+// startRestore is POST /api/restore with a JSON body {"target",
+// "snapshot", "path", "dest"}: restore that path into the folder dest on
+// the server, as "cairn restore SNAPSHOT:PATH --target DEST" does (an
+// existing file there is overwritten only if it differs).
+func (s *Server) startRestore(w http.ResponseWriter, r *http.Request) {
+	var req struct{ Target, Snapshot, Path, Dest string }
+	if err := json.NewDecoder(io.LimitReader(r.Body, 8192)).Decode(&req); err != nil {
+		http.Error(w, `want a JSON body {"target", "snapshot", "path", "dest"}`, http.StatusBadRequest)
+		return
+	}
+	known := false
+	for _, t := range s.opts.Targets {
+		known = known || t == req.Target
+	}
+	switch {
+	case !known || s.opts.Restore == nil:
+		http.Error(w, fmt.Sprintf("no repository %q in the configuration", req.Target), http.StatusNotFound)
+		return
+	case req.Snapshot == "" || !strings.HasPrefix(req.Dest, "/"):
+		http.Error(w, "give a snapshot and an absolute destination folder", http.StatusBadRequest)
+		return
+	}
+	s.launch(w, "restore", req.Target, func(log io.Writer) (bool, string, error) {
+		return s.opts.Restore(s.opts.Background, req.Target, req.Snapshot, req.Path, req.Dest, log)
+	})
 }
 
 func (s *Server) action(r *http.Request) *Action {

@@ -70,6 +70,8 @@ type Options struct {
 	Sources    []string
 	Act        Actor
 	Background context.Context
+	// Restore restores a path of a snapshot into a folder on the server.
+	Restore Restorer
 }
 
 // Server is the console's HTTP handler.
@@ -121,6 +123,7 @@ func New(opts Options) *Server {
 	s.mux.HandleFunc("GET /history", s.auth(s.historyPage))
 	s.mux.HandleFunc("GET /api/history", s.auth(s.apiHistory))
 	s.mux.HandleFunc("POST /api/actions", s.auth(s.csrf(s.startAction)))
+	s.mux.HandleFunc("POST /api/restore", s.auth(s.csrf(s.startRestore)))
 	s.mux.HandleFunc("GET /api/actions/{id}", s.auth(s.actionState))
 	s.mux.HandleFunc("GET /api/actions/{id}/events", s.auth(s.actionEvents))
 	s.mux.HandleFunc("GET /actions/{id}", s.auth(s.actionPage))

@@ -16,8 +16,10 @@ import (
 	"github.com/cairn-backup/cairn/assurance"
 	"github.com/cairn-backup/cairn/config"
 	"github.com/cairn-backup/cairn/console"
+	"github.com/cairn-backup/cairn/engine"
 	"github.com/cairn-backup/cairn/repo"
 	"github.com/cairn-backup/cairn/routine"
+	"github.com/cairn-backup/cairn/snapshot"
 	"github.com/spf13/cobra"
 )
 
@@ -86,6 +88,9 @@ func serveConsole(ctx context.Context, g *globals, c *config.Config, listen stri
 				return nil, err
 			}
 			return assurance.AuditSources(ctx, r, configuredRecords{g}, nil, af.places())
+		},
+		Restore: func(ctx context.Context, target, snap, p, dest string, log io.Writer) (bool, string, error) {
+			return consoleRestore(ctx, g, c, target, snap, p, dest, log)
 		},
 		Open: func(ctx context.Context, name string) (*repo.Repository, func(), error) {
 			rp, err := g.openConfigured(ctx, c.Repositories[name])
@@ -164,6 +169,56 @@ func consoleAction(ctx context.Context, g *globals, c *config.Config, kind, sour
 		return ok, "check " + map[bool]string{true: "ok", false: "found problems"}[ok], nil
 	}
 	return false, "", fmt.Errorf("unknown action %q", kind)
+}
+
+// consoleRestore restores p of a snapshot into dest, as "cairn restore
+// SNAPSHOT:P --target DEST --overwrite if-changed" does, with a progress
+// line every second and one line per file it could not restore.
+func consoleRestore(ctx context.Context, g *globals, c *config.Config, target, snap, p, dest string, log io.Writer) (bool, string, error) {
+	rp, err := g.openConfigured(ctx, c.Repositories[target])
+	if err != nil {
+		return false, "", err
+	}
+	defer rp.Close()
+	unlock, err := g.lock(ctx, rp, false)
+	if err != nil {
+		return false, "", err
+	}
+	defer unlock()
+	s, err := rp.FindSnapshotRef(ctx, snap)
+	if err != nil {
+		return false, "", err
+	}
+	x := engine.NewRestore(rp, s, engine.RestoreOptions{SubPath: p, Target: dest, RestoreOptions: snapshot.RestoreOptions{
+		Overwrite: snapshot.OverwriteIfChanged, Owner: os.Geteuid() == 0,
+		OnWarning: func(path string, err error) { fmt.Fprintf(log, "error: %s: %v\n", path, err) }}})
+	fmt.Fprintf(log, "restoring %s:%s of %s into %s\n", s.ID.Short(), p, target, dest)
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				pr := x.Progress()
+				fmt.Fprintf(log, "%d of %d files, %s of %s\n", pr.FilesDone.Load(), pr.TotalFiles.Load(),
+					ibytes(pr.BytesDone.Load()), ibytes(pr.TotalBytes.Load()))
+			}
+		}
+	}()
+	sum, err := x.Run(ctx)
+	close(done)
+	if err != nil {
+		return false, "", err
+	}
+	msg := fmt.Sprintf("restored %d files (%d skipped as unchanged), %s", sum.FilesRestored, sum.FilesSkipped, ibytes(sum.BytesWritten))
+	fmt.Fprintln(log, msg)
+	if len(sum.Failed) > 0 || sum.Refused > 0 {
+		return false, fmt.Sprintf("%s; %d could not be restored, %d refused", msg, len(sum.Failed), sum.Refused), nil
+	}
+	return true, msg, nil
 }
 
 func newServeCmd(g *globals) *cobra.Command {

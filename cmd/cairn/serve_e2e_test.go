@@ -122,6 +122,28 @@ func TestServeConsole(t *testing.T) {
 	if page := string(api("browse?target=local&snapshot=" + id + "&path=" + src + "/docs")); !strings.Contains(page, "report.txt") {
 		t.Errorf("browse page:\n%s", page)
 	}
+	// Restore the folder on the server, following the action's events.
+	dest := t.TempDir()
+	body := strings.NewReader(`{"target":"local","snapshot":"` + id + `","path":"` + src + `/docs","dest":"` + dest + `"}`)
+	req, _ = http.NewRequest(http.MethodPost, base+"api/restore", body)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var started struct{ ID string }
+	json.NewDecoder(resp.Body).Decode(&started)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("restore: %d", resp.StatusCode)
+	}
+	events := string(api("api/actions/" + started.ID + "/events"))
+	if !strings.Contains(events, `"ok":true`) {
+		t.Errorf("restore events:\n%s", events)
+	}
+	if b, err := os.ReadFile(filepath.Join(dest, "report.txt")); err != nil || string(b) != "quarterly numbers\n" {
+		t.Errorf("restored file: %q %v", b, err)
+	}
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,14 @@ document.addEventListener("DOMContentLoaded", () => {
     if (r.ok) { const a = await r.json(); location.href = "/actions/" + a.id; }
     else { b.disabled = false; alert(b.dataset.action + " failed to start: " + r.status); }
   }));
+  const rf = document.getElementById("restore-form");
+  if (rf) rf.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const r = await fetch("/api/restore", { method: "POST", headers: { "X-CSRF-Token": csrf, "Content-Type": "application/json" },
+      body: JSON.stringify({ target: rf.dataset.target, snapshot: rf.dataset.snapshot, path: rf.dataset.path,
+        dest: document.getElementById("restore-dest").value }) });
+    if (r.ok) { const a = await r.json(); location.href = "/actions/" + a.id; } else alert("restore failed to start: " + await r.text());
+  });
   const lines = document.getElementById("lines");
   if (lines && lines.dataset.events) {
     const es = new EventSource(lines.dataset.events);
