@@ -23,6 +23,7 @@ type Config struct {
 	// Notify applies to every source that has no notify table of its own.
 	Notify       Notify                 `toml:"notify,omitempty"`
 	Daemon       Daemon                 `toml:"daemon,omitempty"`
+	Console      Console                `toml:"console,omitempty"`
 	Repositories map[string]*Repository `toml:"repositories"`
 	Sources      map[string]*Source     `toml:"sources"`
 
@@ -38,6 +39,20 @@ type Daemon struct {
 	// Listen is the address of the /metrics endpoint, such as
 	// 127.0.0.1:9765. Empty: no endpoint.
 	Listen string `toml:"listen,omitempty"`
+}
+
+// Console configures the web console (cairn serve, cairn daemon).
+type Console struct {
+	// Listen is the address of cairn serve (default 127.0.0.1:8080).
+	Listen string `toml:"listen,omitempty"`
+	// TokenFile holds the console's token (written on first start).
+	TokenFile string `toml:"token-file,omitempty"`
+	// PasswordHash is a bcrypt hash ("cairn config hash-password") of a
+	// password the log-in page accepts besides the token.
+	PasswordHash string `toml:"password-hash,omitempty"`
+	// TLSCert and TLSKey are PEM files: the console serves https.
+	TLSCert string `toml:"tls-cert,omitempty"`
+	TLSKey  string `toml:"tls-key,omitempty"`
 }
 
 // Repository is a named repository.

@@ -48,6 +48,9 @@ func applyDefaults(c *Config) {
 	rel(&c.StateDir)
 	c.StateDir = c.StateDirectory()
 	rel(&c.MetricsFile)
+	rel(&c.Console.TokenFile)
+	rel(&c.Console.TLSCert)
+	rel(&c.Console.TLSKey)
 	if c.MetricsFile == "" {
 		c.MetricsFile = filepath.Join(c.StateDir, "cairn.prom")
 	}

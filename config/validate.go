@@ -24,6 +24,7 @@ func (v *validator) config(c *Config) {
 		v.errorf("sources", "no sources defined: add a [sources.NAME] table with paths and targets")
 	}
 	v.notify("notify", &c.Notify)
+	v.console(&c.Console)
 	for _, name := range sortedKeys(c.Repositories) {
 		v.repository("repositories."+name, name, c.Repositories[name])
 	}
@@ -75,6 +76,15 @@ func (v *validator) repository(key, name string, r *Repository) {
 		v.size(key+".min-free", r.MinFree)
 	} else if r.MinFree != "" {
 		v.percent(key+".min-free", r.MinFree)
+	}
+}
+
+func (v *validator) console(c *Console) {
+	if c.PasswordHash != "" && !strings.HasPrefix(c.PasswordHash, "$2") {
+		v.errorf("console.password-hash", "want a bcrypt hash (cairn config hash-password prints one), never the password itself")
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		v.errorf("console", "give tls-cert and tls-key together")
 	}
 }
 

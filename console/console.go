@@ -18,6 +18,7 @@ import (
 
 	"github.com/cairn-backup/cairn/assurance"
 	"github.com/dustin/go-humanize"
+	"golang.org/x/crypto/bcrypt"
 	"golang.org/x/time/rate"
 )
 
@@ -56,6 +57,9 @@ type Options struct {
 	// Token authenticates requests: "Authorization: Bearer TOKEN", or
 	// exchanged at /login for a session cookie.
 	Token string
+	// PasswordHash, when set, is a bcrypt hash of a password the log-in
+	// page accepts besides the token.
+	PasswordHash string
 	// Report gathers the audit of every source (assurance.AuditSources).
 	Report func(ctx context.Context) (*assurance.Report, error)
 	// ReportTTL is how long a report is reused (default 30 s).
@@ -241,7 +245,9 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "too many failed logins; wait and try again", http.StatusTooManyRequests)
 		return
 	}
-	if !equal(r.PostFormValue("token"), s.opts.Token) {
+	given := r.PostFormValue("token")
+	okPassword := s.opts.PasswordHash != "" && bcrypt.CompareHashAndPassword([]byte(s.opts.PasswordHash), []byte(given)) == nil
+	if !equal(given, s.opts.Token) && !okPassword {
 		lim.Allow()
 		http.Redirect(w, r, "/login?error=wrong+token", http.StatusSeeOther)
 		return

@@ -16,6 +16,7 @@ import (
 	"github.com/cairn-backup/cairn/assurance"
 	"github.com/cairn-backup/cairn/config"
 	"github.com/cairn-backup/cairn/routine"
+	"golang.org/x/crypto/bcrypt"
 )
 
 // twoSources is a report of two sources: app within its RPO and go, db
@@ -255,5 +256,30 @@ func TestHistory(t *testing.T) {
 	_, page := get(t, c, srv.URL+"/history?source=app", "Authorization", "Bearer s3cret-token")
 	if strings.Count(page, "<svg") != 3 || !strings.Contains(page, "no data yet") || !strings.Contains(page, "size of local") {
 		t.Errorf("history page:\n%s", page)
+	}
+}
+
+// The log-in page also takes the password whose bcrypt hash the
+// configuration holds; a wrong one is refused.
+func TestPasswordLogin(t *testing.T) {
+	hash, err := bcrypt.GenerateFromPassword([]byte("correct horse battery"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New(Options{Token: "s3cret-token", PasswordHash: string(hash),
+		Report: func(context.Context) (*assurance.Report, error) { return twoSources(), nil }})
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	for pw, want := range map[string]bool{"correct horse battery": true, "wrong horse": false} {
+		jar, _ := cookiejar.New(nil)
+		c := &http.Client{Jar: jar}
+		resp, err := c.PostForm(srv.URL+"/login", url.Values{"token": {pw}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if got := !strings.Contains(resp.Request.URL.String(), "/login"); got != want {
+			t.Errorf("log in with %q: ended at %s", pw, resp.Request.URL)
+		}
 	}
 }

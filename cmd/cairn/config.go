@@ -1,21 +1,25 @@
 package main
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/cairn-backup/cairn/config"
 	"github.com/cairn-backup/cairn/routine"
 	"github.com/pelletier/go-toml/v2"
 	"github.com/spf13/cobra"
+	"golang.org/x/crypto/bcrypt"
+	"golang.org/x/term"
 )
 
 func newConfigCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "config check|show",
+		Use:   "config check|show|hash-password",
 		Short: "Validate or print the configuration file",
 		Long: `The configuration file (TOML) names repositories and the sources backed
 up to them: paths or a database, tier, RPO and RTO, targets (primary first,
@@ -58,6 +62,40 @@ See examples/cairn.toml.`,
 			}
 			_, err = g.stdout.Write(out)
 			return err
+		},
+	}, &cobra.Command{
+		Use:   "hash-password",
+		Short: "Print a bcrypt hash of a password, for console.password-hash",
+		Long: `Read a password (on a terminal, twice; else the first line of standard
+input) and print its bcrypt hash, for [console] password-hash in the
+configuration: the console's log-in page then accepts that password
+besides its token. The password itself is never written anywhere.`,
+		Example: `  cairn config hash-password
+  printf '%s\n' "$CONSOLE_PASSWORD" | cairn config hash-password`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var pw []byte
+			if f, ok := g.stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+				var err error
+				if pw, err = g.newPassword(""); err != nil {
+					return err
+				}
+			} else {
+				line, err := bufio.NewReader(g.stdin).ReadString('\n')
+				if err != nil && line == "" {
+					return errors.New("give the password on standard input")
+				}
+				pw = []byte(strings.TrimRight(line, "\r\n"))
+			}
+			if len(pw) < 8 {
+				return errors.New("the console password needs at least 8 characters")
+			}
+			h, err := bcrypt.GenerateFromPassword(pw, 12)
+			if err != nil {
+				return err
+			}
+			g.printf("%s\n", h)
+			return nil
 		},
 	})
 	return cmd

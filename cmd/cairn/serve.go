@@ -62,7 +62,14 @@ func (c *consoleFlags) token(g *globals) (string, error) {
 }
 
 // serveConsole serves the console (and /metrics) on listen until ctx ends.
+// Settings not given as flags come from the configuration's [console].
 func serveConsole(ctx context.Context, g *globals, c *config.Config, listen string, cf *consoleFlags) (stop func(), err error) {
+	if cf.tokenFile == "" {
+		cf.tokenFile = c.Console.TokenFile
+	}
+	if cf.tlsCert == "" && cf.tlsKey == "" {
+		cf.tlsCert, cf.tlsKey = c.Console.TLSCert, c.Console.TLSKey
+	}
 	token, err := cf.token(g)
 	if err != nil {
 		return nil, err
@@ -78,7 +85,7 @@ func serveConsole(ctx context.Context, g *globals, c *config.Config, listen stri
 		sources = append(sources, name)
 	}
 	sort.Strings(sources)
-	con := console.New(console.Options{Token: token, Targets: targets, Sources: sources, Background: ctx,
+	con := console.New(console.Options{Token: token, PasswordHash: c.Console.PasswordHash, Targets: targets, Sources: sources, Background: ctx,
 		Act: func(ctx context.Context, kind, source string, log io.Writer) (bool, string, error) {
 			return consoleAction(ctx, g, c, kind, source, log)
 		},
@@ -244,6 +251,9 @@ console's token: printed at start, or kept in --token-file. Give
 			c, err := g.loadConfig()
 			if err != nil {
 				return err
+			}
+			if !cmd.Flags().Changed("listen") && c.Console.Listen != "" {
+				listen = c.Console.Listen
 			}
 			stop, err := serveConsole(cmd.Context(), g, c, listen, &cf)
 			if err != nil {
