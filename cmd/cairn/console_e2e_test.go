@@ -3,9 +3,7 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -75,28 +73,7 @@ targets = ["local"]
 	}
 
 	tokenFile := filepath.Join(dir, "token")
-	cmd := exec.Command(cairnBin, "--config", cfg, "serve", "--listen", "127.0.0.1:0", "--token-file", tokenFile)
-	cmd.Env = []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")}
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	rd := bufio.NewReader(stderr)
-	var base string
-	for base == "" {
-		line, err := rd.ReadString('\n')
-		if err != nil {
-			t.Fatalf("serve ended: %v", err)
-		}
-		if i := strings.Index(line, "the console on "); i >= 0 {
-			base = strings.TrimSpace(line[i+len("the console on "):])
-		}
-	}
-	go io.Copy(io.Discard, rd)
+	_, base := startServe(t, cfg, tokenFile)
 	token := strings.TrimSpace(mustReadFile(t, tokenFile))
 
 	// Without the token: refused.

@@ -33,28 +33,7 @@ func TestServeConsole(t *testing.T) {
 	put(t, filepath.Join(src, "docs", "notes.md"), "# notes\n")
 	mustRun(t, repoEnv, "backup", src)
 	tokenFile := filepath.Join(dir, "console-token")
-	cmd := exec.Command(cairnBin, "--config", cfg, "serve", "--listen", "127.0.0.1:0", "--token-file", tokenFile)
-	cmd.Env = []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH"), "CAIRN_PASSWORD=console pw"}
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	rd := bufio.NewReader(stderr)
-	var base string
-	for base == "" {
-		line, err := rd.ReadString('\n')
-		if err != nil {
-			t.Fatalf("serve ended: %v", err)
-		}
-		if i := strings.Index(line, "the console on "); i >= 0 {
-			base = strings.TrimSpace(line[i+len("the console on "):])
-		}
-	}
-	go io.Copy(io.Discard, rd)
+	cmd, base := startServe(t, cfg, tokenFile, "CAIRN_PASSWORD=console pw")
 	fi, err := os.Stat(tokenFile)
 	if err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("token file: %v %v", fi, err)
@@ -149,5 +128,33 @@ func TestServeConsole(t *testing.T) {
 	}
 	if err := cmd.Wait(); err == nil || !strings.Contains(err.Error(), "130") {
 		t.Errorf("serve after SIGTERM: %v, want exit 130", err)
+	}
+}
+
+// startServe runs cairn serve on a free port with the token file and
+// returns once it listens (it says so), with its base URL. The test's end
+// kills it if it still runs.
+func startServe(t *testing.T, cfg, tokenFile string, env ...string) (*exec.Cmd, string) {
+	t.Helper()
+	cmd := exec.Command(cairnBin, "--config", cfg, "serve", "--listen", "127.0.0.1:0", "--token-file", tokenFile)
+	cmd.Env = append([]string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")}, env...)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	rd := bufio.NewReader(stderr)
+	for {
+		line, err := rd.ReadString('\n')
+		if err != nil {
+			t.Fatalf("serve ended: %v", err)
+		}
+		if i := strings.Index(line, "the console on "); i >= 0 {
+			go io.Copy(io.Discard, rd)
+			return cmd, strings.TrimSpace(line[i+len("the console on "):])
+		}
 	}
 }
