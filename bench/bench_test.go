@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -103,7 +104,7 @@ func TestRunCairn(t *testing.T) {
 		t.Fatalf("report: %+v", rep)
 	}
 	for _, s := range rep.Results[0].Steps {
-		if s.Error != "" || s.Seconds <= 0 || s.MBps <= 0 || s.PeakRSSKB <= 0 {
+		if s.Error != "" || s.Seconds <= 0 || s.MBps <= 0 || s.PeakRSSKB <= 0 || s.CPUSeconds <= 0 {
 			t.Errorf("step %+v", s)
 		}
 	}
@@ -225,5 +226,44 @@ func TestMedianResults(t *testing.T) {
 	}
 	if one := run(5, "", 1); medianResults([][]Result{one})[0].Steps[0].Seconds != 5 {
 		t.Error("a single run must come back unchanged")
+	}
+}
+
+// A tool whose restore succeeds without restoring the dataset fails the
+// step: no time, no rates, named in Failed; and a run leaves the dataset
+// as it found it (the 1% change is undone).
+func TestRestoreIsChecked(t *testing.T) {
+	data := t.TempDir()
+	if _, err := Generate(data, GenOptions{Profile: "tree", Size: 2 << 20, Seed: 5}); err != nil {
+		t.Fatal(err)
+	}
+	bytesBefore, filesBefore, files, err := datasetSize(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok := func(string) []string { return []string{"true"} }
+	fake := Tool{Name: "fake", Init: ok, Backup: func(string, string) []string { return []string{"true"} },
+		Restore: func(string, string) []string { return []string{"true"} }, Check: ok}
+	res, err := runOnce(context.Background(), []Tool{fake}, data, bytesBefore, filesBefore, files, t.TempDir(), func(string, ...any) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := &Report{Results: res}
+	var restore Step
+	for _, s := range res[0].Steps {
+		if s.Name == "restore" {
+			restore = s
+		} else if s.Error != "" {
+			t.Errorf("step %s failed: %s", s.Name, s.Error)
+		}
+	}
+	if !strings.Contains(restore.Error, "the restore holds 0 files") || restore.Seconds != 0 || restore.MBps != 0 {
+		t.Errorf("restore step %+v", restore)
+	}
+	if f := rep.Failed(); len(f) != 1 || !strings.HasPrefix(f[0], "fake restore: ") {
+		t.Errorf("Failed() = %q", f)
+	}
+	if b, n, _, _ := datasetSize(data); b != bytesBefore || n != filesBefore {
+		t.Errorf("dataset after a run: %d bytes in %d files, before %d in %d", b, n, bytesBefore, filesBefore)
 	}
 }

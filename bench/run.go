@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -93,7 +94,17 @@ type Step struct {
 	MBps      float64 `json:"mb_per_s"`
 	FilesPerS float64 `json:"files_per_s"`
 	PeakRSSKB int64   `json:"peak_rss_kb"`
-	Error     string  `json:"error,omitempty"`
+	// CPUSeconds is the user and system time the tool's process used.
+	CPUSeconds float64 `json:"cpu_seconds"`
+	// Error says why the step failed: the command failed, or its result
+	// is wrong (a restore whose files do not match the dataset). A failed
+	// step has no time, no rates and no ratio.
+	Error string `json:"error,omitempty"`
+}
+
+// fail marks the step failed: it keeps no figures.
+func (s *Step) fail(why string) {
+	s.Error, s.Seconds, s.MBps, s.FilesPerS, s.CPUSeconds = why, 0, 0, 0, 0
 }
 
 // Result is one tool's run.
@@ -116,6 +127,19 @@ type Report struct {
 	// CeilingShare cairn's first backup MB/s as a share of it.
 	Ceiling      *Ceiling `json:"ceiling,omitempty"`
 	CeilingShare float64  `json:"ceiling_share,omitempty"`
+}
+
+// Failed lists the steps that failed, as "tool step: why".
+func (r *Report) Failed() []string {
+	var out []string
+	for _, res := range r.Results {
+		for _, s := range res.Steps {
+			if s.Error != "" {
+				out = append(out, res.Tool+" "+s.Name+": "+s.Error)
+			}
+		}
+	}
+	return out
 }
 
 // StepNames are the measured steps, in order.
@@ -183,9 +207,20 @@ func Run(ctx context.Context, dir string, o RunOptions) (*Report, error) {
 			work = filepath.Join(o.Work, fmt.Sprintf("run-%d", run+1))
 			o.Log("run %d of %d\n", run+1, runs)
 		}
-		res, err := runOnce(ctx, tools, abs, bytes, nfiles, files, work, o.Log)
+		// The order of the tools rotates from run to run, so that no tool
+		// always runs first (on the coldest caches).
+		order := append(append([]Tool(nil), tools[run%len(tools):]...), tools[:run%len(tools)]...)
+		res, err := runOnce(ctx, order, abs, bytes, nfiles, files, work, o.Log)
 		if err != nil {
 			return nil, err
+		}
+		byTool := map[string]Result{}
+		for _, r := range res {
+			byTool[r.Tool] = r
+		}
+		res = res[:0]
+		for _, t := range tools {
+			res = append(res, byTool[t.Name])
 		}
 		all = append(all, res)
 		if runs > 1 {
@@ -248,6 +283,7 @@ func runOnce(ctx context.Context, tools []Tool, abs string, bytes int64, nfiles 
 			return nil, fmt.Errorf("%s init: %w", t.Name, err)
 		}
 	}
+	var verify func(i int, t Tool) error // checks a step's result, when set
 	step := func(name string, argv func(i int, t Tool) ([]string, string)) {
 		for i, t := range tools {
 			args, cwd := argv(i, t)
@@ -257,8 +293,11 @@ func runOnce(ctx context.Context, tools []Tool, abs string, bytes int64, nfiles 
 			syncDisks()
 			s, err := timed(ctx, t, cwd, args)
 			s.Name = name
+			if err == nil && verify != nil {
+				err = verify(i, t)
+			}
 			if err != nil {
-				s.Error = err.Error()
+				s.fail(err.Error())
 			} else if s.Seconds > 0 {
 				s.MBps = float64(bytes) / 1e6 / s.Seconds
 				s.FilesPerS = float64(nfiles) / s.Seconds
@@ -275,15 +314,30 @@ func runOnce(ctx context.Context, tools []Tool, abs string, bytes int64, nfiles 
 	}
 	step("backup", backup)
 	step("rebackup-unchanged", backup)
-	if err := changeOnePercent(files); err != nil {
+	undo, err := changeOnePercent(files)
+	if err != nil {
 		return nil, err
 	}
+	// The next run finds the dataset as this one did.
+	defer func() { _ = undo() }()
 	step("backup-1pct-changed", backup)
+	wantBytes, wantFiles, _, err := datasetSize(abs)
+	if err != nil {
+		return nil, err
+	}
+	verify = func(i int, t Tool) error {
+		gotBytes, gotFiles := treeSize(filepath.Join(work, t.Name+"-restore"))
+		if gotFiles != wantFiles || gotBytes != wantBytes {
+			return fmt.Errorf("the restore holds %d files and %d bytes, the dataset %d files and %d bytes", gotFiles, gotBytes, wantFiles, wantBytes)
+		}
+		return nil
+	}
 	step("restore", func(i int, t Tool) ([]string, string) {
 		target := filepath.Join(work, t.Name+"-restore")
 		_ = os.MkdirAll(target, 0o755)
 		return t.Restore(repos[i], target), target
 	})
+	verify = nil
 	for _, t := range tools {
 		_ = os.RemoveAll(filepath.Join(work, t.Name+"-restore"))
 	}
@@ -335,8 +389,9 @@ func timed(ctx context.Context, t Tool, cwd string, argv []string) (Step, error)
 	start := time.Now()
 	err := cmd.Run()
 	s := Step{Seconds: time.Since(start).Seconds()}
-	if cmd.ProcessState != nil {
-		s.PeakRSSKB = peakRSSKB(cmd.ProcessState)
+	if ps := cmd.ProcessState; ps != nil {
+		s.PeakRSSKB = peakRSSKB(ps)
+		s.CPUSeconds = (ps.UserTime() + ps.SystemTime()).Seconds()
 	}
 	if err != nil {
 		msg := strings.TrimSpace(stderr.String())
@@ -365,23 +420,51 @@ func warm(files []string) {
 	}
 }
 
-// changeOnePercent appends 4 KiB to every hundredth file.
-func changeOnePercent(files []string) error {
+// changeOnePercent appends 4 KiB to every hundredth file; undo cuts them
+// back to their sizes.
+func changeOnePercent(files []string) (undo func() error, err error) {
 	g := newGen(4242)
+	sizes := map[string]int64{}
+	undo = func() error {
+		var errs []error
+		for name, size := range sizes {
+			errs = append(errs, os.Truncate(name, size))
+		}
+		return errors.Join(errs...)
+	}
 	for i := 0; i < len(files); i += 100 {
+		fi, err := os.Stat(files[i])
+		if err != nil {
+			return undo, err
+		}
 		f, err := os.OpenFile(files[i], os.O_WRONLY|os.O_APPEND, 0)
 		if err != nil {
-			return err
+			return undo, err
 		}
+		sizes[files[i]] = fi.Size()
 		err = g.text(f, 4096)
 		if cerr := f.Close(); err == nil {
 			err = cerr
 		}
 		if err != nil {
-			return err
+			return undo, err
 		}
 	}
-	return nil
+	return undo, nil
+}
+
+// treeSize counts the regular files below dir and their bytes.
+func treeSize(dir string) (bytes int64, files int) {
+	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if fi, err := d.Info(); err == nil {
+				bytes += fi.Size()
+				files++
+			}
+		}
+		return nil
+	})
+	return bytes, files
 }
 
 func duBytes(dir string) int64 {

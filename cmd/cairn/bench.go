@@ -113,9 +113,15 @@ share of it.`,
 				}
 			}
 			if g.json {
-				return g.printJSON(rep)
+				if err := g.printJSON(rep); err != nil {
+					return err
+				}
+			} else {
+				printBench(g, rep)
 			}
-			printBench(g, rep)
+			if failed := rep.Failed(); len(failed) > 0 {
+				return fmt.Errorf("%d steps failed (they have no time and no ratio): %s", len(failed), strings.Join(failed, "; "))
+			}
 			return nil
 		},
 	}
@@ -205,17 +211,17 @@ func printBench(g *globals, rep *bench.Report) {
 	}
 	g.printf("dataset %s: %d files, %s\n\n", rep.Dataset, rep.Files, humanize.IBytes(uint64(rep.Bytes)))
 	tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprint(tw, "tool\tstep\tseconds\tMB/s\tfiles/s\tpeak RSS\t\n")
+	fmt.Fprint(tw, "tool\tstep\tseconds\tCPU s\tMB/s\tfiles/s\tpeak RSS\t\n")
 	for _, r := range rep.Results {
 		for _, s := range r.Steps {
 			if s.Error != "" {
-				fmt.Fprintf(tw, "%s\t%s\tfailed: %s\t\t\t\t\n", r.Tool, s.Name, s.Error)
+				fmt.Fprintf(tw, "%s\t%s\tFAILED: %s\t\t\t\t\t\n", r.Tool, s.Name, s.Error)
 				continue
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%.2f\t%.1f\t%.0f\t%s\t\n", r.Tool, s.Name, s.Seconds, s.MBps, s.FilesPerS,
+			fmt.Fprintf(tw, "%s\t%s\t%.2f\t%.2f\t%.1f\t%.0f\t%s\t\n", r.Tool, s.Name, s.Seconds, s.CPUSeconds, s.MBps, s.FilesPerS,
 				humanize.IBytes(uint64(s.PeakRSSKB)<<10))
 		}
-		fmt.Fprintf(tw, "%s\tstored\t%s\t(%.2fx smaller than the data)\t\t\t\n", r.Tool, humanize.IBytes(uint64(r.StoredBytes)), r.Reduction)
+		fmt.Fprintf(tw, "%s\tstored\t%s\t\t(%.2fx smaller than the data)\t\t\t\n", r.Tool, humanize.IBytes(uint64(r.StoredBytes)), r.Reduction)
 	}
 	_ = tw.Flush()
 	for _, peer := range rep.Results[1:] {
