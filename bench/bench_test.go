@@ -100,7 +100,8 @@ func TestRunCairn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rep.Results) != 1 || len(rep.Results[0].Steps) != len(StepNames) || rep.Skipped[0] != "no-such-tool" {
+	if len(rep.Results) != 1 || len(rep.Results[0].Steps) != len(StepNames) || rep.Skipped[0] != "no-such-tool" ||
+		!strings.HasPrefix(rep.Versions["cairn"], "cairn") {
 		t.Fatalf("report: %+v", rep)
 	}
 	for _, s := range rep.Results[0].Steps {
@@ -222,7 +223,11 @@ func TestMedianResults(t *testing.T) {
 		t.Errorf("restore median %+v: two of three runs failed, the median must be a failure", s)
 	}
 	if got[0].StoredBytes != 12 {
-		t.Errorf("stored %d, want the last run's 12", got[0].StoredBytes)
+		t.Errorf("stored %d, want 12, from the run whose backup is the median", got[0].StoredBytes)
+	}
+	got = medianResults([][]Result{run(2, "", 20), run(9, "", 21), run(5, "", 22)})
+	if got[0].Steps[0].Seconds != 5 || got[0].StoredBytes != 22 {
+		t.Errorf("median backup %v s and stored %d; want 5 s and 22 (the same run)", got[0].Steps[0].Seconds, got[0].StoredBytes)
 	}
 	if one := run(5, "", 1); medianResults([][]Result{one})[0].Steps[0].Seconds != 5 {
 		t.Error("a single run must come back unchanged")

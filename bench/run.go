@@ -21,6 +21,8 @@ type Tool struct {
 	Backup  func(repo, dir string) []string
 	Restore func(repo, target string) []string // run with target as working directory
 	Check   func(repo string) []string
+	// Version prints the tool's version (its first line is kept).
+	Version []string
 }
 
 // Tools returns cairn (the given binary) and the peers named in compare
@@ -32,6 +34,7 @@ func Tools(cairn string, compare []string) (tools []Tool, skipped []string) {
 		Backup:  func(r, d string) []string { return []string{cairn, "-q", "-r", r, "backup", d} },
 		Restore: func(r, t string) []string { return []string{cairn, "-q", "-r", r, "restore", "latest", "--target", t} },
 		Check:   func(r string) []string { return []string{cairn, "-q", "-r", r, "check", "--read-data"} },
+		Version: []string{cairn, "version"},
 	})
 	for _, name := range compare {
 		name = strings.TrimSpace(name)
@@ -51,6 +54,7 @@ func Tools(cairn string, compare []string) (tools []Tool, skipped []string) {
 				Backup:  func(r, d string) []string { return []string{bin, "-q", "-r", r, "backup", d} },
 				Restore: func(r, t string) []string { return []string{bin, "-q", "-r", r, "restore", "latest", "--target", t} },
 				Check:   func(r string) []string { return []string{bin, "-q", "-r", r, "check", "--read-data", "--no-cache"} },
+				Version: []string{bin, "version"},
 			})
 		case "borg":
 			n := 0
@@ -63,6 +67,7 @@ func Tools(cairn string, compare []string) (tools []Tool, skipped []string) {
 				},
 				Restore: func(r, t string) []string { return []string{bin, "extract", fmt.Sprintf("%s::b%d", r, n)} },
 				Check:   func(r string) []string { return []string{bin, "check", "--verify-data", r} },
+				Version: []string{bin, "--version"},
 			})
 		case "kopia":
 			tools = append(tools, Tool{
@@ -79,6 +84,7 @@ func Tools(cairn string, compare []string) (tools []Tool, skipped []string) {
 				Check: func(r string) []string {
 					return []string{bin, "--config-file", r + ".config", "snapshot", "verify", "--verify-files-percent=100"}
 				},
+				Version: []string{bin, "--version"},
 			})
 		default:
 			skipped = append(skipped, name)
@@ -117,12 +123,14 @@ type Result struct {
 
 // Report is a whole benchmark run.
 type Report struct {
-	Dataset string                        `json:"dataset"`
-	Bytes   int64                         `json:"bytes"`
-	Files   int                           `json:"files"`
-	Results []Result                      `json:"results"`
-	Ratios  map[string]map[string]float64 `json:"ratios,omitempty"` // peer -> step -> cairn speed / peer speed
-	Skipped []string                      `json:"skipped,omitempty"`
+	Dataset string   `json:"dataset"`
+	Bytes   int64    `json:"bytes"`
+	Files   int      `json:"files"`
+	Results []Result `json:"results"`
+	// Versions is each tool's version, as it prints it.
+	Versions map[string]string             `json:"versions,omitempty"`
+	Ratios   map[string]map[string]float64 `json:"ratios,omitempty"` // peer -> step -> cairn speed / peer speed
+	Skipped  []string                      `json:"skipped,omitempty"`
 	// Ceiling is the pipeline ceiling measured on this dataset, and
 	// CeilingShare cairn's first backup MB/s as a share of it.
 	Ceiling      *Ceiling `json:"ceiling,omitempty"`
@@ -197,7 +205,10 @@ func Run(ctx context.Context, dir string, o RunOptions) (*Report, error) {
 		return nil, err
 	}
 	tools, skipped := Tools(o.Cairn, o.Compare)
-	rep := &Report{Dataset: abs, Bytes: bytes, Files: nfiles, Skipped: skipped}
+	rep := &Report{Dataset: abs, Bytes: bytes, Files: nfiles, Skipped: skipped, Versions: map[string]string{}}
+	for _, t := range tools {
+		rep.Versions[t.Name] = toolVersion(ctx, t)
+	}
 
 	runs := max(o.Runs, 1)
 	all := make([][]Result, 0, runs)
@@ -351,8 +362,11 @@ func runOnce(ctx context.Context, tools []Tool, abs string, bytes int64, nfiles 
 	return results, nil
 }
 
-// medianResults merges runs: each step's median time (and the MB/s,
-// files/s and peak RSS of that run), and the stored size of the last run.
+// medianResults merges runs: each step is the median run's step, with
+// the MB/s, files/s, CPU time and peak RSS of that same run (for an even
+// count, the lower of the two middle runs: a median that averaged two
+// runs would pair a time with no run's memory); the stored size is that
+// of the run whose first backup is the median.
 func medianResults(all [][]Result) []Result {
 	if len(all) == 1 {
 		return all[0]
@@ -362,17 +376,22 @@ func medianResults(all [][]Result) []Result {
 		out[i] = all[len(all)-1][i]
 		out[i].Steps = nil
 		for k := range all[0][i].Steps {
-			var steps []Step
-			for _, run := range all {
-				steps = append(steps, run[i].Steps[k])
+			runs := make([]int, len(all))
+			for r := range runs {
+				runs[r] = r
 			}
-			sort.Slice(steps, func(a, b int) bool {
-				if (steps[a].Error == "") != (steps[b].Error == "") {
-					return steps[a].Error == ""
+			sort.SliceStable(runs, func(a, b int) bool {
+				sa, sb := all[runs[a]][i].Steps[k], all[runs[b]][i].Steps[k]
+				if (sa.Error == "") != (sb.Error == "") {
+					return sa.Error == ""
 				}
-				return steps[a].Seconds < steps[b].Seconds
+				return sa.Seconds < sb.Seconds
 			})
-			out[i].Steps = append(out[i].Steps, steps[(len(steps)-1)/2])
+			median := runs[(len(runs)-1)/2]
+			out[i].Steps = append(out[i].Steps, all[median][i].Steps[k])
+			if k == 0 {
+				out[i].StoredBytes, out[i].Reduction = all[median][i].StoredBytes, all[median][i].Reduction
+			}
 		}
 	}
 	return out
@@ -401,6 +420,20 @@ func timed(ctx context.Context, t Tool, cwd string, argv []string) (Step, error)
 		return s, fmt.Errorf("%s: %v: %s", filepath.Base(argv[0]), err, msg)
 	}
 	return s, nil
+}
+
+// toolVersion is the first line the tool prints for its version, or
+// "unknown".
+func toolVersion(ctx context.Context, t Tool) string {
+	if len(t.Version) == 0 {
+		return "unknown"
+	}
+	out, err := exec.CommandContext(ctx, t.Version[0], t.Version[1:]...).Output()
+	line := strings.TrimSpace(strings.SplitN(string(out), "\n", 2)[0])
+	if err != nil || line == "" {
+		return "unknown"
+	}
+	return line
 }
 
 // warm reads every file once, so that it is in the page cache.

@@ -209,7 +209,11 @@ func printBench(g *globals, rep *bench.Report) {
 	if g.quiet {
 		return
 	}
-	g.printf("dataset %s: %d files, %s\n\n", rep.Dataset, rep.Files, humanize.IBytes(uint64(rep.Bytes)))
+	g.printf("dataset %s: %d files, %s\n", rep.Dataset, rep.Files, humanize.IBytes(uint64(rep.Bytes)))
+	for _, r := range rep.Results {
+		g.printf("  %s: %s\n", r.Tool, rep.Versions[r.Tool])
+	}
+	g.printf("\n")
 	tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprint(tw, "tool\tstep\tseconds\tCPU s\tMB/s\tfiles/s\tpeak RSS\t\n")
 	for _, r := range rep.Results {
