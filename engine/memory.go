@@ -1,10 +1,12 @@
 package engine
 
 import (
+	"fmt"
 	"math"
 	"os"
 	"runtime/debug"
 	"runtime/metrics"
+	"sync/atomic"
 	"time"
 )
 
@@ -19,8 +21,8 @@ import (
 // collector would run without pause. GOMEMLIMIT in the environment turns
 // this off.
 func GovernMemory(base int64) (stop func()) {
-	if os.Getenv("GOMEMLIMIT") != "" {
-		return func() {}
+	if os.Getenv("GOMEMLIMIT") != "" || capped.Load() > 0 {
+		return func() {} // the user's limit (GOMEMLIMIT or --max-memory) stands
 	}
 	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
 	set := func() {
@@ -49,4 +51,51 @@ func GovernMemory(base int64) (stop func()) {
 		close(done)
 		debug.SetMemoryLimit(math.MaxInt64)
 	}
+}
+
+// capped is the --max-memory limit in force (0: none).
+var capped atomic.Int64
+
+// MemoryPlan is how a command runs within a memory cap (--max-memory):
+// fewer uploads and file reads at once and a smaller restore pack cache,
+// with the Go runtime's memory limit at the cap. Slower, never out of
+// memory.
+type MemoryPlan struct {
+	Max             int64 // the cap in bytes
+	Connections     int   // concurrent storage requests (uploads in flight are half of them, at least 2)
+	ReadConcurrency int   // files read at once by backup (0: the default)
+	PackCache       int64 // bytes restore keeps of whole packs (0: none)
+}
+
+// PlanMemory fits a command into max bytes, for packs of packSize: the
+// pack buffers (uploads in flight plus one per blob type being filled)
+// take at most a third of it, the restore pack cache at most a quarter.
+// It refuses a cap below what one pack upload needs.
+func PlanMemory(max int64, packSize int64) (MemoryPlan, error) {
+	const minUploads, blobTypes = 2, 2
+	need := int64(minUploads+blobTypes)*packSize + 48<<20
+	if max < need {
+		return MemoryPlan{}, fmt.Errorf("--max-memory %d MiB is below the %d MiB this repository's %d MiB packs need", max>>20, need>>20, packSize>>20)
+	}
+	uploads := int(max/3/packSize) - blobTypes
+	uploads = min(8, uploads)
+	if uploads < minUploads {
+		uploads = minUploads
+	}
+	p := MemoryPlan{Max: max, Connections: 2 * uploads}
+	if max < 512<<20 {
+		p.ReadConcurrency = 2 // fewer files (and their chunks) in memory at once
+	}
+	if cache := max / 4; cache >= 4*packSize {
+		p.PackCache = min(cache, RestorePackCache)
+	}
+	return p, nil
+}
+
+// Apply sets the Go runtime's memory limit to the cap (the collector
+// then works harder as the heap nears it) and keeps GovernMemory from
+// raising it.
+func (p MemoryPlan) Apply() {
+	capped.Store(p.Max)
+	debug.SetMemoryLimit(p.Max * 8 / 10)
 }

@@ -44,3 +44,21 @@ func TestGovernMemory(t *testing.T) {
 		t.Errorf("limit %d with GOMEMLIMIT set, want it untouched", got)
 	}
 }
+
+func TestPlanMemory(t *testing.T) {
+	const pack = 16 << 20
+	if _, err := PlanMemory(64<<20, pack); err == nil {
+		t.Error("a cap below two uploads and two filling packs was accepted")
+	}
+	p, err := PlanMemory(128<<20, pack)
+	if err != nil || p.Connections != 4 || p.ReadConcurrency != 2 || p.PackCache != 0 {
+		t.Errorf("128 MiB: %+v %v", p, err)
+	}
+	p, err = PlanMemory(1<<30, pack)
+	if err != nil || p.Connections != 16 || p.ReadConcurrency != 0 || p.PackCache != RestorePackCache {
+		t.Errorf("1 GiB: %+v %v", p, err)
+	}
+	if p, _ := PlanMemory(200<<20, pack); p.Connections != 4 || p.PackCache != 0 {
+		t.Errorf("200 MiB: %+v", p)
+	}
+}

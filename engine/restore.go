@@ -47,6 +47,9 @@ type RestoreOptions struct {
 	SubPath string
 	// Target is the directory restored into; it is created if missing.
 	Target string
+	// PackCache is the memory given to whole packs (RestorePackCache
+	// when 0; negative: none).
+	PackCache int64
 }
 
 // Restore is one restore, prepared by NewRestore and started by Run.
@@ -75,7 +78,13 @@ func (x *Restore) Run(ctx context.Context) (*snapshot.RestoreSummary, error) {
 	if err != nil {
 		return nil, err
 	}
-	x.r.SetPackCache(RestorePackCache)
-	defer x.r.SetPackCache(0)
+	cache := x.opts.PackCache
+	if cache == 0 {
+		cache = RestorePackCache
+	}
+	if cache > 0 {
+		x.r.SetPackCache(cache)
+		defer x.r.SetPackCache(0)
+	}
 	return x.res.Restore(ctx, node, x.opts.SubPath, x.opts.Target)
 }

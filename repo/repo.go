@@ -170,6 +170,18 @@ func Init(ctx context.Context, be backend.Backend, password []byte, opts Options
 	return r, nil
 }
 
+// LimitUploads bounds the packs uploaded at once to n (at least 2), and
+// so the pack buffers held, and the concurrent reads of whole packs
+// (check --read-data) to n: a memory cap (--max-memory). Call it before
+// the handle writes anything.
+func (r *Repository) LimitUploads(n int) {
+	n = max(2, n)
+	r.opts.Connections = min(r.opts.Connections, n)
+	r.uploadSem = make(chan struct{}, n)
+	r.syncing = make(chan struct{}, 4*n)
+	r.bufs = make(chan []byte, n+blob.NumTypes)
+}
+
 // applyLock makes the storage lock every file it stores from now on, as
 // the repository's lock policy says.
 func applyLock(be backend.Backend, p LockPolicy) error {

@@ -162,10 +162,14 @@ func runBackup(ctx context.Context, g *globals, o *backupOptions, args []string)
 		return err
 	}
 	defer unlock()
+	readers := o.readConcurrency
+	if readers == 0 && g.memPlan.Max > 0 {
+		readers = g.memPlan.ReadConcurrency
+	}
 	opts := engine.BackupOptions{Paths: paths, Filter: filter, ExcludeCaches: o.excludeCaches, ExcludeLargerThan: int64(larger),
 		ExcludeIfPresent: o.excludeIfPresent, OneFileSystem: o.oneFileSystem, Tags: splitTags(o.tags),
 		Host: o.host, Time: when, Parent: o.parent, Program: "cairn " + version, DryRun: o.dryRun, GovernMemory: true,
-		Force: o.force, IgnoreCtime: o.ignoreCtime, IgnoreInode: o.ignoreInode, WithAtime: o.withAtime, ReadConcurrency: o.readConcurrency,
+		Force: o.force, IgnoreCtime: o.ignoreCtime, IgnoreInode: o.ignoreInode, WithAtime: o.withAtime, ReadConcurrency: readers,
 		StreamName: o.stdinFilename, CommandStderr: os.Stderr,
 		OnItemError: func(p string, err error) { g.reportItemError("archival", p, err) },
 		OnFile:      g.fileStatus,

@@ -122,6 +122,12 @@ resumes it.`,
 func runRestore(ctx context.Context, g *globals, r *repo.Repository, s *snapshot.Snapshot, opts engine.RestoreOptions) error {
 	var mu sync.Mutex
 	warnings := 0
+	if g.memPlan.Max > 0 {
+		opts.PackCache = g.memPlan.PackCache
+		if opts.PackCache == 0 {
+			opts.PackCache = -1 // no room for whole packs
+		}
+	}
 	opts.OnDelete = func(rel string) {
 		verb := "deleted"
 		if opts.DryRun {

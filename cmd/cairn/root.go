@@ -17,6 +17,7 @@ import (
 	"github.com/cairn-backup/cairn/message"
 	"github.com/cairn-backup/cairn/pack"
 	"github.com/cairn-backup/cairn/repo"
+	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 )
@@ -35,6 +36,8 @@ type globals struct {
 	tlsClientCert   string
 	extOptions      []string // -o key=value
 	cacheDir        string
+	maxMemory       string // --max-memory
+	memPlan         engine.MemoryPlan
 	objectLock      bool // init: create the bucket with object locking
 	noCache         bool
 	s3Addressing    string
@@ -104,6 +107,7 @@ configuration file of repositories and sources (--config, ./cairn.toml or
 	f.DurationVar(&g.retryLock, "retry-lock", 0, "wait up to `duration` (e.g. 10m) for a conflicting lock to go away")
 	f.StringVar(&g.cacert, "cacert", os.Getenv("CAIRN_CACERT"), "trust the private CA in PEM `file` for https S3 endpoints (env CAIRN_CACERT)")
 	f.StringVar(&g.tlsClientCert, "tls-client-cert", os.Getenv("CAIRN_TLS_CLIENT_CERT"), "authenticate to the S3 server with the certificate and key in PEM `file` (env CAIRN_TLS_CLIENT_CERT)")
+	f.StringVar(&g.maxMemory, "max-memory", os.Getenv("CAIRN_MAX_MEMORY"), "keep cairn within `size` of memory (512MiB, say): slower, never out of memory (env CAIRN_MAX_MEMORY)")
 	f.StringVar(&g.cacheDir, "cache-dir", os.Getenv("CAIRN_CACHE_DIR"), "keep the cache of remote repositories in `dir` (default ~/.cache/cairn; env CAIRN_CACHE_DIR)")
 	f.BoolVar(&g.noCache, "no-cache", false, "do not use a local cache of a remote repository's keys, index and snapshots")
 	f.StringArrayVarP(&g.extOptions, "option", "o", nil, "set a storage option `key=value` (repeatable): "+storageOptionKeys())
@@ -265,6 +269,9 @@ func (g *globals) openRepoFresh(ctx context.Context, deferIndex bool) (*repo.Rep
 	opts.DeferIndex = deferIndex
 	// Fails with exit 10 before asking for a password.
 	r, err := engine.Open(ctx, be, g.repo, func() ([]byte, error) { return g.password(ctx, "enter password for repository: ") }, opts)
+	if err == nil && g.maxMemory != "" {
+		err = g.capMemory(r)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -398,4 +405,22 @@ func (g *globals) cacheLocation() string {
 		return ""
 	}
 	return filepath.Join(dir, "cairn")
+}
+
+// capMemory fits the command into --max-memory for r's pack size.
+func (g *globals) capMemory(r *repo.Repository) error {
+	size, err := humanize.ParseBytes(g.maxMemory)
+	if err != nil || size == 0 {
+		return fmt.Errorf("--max-memory %q: want a size such as 512MiB", g.maxMemory)
+	}
+	plan, err := engine.PlanMemory(int64(size), int64(r.Config().PackSize))
+	if err != nil {
+		return err
+	}
+	r.LimitUploads(plan.Connections / 2)
+	plan.Apply()
+	g.memPlan = plan
+	g.verbosef(1, "memory capped at %s: %d uploads at once, %d files read at once, %s of restore pack cache\n",
+		humanize.IBytes(size), plan.Connections/2, plan.ReadConcurrency, humanize.IBytes(uint64(plan.PackCache)))
+	return nil
 }
