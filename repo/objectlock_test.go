@@ -66,10 +66,24 @@ func TestObjectLockLapse(t *testing.T) {
 		t.Fatalf("prune under retention: kept %d locked, removed %d", rep.LockedKept, rep.FilesRemoved)
 	}
 
-	// Wait for the retention of everything written so far to run out.
-	ret, err := be.Retention(ctx, backend.Handle{Type: backend.Snapshot, Name: first.ID.String()})
-	must(t, err)
-	time.Sleep(time.Until(ret.Until) + 500*time.Millisecond)
+	// Wait for the retention of everything written so far to run out:
+	// the last file written (the first prune's index) lapses last.
+	var last time.Time
+	for _, ft := range backend.FileTypes {
+		names := []string{""}
+		if ft != backend.Config {
+			names, err = backend.Names(ctx, be, ft)
+			must(t, err)
+		}
+		for _, n := range names {
+			ret, err := be.Retention(ctx, backend.Handle{Type: ft, Name: n})
+			must(t, err)
+			if ret.Until.After(last) {
+				last = ret.Until
+			}
+		}
+	}
+	time.Sleep(time.Until(last) + 500*time.Millisecond)
 
 	// check sees that the files in use are no longer protected.
 	crep, err := open(time.Now).Check(ctx, CheckOptions{})

@@ -23,7 +23,9 @@ func main() {
 		// instead of 100% trades a little CPU for a much lower peak RSS.
 		debug.SetGCPercent(50)
 	}
-	os.Exit(memProfiled(func() int { return profiled(func() int { return run(os.Args[1:]) }) }))
+	code := memProfiled(func() int { return profiled(func() int { return run(os.Args[1:]) }) })
+	reportPeak()
+	os.Exit(code)
 }
 
 // run executes the command line and returns the process exit code.

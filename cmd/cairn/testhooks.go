@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 
 	"github.com/cairn-backup/cairn/backend"
 	"github.com/cairn-backup/cairn/backend/faulty"
@@ -47,4 +48,26 @@ func envCount(name string) int {
 		return 0
 	}
 	return n
+}
+
+// peakEnv asks cairn to print its own peak resident set at exit (the
+// kernel's VmHWM), for the memory tests: a child's rusage would count the
+// test process, whose memory a vfork-started child inherits.
+const peakEnv = "CAIRN_TEST_REPORT_PEAK"
+
+// reportPeak prints "cairn-test: peak rss N kB" on stderr when peakEnv
+// is set.
+func reportPeak() {
+	if os.Getenv(peakEnv) == "" {
+		return
+	}
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			fmt.Fprintf(os.Stderr, "cairn-test: peak rss %s\n", strings.TrimSpace(v))
+		}
+	}
 }
