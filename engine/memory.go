@@ -97,5 +97,5 @@ func PlanMemory(max int64, packSize int64) (MemoryPlan, error) {
 // raising it.
 func (p MemoryPlan) Apply() {
 	capped.Store(p.Max)
-	debug.SetMemoryLimit(p.Max * 8 / 10)
+	debug.SetMemoryLimit(p.Max * 65 / 100)
 }
