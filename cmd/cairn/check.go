@@ -252,7 +252,15 @@ empty), tagged "repaired". With --forget the originals are removed.`,
 	f.addFlags(snaps.Flags())
 	snaps.Flags().BoolVarP(&dryRun, "dry-run", "n", false, "only report what would be done")
 	snaps.Flags().BoolVar(&forget, "forget", false, "remove the original snapshots")
+	cmd.AddCommand(index, snaps, newRepairVersionsCmd(g))
+	return cmd
+}
+
+// newRepairVersionsCmd is "repair versions": the storage brought back to
+// its state at a time, from an object-locked bucket's versions.
+func newRepairVersionsCmd(g *globals) *cobra.Command {
 	var asOf string
+	var dryRun bool
 	versions := &cobra.Command{
 		Use:   "versions --as-of TIME",
 		Short: "Bring the repository back to its state at a time, from the storage's versions",
@@ -300,8 +308,7 @@ the restored copies again.`,
 	}
 	versions.Flags().StringVar(&asOf, "as-of", "", "the `time` to go back to (\"2006-01-02 15:04:05\", local time)")
 	versions.Flags().BoolVarP(&dryRun, "dry-run", "n", false, "only report what would be restored and hidden")
-	cmd.AddCommand(index, snaps, versions)
-	return cmd
+	return versions
 }
 
 func forgetNote(forget, dryRun bool, n int) string {
