@@ -166,7 +166,13 @@ func newRepairCmd(g *globals) *cobra.Command {
   cairn repair snapshots --dry-run
   cairn repair snapshots --forget`,
 	}
-	var dryRun, readData, forget bool
+	cmd.AddCommand(newRepairIndexCmd(g), newRepairSnapshotsCmd(g), newRepairVersionsCmd(g))
+	return cmd
+}
+
+// newRepairIndexCmd is "repair index": a new index from the packs' headers.
+func newRepairIndexCmd(g *globals) *cobra.Command {
+	var dryRun, readData bool
 	index := &cobra.Command{
 		Use:   "index",
 		Short: "Rebuild the index from the pack files' headers",
@@ -204,6 +210,13 @@ files they hurt.`,
 	}
 	index.Flags().BoolVarP(&dryRun, "dry-run", "n", false, "only report what would be done")
 	index.Flags().BoolVar(&readData, "read-data", false, "read whole packs and leave out blobs that fail verification")
+	return index
+}
+
+// newRepairSnapshotsCmd is "repair snapshots": snapshots rewritten without
+// the files whose data is lost.
+func newRepairSnapshotsCmd(g *globals) *cobra.Command {
+	var dryRun, forget bool
 	var f snapFilter
 	snaps := &cobra.Command{
 		Use:   "snapshots [SNAPSHOT...]",
@@ -252,8 +265,7 @@ empty), tagged "repaired". With --forget the originals are removed.`,
 	f.addFlags(snaps.Flags())
 	snaps.Flags().BoolVarP(&dryRun, "dry-run", "n", false, "only report what would be done")
 	snaps.Flags().BoolVar(&forget, "forget", false, "remove the original snapshots")
-	cmd.AddCommand(index, snaps, newRepairVersionsCmd(g))
-	return cmd
+	return snaps
 }
 
 // newRepairVersionsCmd is "repair versions": the storage brought back to
