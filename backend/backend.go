@@ -112,11 +112,14 @@ type FileInfo struct {
 
 // Releaser is implemented by backends that are done with a Save's data
 // before the Save returns: the local backend, once the bytes are written
-// and while it waits for them to reach the disk. SaveRelease is Save that
-// calls release (exactly once, before returning, whatever the outcome) as
-// soon as data is no longer needed, so the caller can reuse the buffer.
+// and while it waits for them to reach the disk. SaveRelease is Save of
+// the file made of parts, one after another, that calls release (exactly
+// once, before returning, whatever the outcome) as soon as the parts are
+// no longer needed, so the caller can reuse their storage. Parts let a
+// pack sealed where its blobs were gathered be stored without first being
+// copied into one buffer.
 type Releaser interface {
-	SaveRelease(ctx context.Context, h Handle, data []byte, release func()) error
+	SaveRelease(ctx context.Context, h Handle, parts [][]byte, release func()) error
 }
 
 // Backend stores whole files. Implementations must guarantee:

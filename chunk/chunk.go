@@ -110,48 +110,66 @@ func (p Params) template() *chunker.BaseChunker {
 
 // New returns a chunker reading rd. Call Release when done.
 func (p Params) New(rd io.Reader) *Chunker {
-	pool := chunkPool(p.Max)
-	data := pool.Get().(*[]byte)
 	base, _ := bases.Get().(*chunker.BaseChunker)
 	if base == nil {
 		base = new(chunker.BaseChunker)
 	}
 	*base = *p.template() // a fresh state: the same as chunker.NewBase
-	return &Chunker{base: base, rd: rd, rbuf: readBufs.Get().(*[]byte), data: (*data)[:0], pool: pool}
+	return &Chunker{base: base, rd: rd, rbuf: readBufs.Get().(*[]byte), pool: chunkPool(p.Max)}
 }
 
 // Next returns the next chunk, or io.EOF after the last. The returned slice
 // is valid only until the next call to Next or Release.
 func (c *Chunker) Next() ([]byte, error) {
-	c.data = c.data[:0]
+	if c.data == nil {
+		c.data = (*c.pool.Get().(*[]byte))[:0] // taken on first use: NextInto needs none
+	}
+	var err error
+	c.data, err = c.next(c.data[:0])
+	if err != nil {
+		return nil, err
+	}
+	return c.data, nil
+}
+
+// NextInto is Next that appends the chunk to dst[:0] and returns it: the
+// caller owns the bytes, and no copy of them is kept in the chunker. A
+// caller handing chunks to other goroutines saves a copy per chunk and
+// decides how many chunk buffers exist at once.
+func (c *Chunker) NextInto(dst []byte) ([]byte, error) {
+	return c.next(dst[:0])
+}
+
+// next appends the next chunk to data.
+func (c *Chunker) next(data []byte) ([]byte, error) {
 	buf := *c.rbuf
 	for {
 		if c.bpos >= c.bmax {
 			if c.eof {
-				if len(c.data) > 0 {
-					return c.data, nil
+				if len(data) > 0 {
+					return data, nil
 				}
-				return nil, io.EOF
+				return data, io.EOF
 			}
 			n, err := io.ReadFull(c.rd, buf)
 			switch {
 			case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
 				c.eof = true
 			case err != nil:
-				return nil, err
+				return data, err
 			}
 			c.bpos, c.bmax = 0, n
 			continue
 		}
 		split := c.base.NextSplitPoint(buf[c.bpos:c.bmax])
 		if split < 0 {
-			c.data = append(c.data, buf[c.bpos:c.bmax]...)
+			data = append(data, buf[c.bpos:c.bmax]...)
 			c.bpos = c.bmax
 			continue
 		}
-		c.data = append(c.data, buf[c.bpos:c.bpos+split]...)
+		data = append(data, buf[c.bpos:c.bpos+split]...)
 		c.bpos += split
-		return c.data, nil
+		return data, nil
 	}
 }
 
@@ -159,8 +177,10 @@ func (c *Chunker) Next() ([]byte, error) {
 func (c *Chunker) Release() {
 	if c.rbuf != nil {
 		readBufs.Put(c.rbuf)
-		d := c.data[:0]
-		c.pool.Put(&d)
+		if c.data != nil {
+			d := c.data[:0]
+			c.pool.Put(&d)
+		}
 		bases.Put(c.base)
 		c.rbuf, c.data, c.base = nil, nil, nil
 	}

@@ -128,3 +128,32 @@ func TestSameCutsAsRestic(t *testing.T) {
 		}
 	}
 }
+
+// TestNextInto checks that chunks read into the caller's buffers are the
+// chunks Next returns, and that NextInto reuses a buffer with room.
+func TestNextInto(t *testing.T) {
+	p, _ := NewParams()
+	data := randomData(21<<20+5, 7)
+	want := chunks(t, p, data)
+	c := p.New(bytes.NewReader(data))
+	defer c.Release()
+	buf := make([]byte, 0, p.Max)
+	for i := 0; ; i++ {
+		got, err := c.NextInto(buf)
+		if err == io.EOF {
+			if i != len(want) {
+				t.Fatalf("%d chunks, want %d", i, len(want))
+			}
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i >= len(want) || !bytes.Equal(got, want[i]) {
+			t.Fatalf("chunk %d differs from Next's", i)
+		}
+		if &got[:1][0] != &buf[:1][0] {
+			t.Fatalf("chunk %d was not read into the buffer given", i)
+		}
+	}
+}

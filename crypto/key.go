@@ -82,6 +82,20 @@ func (k *Key) ID(data []byte) blob.ID {
 // Hash returns the unkeyed BLAKE3-256 hash of data: a stored file's name.
 func Hash(data []byte) blob.ID { return blake3.Sum256(data) }
 
+// HashParts is Hash of the parts one after another.
+func HashParts(parts [][]byte) blob.ID {
+	if len(parts) == 1 {
+		return Hash(parts[0])
+	}
+	h := blake3.New()
+	for _, p := range parts {
+		_, _ = h.Write(p)
+	}
+	var id blob.ID
+	h.Sum(id[:0])
+	return id
+}
+
 func (k *Key) derive(salt []byte, purpose string) cipher.AEAD {
 	sub, err := hkdf.Key(sha256.New, k.enc[:], salt, "cairn v1 "+purpose, 32)
 	if err != nil {

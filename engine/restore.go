@@ -33,11 +33,12 @@ func FindNode(ctx context.Context, l snapshot.BlobLoader, s *snapshot.Snapshot, 
 	return n, nil
 }
 
-// RestorePackCache is the memory a restore gives to whole packs: eight
+// RestorePackCache is the memory a restore gives to whole packs: two
 // packs of the default 16 MiB. A file's chunks sit together in a few
 // packs, so reading whole packs once beats a range request per blob,
-// above all on S3.
-const RestorePackCache = 128 << 20
+// above all on S3; the restore's plan tells the cache which packs it will
+// read again (repo.PlanReads), so few are enough.
+const RestorePackCache = 32 << 20
 
 // RestoreOptions say what a restore writes where.
 type RestoreOptions struct {
@@ -50,6 +51,10 @@ type RestoreOptions struct {
 	// PackCache is the memory given to whole packs (RestorePackCache
 	// when 0; negative: none).
 	PackCache int64
+	// GovernMemory keeps the Go runtime's soft memory limit at what the
+	// restore needs while it runs (see GovernMemory): for a process that
+	// does nothing else.
+	GovernMemory bool
 }
 
 // Restore is one restore, prepared by NewRestore and started by Run.
@@ -85,6 +90,9 @@ func (x *Restore) Run(ctx context.Context) (*snapshot.RestoreSummary, error) {
 	if cache > 0 {
 		x.r.SetPackCache(cache)
 		defer x.r.SetPackCache(0)
+	}
+	if x.opts.GovernMemory {
+		defer GovernMemory(max(cache, 0) + 32<<20)()
 	}
 	return x.res.Restore(ctx, node, x.opts.SubPath, x.opts.Target)
 }

@@ -56,7 +56,7 @@ func initCodecs() {
 	n := runtime.GOMAXPROCS(0)
 	mk := func(l zstd.EncoderLevel) *zstd.Encoder {
 		e, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(l), zstd.WithEncoderConcurrency(n),
-			zstd.WithEncoderCRC(false), zstd.WithZeroFrames(true))
+			zstd.WithEncoderCRC(false), zstd.WithZeroFrames(true), zstd.WithWindowSize(encoderWindow))
 		if err != nil {
 			panic(err)
 		}
@@ -114,3 +114,8 @@ func decompressInto(dst, src []byte, rawLen int) ([]byte, error) {
 	}
 	return out, nil
 }
+
+// encoderWindow is how far back zstd looks for matches. Blobs are chunks
+// of about 1 MiB (8 MiB at most), so the library's default of 8 MiB gains
+// next to nothing and costs each encoder state an 8 MiB history buffer.
+const encoderWindow = 2 << 20

@@ -213,3 +213,74 @@ func FuzzDecompress(f *testing.F) {
 		}
 	})
 }
+
+// TestPartsWriter checks that a pack sealed in place, as parts, is a pack
+// like any other: its parts joined read back blob for blob, the blobs lie
+// where they were gathered (no copy), and a payload without room for its
+// tag or a blob that fails verification is refused.
+func TestPartsWriter(t *testing.T) {
+	key := newKey(t)
+	blobs := [][]byte{[]byte("x"), testData(100000, 1), bytes.Repeat([]byte("a"), 50000), testData(3000, 2)}
+	w, err := NewPartsWriter(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var arena []byte
+	var payloads [][]byte
+	var compressed []bool
+	for _, p := range blobs {
+		payload, c := Compress(CompressionAuto, nil, p)
+		start := len(arena)
+		arena = append(arena, payload...)
+		arena = append(arena, make([]byte, crypto.Overhead)...)
+		payloads = append(payloads, arena[start:start+len(payload):start+len(payload)+crypto.Overhead])
+		compressed = append(compressed, c)
+	}
+	for i, p := range blobs {
+		if err := w.AddInPlace(blob.Data, key.ID(p), payloads[i], len(p), compressed[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Add(blob.Data, key.ID(blobs[0]), blobs[0], len(blobs[0]), false); err == nil {
+		t.Error("Add on a writer of parts was accepted")
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	parts := w.Parts()
+	if len(parts) != len(blobs)+1 {
+		t.Fatalf("%d parts for %d blobs, want one more (header and trailer)", len(parts), len(blobs))
+	}
+	for i := range blobs {
+		if &parts[i][0] != &payloads[i][:1][0] {
+			t.Errorf("blob %d was copied, not sealed where it lay", i)
+		}
+	}
+	data := bytes.Join(parts, nil)
+	r, err := NewReader(bytes.NewReader(data), int64(len(data)), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, e := range r.Entries() {
+		got, err := r.ReadBlob(e)
+		if err != nil || !bytes.Equal(got, blobs[i]) {
+			t.Errorf("blob %d: %v", i, err)
+		}
+	}
+	if got := FileSize(w.Entries()); got != int64(len(data)) {
+		t.Errorf("FileSize = %d, the parts hold %d bytes", got, len(data))
+	}
+
+	w2, _ := NewPartsWriter(key)
+	if err := w2.AddInPlace(blob.Data, key.ID([]byte("abc")), []byte("abc"), 3, false); err == nil {
+		t.Error("a payload without room for its tag was accepted")
+	}
+	room := append([]byte("abc"), make([]byte, crypto.Overhead)...)[:3]
+	if err := w2.AddInPlace(blob.Data, key.ID([]byte("abd")), room, 3, false); !errors.Is(err, ErrVerify) {
+		t.Errorf("a blob under another's ID: %v, want ErrVerify", err)
+	}
+	w3, _ := NewWriter(&bytes.Buffer{}, key)
+	if err := w3.AddInPlace(blob.Data, key.ID(room), room, 3, false); err == nil {
+		t.Error("AddInPlace on a writer to an io.Writer was accepted")
+	}
+}

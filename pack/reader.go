@@ -162,6 +162,16 @@ func OpenBlob(key *crypto.Key, salt [crypto.PackSaltSize]byte, e Entry, sealed [
 	return openEntry(key, key.PackAEAD(salt), e, sealed)
 }
 
+// OpenBlobInto is OpenBlob that decrypts into payloadDst's array (pass
+// sealed[:0] to decrypt in place, or a buffer of its own to leave sealed
+// intact) and decompresses into plainBuf's array when it has room. An
+// uncompressed blob's plaintext is the decrypted payload itself. aead is
+// the pack's cipher, key.PackAEAD of its salt: deriving it costs more than
+// opening a small blob, so a reader of many blobs of one pack keeps it.
+func OpenBlobInto(key *crypto.Key, aead cipher.AEAD, e Entry, sealed, payloadDst, plainBuf []byte) ([]byte, error) {
+	return openEntryInto(key, aead, e, sealed, payloadDst, plainBuf)
+}
+
 func openEntry(key *crypto.Key, aead cipher.AEAD, e Entry, sealed []byte) ([]byte, error) {
 	return openEntryInto(key, aead, e, sealed, sealed[:0], nil)
 }

@@ -64,6 +64,7 @@ type Writer struct {
 	entries []Entry
 	scratch *scratch // taken from scratchPool on the first Add
 	closed  bool
+	parts   [][]byte // the sealed blobs, header and trailer of a writer of parts
 }
 
 // scratch holds the buffers a Writer seals and verifies blobs in; they are
@@ -73,6 +74,9 @@ type scratch struct {
 }
 
 var scratchPool sync.Pool
+
+// keepScratch is the largest scratch buffer a Writer keeps for the next.
+const keepScratch = 2 << 20
 
 // NewWriter starts a pack with a fresh random salt.
 func NewWriter(w io.Writer, key *crypto.Key) (*Writer, error) {
@@ -84,53 +88,119 @@ func NewWriter(w io.Writer, key *crypto.Key) (*Writer, error) {
 	return pw, nil
 }
 
+// NewPartsWriter starts a pack that is kept as a list of parts instead of
+// written: AddInPlace seals each blob where it lies, Close adds the header
+// and trailer, and Parts returns the pack's bytes in file order. A pack
+// gathered in one buffer is then stored without a second buffer of its
+// size.
+func NewPartsWriter(key *crypto.Key) (*Writer, error) {
+	w, err := NewWriter(nil, key)
+	if err != nil {
+		return nil, err
+	}
+	w.parts = [][]byte{}
+	return w, nil
+}
+
+// Parts returns the pack's bytes, in file order, of a writer from
+// NewPartsWriter; complete after Close.
+func (w *Writer) Parts() [][]byte { return w.parts }
+
 // Add seals payload (the blob's plaintext, or its zstd form if compressed)
 // and writes it. Before writing, it opens the sealed bytes again,
 // decompresses and re-hashes them, and fails with ErrVerify unless that
 // gives id: a RAM or CPU fault must not reach storage.
 func (w *Writer) Add(t blob.Type, id blob.ID, payload []byte, rawLen int, compressed bool) error {
+	if w.parts != nil {
+		return errors.New("pack writer: Add on a writer of parts (use AddInPlace)")
+	}
+	sc, err := w.prepare(t, id, payload, rawLen, compressed)
+	if err != nil {
+		return err
+	}
+	sc.sealed = w.aead.Seal(sc.sealed[:0], crypto.OffsetNonce(w.off), payload, crypto.BlobAD(t, id))
+	if err := w.verify(t, id, sc.sealed, rawLen, compressed); err != nil {
+		return err
+	}
+	if _, err := w.w.Write(sc.sealed); err != nil {
+		return fmt.Errorf("write pack: %w", err)
+	}
+	w.record(t, id, len(sc.sealed), rawLen, compressed)
+	return nil
+}
+
+// AddInPlace is Add for a writer from NewPartsWriter: it seals payload
+// where it lies, which needs crypto.Overhead bytes of capacity past its
+// end, verifies it as Add does, and keeps the sealed bytes as the pack's
+// next part. Nothing is copied; payload's storage must stay untouched
+// until the parts are written.
+func (w *Writer) AddInPlace(t blob.Type, id blob.ID, payload []byte, rawLen int, compressed bool) error {
+	if w.parts == nil {
+		return errors.New("pack writer: AddInPlace on a writer to an io.Writer (use Add)")
+	}
+	if cap(payload)-len(payload) < crypto.Overhead {
+		return fmt.Errorf("add blob %v: no room to seal in place", id.Short())
+	}
+	if _, err := w.prepare(t, id, payload, rawLen, compressed); err != nil {
+		return err
+	}
+	sealed := w.aead.Seal(payload[:0], crypto.OffsetNonce(w.off), payload, crypto.BlobAD(t, id))
+	if err := w.verify(t, id, sealed, rawLen, compressed); err != nil {
+		return err
+	}
+	w.parts = append(w.parts, sealed)
+	w.record(t, id, len(sealed), rawLen, compressed)
+	return nil
+}
+
+// prepare checks a blob before it is sealed and returns the scratch
+// buffers to verify it in.
+func (w *Writer) prepare(t blob.Type, id blob.ID, payload []byte, rawLen int, compressed bool) (*scratch, error) {
 	if w.closed {
-		return errors.New("pack writer is closed")
+		return nil, errors.New("pack writer is closed")
 	}
 	if len(w.entries) > 0 && w.entries[0].Type != t {
-		return fmt.Errorf("add %v blob to a %v pack", t, w.entries[0].Type)
+		return nil, fmt.Errorf("add %v blob to a %v pack", t, w.entries[0].Type)
 	}
 	sealedLen := uint64(len(payload)) + crypto.Overhead
 	if rawLen > MaxPlaintext || uint64(w.off)+sealedLen > math.MaxUint32 {
-		return fmt.Errorf("add blob %v: pack would exceed 4 GiB", id.Short())
+		return nil, fmt.Errorf("add blob %v: pack would exceed 4 GiB", id.Short())
 	}
 	if compressed != (len(payload) < rawLen) || (!compressed && len(payload) != rawLen) {
-		return fmt.Errorf("add blob %v: payload of %d bytes inconsistent with plaintext of %d", id.Short(), len(payload), rawLen)
+		return nil, fmt.Errorf("add blob %v: payload of %d bytes inconsistent with plaintext of %d", id.Short(), len(payload), rawLen)
 	}
-	ad := crypto.BlobAD(t, id)
-	nonce := crypto.OffsetNonce(w.off)
 	if w.scratch == nil {
 		w.scratch, _ = scratchPool.Get().(*scratch)
 		if w.scratch == nil {
 			w.scratch = new(scratch)
 		}
 	}
+	return w.scratch, nil
+}
+
+// verify opens sealed (the blob at the writer's current offset) into a
+// buffer of its own, decompresses and re-hashes it, and fails with
+// ErrVerify unless that gives id. The sealed bytes stay as they are.
+func (w *Writer) verify(t blob.Type, id blob.ID, sealed []byte, rawLen int, compressed bool) error {
 	sc := w.scratch
-	sc.sealed = w.aead.Seal(sc.sealed[:0], nonce, payload, ad)
-	e := Entry{Type: t, ID: id, Offset: w.off, Length: uint32(len(sc.sealed)), RawLength: uint32(rawLen), Compressed: compressed}
-	// Open into a buffer of its own: the sealed bytes stay as they are,
-	// to be written once they have checked out.
-	if cap(sc.opened) < len(sc.sealed) {
-		sc.opened = make([]byte, 0, len(sc.sealed))
+	e := Entry{Type: t, ID: id, Offset: w.off, Length: uint32(len(sealed)), RawLength: uint32(rawLen), Compressed: compressed}
+	if cap(sc.opened) < len(sealed) {
+		sc.opened = make([]byte, 0, len(sealed))
 	}
-	plain, err := openEntryInto(w.key, w.aead, e, sc.sealed, sc.opened[:0], sc.plain)
+	plain, err := openEntryInto(w.key, w.aead, e, sealed, sc.opened[:0], sc.plain)
 	if err != nil {
 		return fmt.Errorf("blob %v: %w", id, ErrVerify)
 	}
 	if e.Compressed && cap(plain) > cap(sc.plain) {
 		sc.plain = plain[:0] // a larger buffer was needed; keep it
 	}
-	if _, err := w.w.Write(sc.sealed); err != nil {
-		return fmt.Errorf("write pack: %w", err)
-	}
-	w.off += e.Length
-	w.entries = append(w.entries, e)
 	return nil
+}
+
+// record adds a verified blob of sealedLen bytes at the current offset.
+func (w *Writer) record(t blob.Type, id blob.ID, sealedLen, rawLen int, compressed bool) {
+	w.entries = append(w.entries, Entry{Type: t, ID: id, Offset: w.off, Length: uint32(sealedLen), RawLength: uint32(rawLen), Compressed: compressed})
+	w.off += uint32(sealedLen)
 }
 
 // Count returns the number of blobs added.
@@ -151,8 +221,15 @@ func (w *Writer) Close() error {
 		return nil
 	}
 	w.closed = true
-	if w.scratch != nil {
-		scratchPool.Put(w.scratch)
+	if sc := w.scratch; sc != nil {
+		// Buffers grown by a rare large blob are not kept: idle, they
+		// would hold several times a typical blob each.
+		for _, b := range []*[]byte{&sc.sealed, &sc.opened, &sc.plain} {
+			if cap(*b) > keepScratch {
+				*b = nil
+			}
+		}
+		scratchPool.Put(sc)
 		w.scratch = nil
 	}
 	hdr := encodeHeader(w.entries)
@@ -162,7 +239,12 @@ func (w *Writer) Close() error {
 	tr = binary.LittleEndian.AppendUint32(tr, uint32(len(sealed)))
 	tr = append(tr, Version)
 	tr = append(tr, Magic...)
-	if _, err := w.w.Write(append(sealed, tr...)); err != nil {
+	tail := append(sealed, tr...)
+	if w.parts != nil {
+		w.parts = append(w.parts, tail)
+		return nil
+	}
+	if _, err := w.w.Write(tail); err != nil {
 		return fmt.Errorf("write pack header: %w", err)
 	}
 	return nil

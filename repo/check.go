@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"path"
+	"runtime"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -98,6 +99,24 @@ type checker struct {
 	packs   map[blob.ID]*index.Pack // every pack named by a readable index file
 	files   map[blob.ID]int64       // pack files in storage and their sizes
 	used    map[blob.ID]bool        // packs holding blobs the checked snapshots use (nil: all)
+}
+
+// packReads is how many whole packs check --read-data reads and verifies
+// at once: one per connection, but from a local disk, whose reads are
+// quick, one per core and one being read.
+func (r *Repository) packReads() int {
+	if r.local {
+		return min(r.opts.Connections, runtime.GOMAXPROCS(0)+1)
+	}
+	return r.opts.Connections
+}
+
+// CheckMemory estimates the memory check --read-data needs: the packs
+// read and verified at once, and an allowance for the index and the
+// runtime. The CLI keeps the Go runtime's soft memory limit no lower than
+// this while it runs (engine.GovernMemory).
+func (r *Repository) CheckMemory() int64 {
+	return int64(r.packReads())*int64(r.cfg.PackSize+1<<20) + int64(r.idx.Len(blob.Data)+r.idx.Len(blob.Tree))*72 + 24<<20
 }
 
 // Check verifies the repository's structure and, with ReadData, its data.
@@ -372,7 +391,7 @@ func (c *checker) readData(ctx context.Context) error {
 	prog.BytesTotal.Store(total)
 	var verified sync.Map
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(c.r.opts.Connections)
+	g.SetLimit(c.r.packReads())
 	for _, p := range selected {
 		if gctx.Err() != nil {
 			break

@@ -96,3 +96,74 @@ func TestPackCache(t *testing.T) {
 		t.Errorf("intact blob of a damaged pack: %v", err)
 	}
 }
+
+// TestPlanReads checks the pack cache under a restore's plan: a pack the
+// plan reads many blobs of is read whole once and dropped after its last
+// planned read; a blob whose pack the plan reads once more is read by
+// range, leaving nothing cached; and LoadBlobInto fills the buffer given.
+func TestPlanReads(t *testing.T) {
+	ctx := context.Background()
+	m := mem.New()
+	r := initRepo(t, m)
+	var ids []blob.ID
+	for i := 0; i < 60; i++ {
+		id, _, err := r.SaveBlob(ctx, blob.Data, testBlob(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	if err := r.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cb := &countingBackend{Backend: m}
+	r2, err := Open(ctx, cb, pw, testOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2.SetPackCache(int64(r2.idx.Packs()) * MinPackSize)
+	loc0, _ := r2.idx.Lookup(blob.Handle{Type: blob.Data, ID: ids[0]})
+	var same, other []int // blobs in blob 0's pack, and one blob of another pack
+	for i, id := range ids {
+		loc, _ := r2.idx.Lookup(blob.Handle{Type: blob.Data, ID: id})
+		if loc.Pack == loc0.Pack {
+			same = append(same, i)
+		} else if len(other) == 0 {
+			other = append(other, i)
+		}
+	}
+	if len(same) < 3 || len(other) != 1 {
+		t.Fatalf("%d blobs share a pack, %d in others", len(same), len(other))
+	}
+	plan := append(append([]int{}, same...), other...)
+	r2.PlanReads(func(yield func(blob.Handle) bool) {
+		for _, i := range plan {
+			if !yield(blob.Handle{Type: blob.Data, ID: ids[i]}) {
+				return
+			}
+		}
+	})
+	before := cb.loads.Load()
+	buf := make([]byte, 0, 64<<10)
+	for n, i := range plan {
+		got, err := r2.LoadBlobInto(ctx, blob.Handle{Type: blob.Data, ID: ids[i]}, buf)
+		if err != nil || !bytes.Equal(got, testBlob(i)) {
+			t.Fatalf("blob %d: %v", i, err)
+		}
+		if len(got) > 0 && &got[0] != &buf[:1][0] {
+			t.Errorf("blob %d was not loaded into the buffer given", i)
+		}
+		r2.packs.mu.Lock()
+		cached := len(r2.packs.entries)
+		r2.packs.mu.Unlock()
+		switch {
+		case n < len(same)-1 && cached != 1:
+			t.Errorf("after read %d of %d from one pack: %d packs cached, want it", n+1, len(same), cached)
+		case n >= len(same)-1 && cached != 0:
+			t.Errorf("after the pack's last planned read: %d packs cached, want none", cached)
+		}
+	}
+	if got := cb.loads.Load() - before; got != 2 {
+		t.Errorf("%d loads: want the shared pack read whole once and the lone blob by range", got)
+	}
+}

@@ -1,12 +1,12 @@
 package repo
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
 	"math/big"
+	"runtime"
 	"sync"
 
 	"github.com/cairn-backup/cairn/backend"
@@ -72,51 +72,81 @@ func (r *Repository) saveBlob(ctx context.Context, t blob.Type, data []byte, ded
 	r.inflight[h] = struct{}{}
 	r.mu.Unlock()
 
-	bp, _ := scratchBufs.Get().(*[]byte)
-	need := len(data) + len(data)/128 + 1024
-	if bp == nil || cap(*bp) < need {
-		b := make([]byte, 0, need)
-		bp = &b
-	}
-	out, compressed := pack.Compress(r.opts.Compression, (*bp)[:0], data)
+	scratch := compressBufs.Get(len(data) + len(data)/128 + 1024)
+	out, compressed := pack.Compress(r.opts.Compression, scratch, data)
 
 	r.mu.Lock()
 	p := r.packers[t]
+	var full *packer
+	if p != nil && len(p.blobs) > 0 && len(p.arena)+len(out)+crypto.Overhead > cap(p.arena) {
+		// The blob does not fit the arena: the pack is written as it is
+		// rather than the arena grown (a copy of 16 MiB, and a larger
+		// buffer that would stay on the free list).
+		full, r.packers[t] = p, nil
+		p = nil
+	}
 	if p == nil {
 		p = &packer{t: t}
 		if t == blob.Data {
 			p.arena = r.getBuf(r.bufSize())
 		} else {
-			// Tree packs rarely fill up: let the arena grow as needed.
-			p.arena = make([]byte, 0, 256<<10)
+			// Tree packs are smaller (packTarget) and fewer: an arena of
+			// their own size, not recycled. An arena that grew would keep
+			// every smaller array it outgrew alive, through the payloads
+			// that point into them.
+			p.arena = make([]byte, 0, r.packTarget(t)+1<<20)
 		}
 		r.packers[t] = p
 	}
 	// The payload waits in the packer's arena, one recycled buffer per
-	// pack, instead of in an allocation of its own.
+	// pack, instead of in an allocation of its own, followed by room for
+	// its tag: the pack is sealed where it lies (buildPack).
 	start := len(p.arena)
 	p.arena = append(p.arena, out...)
-	payload := p.arena[start:len(p.arena):len(p.arena)]
+	p.arena = append(p.arena, sealRoom[:]...)
+	payload := p.arena[start : start+len(out) : start+len(out)+crypto.Overhead]
 	p.blobs = append(p.blobs, pendingBlob{id: id, payload: payload, rawLen: len(data), compressed: compressed})
 	p.size += len(payload) + crypto.Overhead
-	var full *packer
-	if p.size >= int(r.cfg.PackSize) {
-		full, r.packers[t] = p, nil
+	var filled *packer
+	if p.size >= r.packTarget(t) {
+		filled, r.packers[t] = p, nil
 	}
 	r.mu.Unlock()
 	stored := len(payload) + crypto.Overhead
-	*bp = out[:0]
-	scratchBufs.Put(bp)
-	if full != nil {
-		if err := r.writePack(ctx, full); err != nil {
-			return id, false, stored, err
+	compressBufs.Put(out)
+	var err error
+	for _, f := range []*packer{full, filled} {
+		switch {
+		case f == nil:
+		case err != nil:
+			r.finishPack(f, err) // not written: its blobs are no longer in flight
+		default:
+			err = r.writePack(ctx, f)
 		}
 	}
-	return id, false, stored, nil
+	return id, false, stored, err
 }
 
-// scratchBufs recycles compression output buffers.
-var scratchBufs sync.Pool
+// sealRoom is the room left after each payload in an arena for the tag
+// that sealing in place appends.
+var sealRoom [crypto.Overhead]byte
+
+// compressBufs recycles compression output buffers: as many as blobs are
+// compressed at once (one per core), and none larger than most chunks, so
+// that the few large chunks do not keep their buffers alive.
+var compressBufs = blob.NewBuffers(runtime.GOMAXPROCS(0), 1<<20, 2<<20)
+
+// packTarget is the size at which a pack of blobs of type t is written:
+// the repository's pack size for data, a quarter of it (at least the
+// smallest pack size) for trees (design §7). Tree packs are gathered in a
+// buffer that grows as needed; a smaller target bounds it, and the trees
+// of a backup rarely fill even that.
+func (r *Repository) packTarget(t blob.Type) int {
+	if t == blob.Tree {
+		return int(max(r.cfg.PackSize/4, MinPackSize))
+	}
+	return int(r.cfg.PackSize)
+}
 
 // bufSize is the capacity of the recycled buffers that packs are gathered
 // and built in: a full pack, its header, and the overshoot of the last
@@ -126,17 +156,24 @@ func (r *Repository) bufSize() int {
 }
 
 // BackupMemory estimates the memory a backup into r needs: the pack
-// buffers (one per upload slot, one gathering, one being built), the
-// index with room to grow by half, and a fixed allowance for chunks in
-// flight, codecs, trees and the runtime. The CLI keeps the Go runtime's
-// soft memory limit no lower than this during a backup, so that freed
-// buffers are returned to the system promptly instead of piling up in the
-// peak RSS.
+// buffers (one per upload slot and one gathering per blob type), the
+// index with room to grow by half, per core a zstd encoder's state and
+// the buffers of a blob being compressed and verified, and an allowance
+// for chunks in flight, trees and the runtime. The CLI keeps the Go
+// runtime's soft memory limit no lower than this during a backup, so that
+// freed buffers are returned to the system promptly instead of piling up
+// in the peak RSS.
 func (r *Repository) BackupMemory() int64 {
 	const perBlob = 48 * 3 / 2 // index bytes per blob, with headroom
 	blobs := int64(r.idx.Len(blob.Data) + r.idx.Len(blob.Tree))
-	return int64(cap(r.uploadSem)+2)*int64(r.bufSize()) + blobs*perBlob + 96<<20
+	perCore := int64(encoderState + 3<<20)
+	return int64(cap(r.uploadSem)+blob.NumTypes)*int64(r.bufSize()) + blobs*perBlob +
+		int64(runtime.GOMAXPROCS(0))*perCore + 24<<20
 }
+
+// encoderState is the memory of one zstd encoder at the fastest level
+// with pack.Compress's window (measured with heap profiles).
+const encoderState = 4 << 20
 
 // getBuf returns an empty buffer with room for size bytes, from the free
 // list when one there is large enough. A fresh 16 MiB buffer per pack
@@ -178,7 +215,7 @@ func (r *Repository) writePack(ctx context.Context, p *packer) error {
 		r.finishPack(p, ctx.Err())
 		return ctx.Err()
 	}
-	data, ip, err := r.buildPack(p)
+	parts, ip, err := r.buildPack(p)
 	if err != nil {
 		<-r.uploadSem
 		r.finishPack(p, err)
@@ -201,18 +238,19 @@ func (r *Repository) writePack(ctx context.Context, p *packer) error {
 	go func() {
 		defer r.uploads.Done()
 		defer func() { <-r.syncing }()
-		// The slot and the buffer are given back as soon as the backend
-		// is done with the bytes: a local backend then still syncs the
-		// file, and the next pack need not wait for the disk.
-		var once sync.Once
-		release := func() {
-			once.Do(func() {
-				r.putBuf(data)
-				<-r.uploadSem
+		// The arena (the pack's bytes) and the slot are given back as
+		// soon as the backend is done with them: a local backend then
+		// still syncs the file, and the next pack need not wait for the
+		// disk.
+		var arenaOnce, slotOnce sync.Once
+		freeArena := func() {
+			arenaOnce.Do(func() {
+				r.putBuf(p.arena)
+				p.arena = nil
 			})
 		}
-		defer release()
-		r.finishPack(p, r.uploadPack(uctx, data, ip, release))
+		freeSlot := func() { slotOnce.Do(func() { <-r.uploadSem }) }
+		r.finishPack(p, r.uploadPack(uctx, parts, ip, freeArena, freeSlot))
 	}()
 	return nil
 }
@@ -246,17 +284,20 @@ func (r *Repository) waitUploads() error {
 	return r.failed
 }
 
-func (r *Repository) buildPack(p *packer) ([]byte, index.Pack, error) {
+// buildPack shuffles the packer's blobs and seals them where they lie in
+// its arena, each verified before it is kept (pack.Writer.AddInPlace). It
+// returns the pack's bytes as parts in file order; the arena holds them
+// until they are stored.
+func (r *Repository) buildPack(p *packer) ([][]byte, index.Pack, error) {
 	if err := shuffle(p.blobs); err != nil {
 		return nil, index.Pack{}, err
 	}
-	buf := bytes.NewBuffer(r.getBuf(p.size + len(p.blobs)*pack.EntrySize + 1024))
-	w, err := pack.NewWriter(buf, r.key)
+	w, err := pack.NewPartsWriter(r.key)
 	if err != nil {
 		return nil, index.Pack{}, err
 	}
 	for _, b := range p.blobs {
-		if err := w.Add(p.t, b.id, b.payload, b.rawLen, b.compressed); err != nil {
+		if err := w.AddInPlace(p.t, b.id, b.payload, b.rawLen, b.compressed); err != nil {
 			return nil, index.Pack{}, fmt.Errorf("write pack: %w", err)
 		}
 	}
@@ -264,17 +305,15 @@ func (r *Repository) buildPack(p *packer) ([]byte, index.Pack, error) {
 		return nil, index.Pack{}, err
 	}
 	for i := range p.blobs {
-		p.blobs[i].payload = nil // sealed into the pack
+		p.blobs[i].payload = nil // sealed: only the parts name the bytes now
 	}
-	r.putBuf(p.arena)
-	p.arena = nil
-	return buf.Bytes(), index.Pack{Salt: w.Salt(), Blobs: w.Entries()}, nil
+	return w.Parts(), index.Pack{Salt: w.Salt(), Blobs: w.Entries()}, nil
 }
 
 // uploadPack stores a built pack, checks its size, and only then indexes
 // its blobs.
-func (r *Repository) uploadPack(ctx context.Context, data []byte, ip index.Pack, release func()) error {
-	name, err := r.saveVerifiedRelease(ctx, backend.Pack, data, release)
+func (r *Repository) uploadPack(ctx context.Context, parts [][]byte, ip index.Pack, freeArena, freeSlot func()) error {
+	name, err := r.saveParts(ctx, backend.Pack, parts, freeArena, freeSlot)
 	if err != nil {
 		return err
 	}
@@ -420,6 +459,18 @@ func (r *Repository) SalvageIndex(ctx context.Context) (int, error) {
 // LoadBlob reads a blob with one range request, decrypts, decompresses and
 // verifies it against its ID. Damage yields a *pack.BlobError.
 func (r *Repository) LoadBlob(ctx context.Context, h blob.Handle) ([]byte, error) {
+	return r.LoadBlobInto(ctx, h, nil)
+}
+
+// sealedBufs recycles the buffers LoadBlobInto reads and decrypts
+// compressed blobs in.
+var sealedBufs = blob.NewBuffers(2*runtime.GOMAXPROCS(0), 1<<20, 2<<20)
+
+// LoadBlobInto is LoadBlob returning the plaintext in buf's array when it
+// has room, so that a caller loading many blobs (a restore) reuses one
+// buffer instead of leaving one per blob to the collector. The caller may
+// reuse buf once it is done with the result.
+func (r *Repository) LoadBlobInto(ctx context.Context, h blob.Handle, buf []byte) ([]byte, error) {
 	// A cancelled command stops here even when the pack cache could
 	// serve the blob without any I/O.
 	if err := ctx.Err(); err != nil {
@@ -429,26 +480,55 @@ func (r *Repository) LoadBlob(ctx context.Context, h blob.Handle) ([]byte, error
 	if !ok {
 		return nil, fmt.Errorf("blob %v: %w", h, ErrNotFound)
 	}
+	// An uncompressed blob decrypts straight into buf; a compressed one
+	// decrypts into a recycled buffer and decompresses into buf.
+	var scratch []byte
+	payloadDst := func(sealed []byte) []byte {
+		if !loc.Entry.Compressed && cap(buf) >= len(sealed) {
+			return buf[:0]
+		}
+		scratch = sealedBufs.Get(len(sealed))
+		return scratch
+	}
+	defer func() { sealedBufs.Put(scratch) }()
 	if r.packs != nil {
 		// From a cached whole pack; anything it cannot serve (a damaged or
-		// too large pack) is read below, with the errors that path reports.
-		data, err := r.packs.get(ctx, r.be, loc.Pack)
+		// too large pack, or one the plan reads no more) is read below,
+		// with the errors that path reports.
+		defer r.packs.done(loc.Pack)
+		data, aead, err := r.packs.get(ctx, r.be, r.key, loc.Pack, loc.Salt)
 		end := uint64(loc.Entry.Offset) + uint64(loc.Entry.Length)
 		if err == nil && end <= uint64(len(data)) {
-			// OpenBlob decrypts in place: give it a copy, the pack is shared.
-			sealed := bytes.Clone(data[loc.Entry.Offset:end])
-			if b, err := pack.OpenBlob(r.key, loc.Salt, loc.Entry, sealed); err == nil {
+			// The pack is shared: decrypt into a buffer of its own.
+			sealed := data[loc.Entry.Offset:end]
+			if b, err := pack.OpenBlobInto(r.key, aead, loc.Entry, sealed, payloadDst(sealed), buf); err == nil {
+				if scratch != nil && !loc.Entry.Compressed {
+					b = append(buf[:0], b...) // the plaintext is in the scratch buffer
+				}
 				return b, nil
 			}
 		}
 	}
 	ph := backend.Handle{Type: backend.Pack, Name: loc.Pack.String()}
-	sealed, err := backend.ReadAll(ctx, r.be, ph, int64(loc.Entry.Offset), int64(loc.Entry.Length))
+	if scratch == nil {
+		scratch = sealedBufs.Get(int(loc.Entry.Length))
+	}
+	sealed, err := backend.ReadInto(ctx, r.be, ph, int64(loc.Entry.Offset), int64(loc.Entry.Length), scratch)
 	if err != nil {
 		if errors.Is(err, backend.ErrNotExist) || errors.Is(err, backend.ErrTruncated) {
 			return nil, &pack.BlobError{Handle: h, Err: err}
 		}
 		return nil, fmt.Errorf("load blob %v from pack %v: %w", h, loc.Pack.Short(), err)
 	}
-	return pack.OpenBlob(r.key, loc.Salt, loc.Entry, sealed)
+	if len(sealed) > 0 && cap(scratch) > 0 && &sealed[:1][0] != &scratch[:1][0] {
+		scratch = nil // the backend handed over a buffer of its own
+	}
+	b, err := pack.OpenBlobInto(r.key, r.key.PackAEAD(loc.Salt), loc.Entry, sealed, sealed[:0], buf)
+	if err != nil {
+		return nil, err
+	}
+	if scratch != nil && !loc.Entry.Compressed {
+		b = append(buf[:0], b...) // the plaintext is in the scratch buffer; buf may be nil
+	}
+	return b, nil
 }

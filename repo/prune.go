@@ -208,7 +208,7 @@ func (r *Repository) planPrune(ctx context.Context, opts PruneOptions) (*prunePl
 	if err := plan.chooseCopies(used); err != nil {
 		return nil, err
 	}
-	plan.classify(opts, int64(r.cfg.PackSize)*8/10)
+	plan.classify(opts, func(t blob.Type) int64 { return int64(r.packTarget(t)) * 8 / 10 })
 	for id, size := range files {
 		if _, ok := packs[id]; !ok {
 			plan.unindexed = append(plan.unindexed, id.String())
@@ -255,7 +255,7 @@ func (plan *prunePlan) chooseCopies(used map[blob.Handle]bool) error {
 
 // classify sorts packs into deleted, repacked (most unused first, within
 // the size budget) and kept.
-func (plan *prunePlan) classify(opts PruneOptions, small int64) {
+func (plan *prunePlan) classify(opts PruneOptions, small func(blob.Type) int64) {
 	rep := plan.rep
 	var candidates []*prunePack
 	smallOf := map[blob.Type][]*prunePack{}
@@ -269,7 +269,7 @@ func (plan *prunePlan) classify(opts PruneOptions, small int64) {
 			candidates = append(candidates, p)
 		case opts.RepackUncompressed && p.holdsUncompressed():
 			candidates = append(candidates, p)
-		case opts.RepackSmall && p.size < small && len(p.ip.Blobs) > 0:
+		case opts.RepackSmall && len(p.ip.Blobs) > 0 && p.size < small(p.ip.Blobs[0].Type):
 			t := p.ip.Blobs[0].Type
 			smallOf[t] = append(smallOf[t], p)
 		default:

@@ -99,6 +99,7 @@ type Repository struct {
 	written  []index.Pack // packs stored since the last index file
 	failed   error
 
+	local     bool           // the storage answers at the speed of a disk (backend.Releaser)
 	uploadSem chan struct{}  // bounds background pack uploads
 	bufs      chan []byte    // free list of pack-sized buffers (getBuf, putBuf)
 	syncing   chan struct{}  // bounds uploads in flight, counting those past their upload slot
@@ -170,13 +171,13 @@ func Init(ctx context.Context, be backend.Backend, password []byte, opts Options
 	return r, nil
 }
 
-// LimitUploads bounds the packs uploaded at once to n (at least 2), and
-// so the pack buffers held, and the concurrent reads of whole packs
-// (check --read-data) to n: a memory cap (--max-memory). Call it before
-// the handle writes anything.
+// LimitUploads bounds the packs uploaded at once to n (at least 1; it
+// never raises the bound), and so the pack buffers held, and the
+// concurrent reads of whole packs (check --read-data) to n (at least 2): a
+// memory cap (--max-memory). Call it before the handle writes anything.
 func (r *Repository) LimitUploads(n int) {
-	n = max(2, n)
-	r.opts.Connections = min(r.opts.Connections, n)
+	r.opts.Connections = min(r.opts.Connections, max(2, n))
+	n = max(1, min(n, cap(r.uploadSem)))
 	r.uploadSem = make(chan struct{}, n)
 	r.syncing = make(chan struct{}, 4*n)
 	r.bufs = make(chan []byte, n+blob.NumTypes)
@@ -200,8 +201,16 @@ func applyLock(be backend.Backend, p LockPolicy) error {
 func (r *Repository) LockPolicy() LockPolicy { return r.cfg.Lock }
 
 func newRepository(be backend.Backend, key *crypto.Key, cfg Config, opts Options) *Repository {
+	uploads := max(2, opts.Connections/2)
+	_, local := be.(backend.Releaser)
+	if local {
+		// A backend that is done with the bytes as soon as they are
+		// written (the local disk) needs no second pack in flight: the
+		// next pack takes a while to fill, and one buffer less is 16 MiB.
+		uploads = 1
+	}
 	r := &Repository{be: be, key: key, cfg: cfg, opts: opts, idx: index.New(), inflight: map[blob.Handle]struct{}{},
-		uploadSem: make(chan struct{}, max(2, opts.Connections/2))}
+		uploadSem: make(chan struct{}, uploads), local: local}
 	r.syncing = make(chan struct{}, 4*cap(r.uploadSem))
 	// Enough buffers for every pack being built or uploaded and every
 	// packer gathering blobs.
@@ -483,21 +492,40 @@ func (r *Repository) SaveFile(ctx context.Context, t backend.FileType, kind byte
 
 // saveVerified stores data under its hash and checks the stored size.
 func (r *Repository) saveVerified(ctx context.Context, t backend.FileType, data []byte) (string, error) {
-	return r.saveVerifiedRelease(ctx, t, data, func() {})
+	nop := func() {}
+	return r.saveParts(ctx, t, [][]byte{data}, nop, nop)
 }
 
-// saveVerifiedRelease is saveVerified calling release, exactly once, as
-// soon as the backend no longer needs data (backend.Releaser), or when it
-// returns.
-func (r *Repository) saveVerifiedRelease(ctx context.Context, t backend.FileType, data []byte, release func()) (string, error) {
-	h := backend.Handle{Type: t, Name: crypto.Hash(data).String()}
-	size := int64(len(data))
+// saveParts stores the file made of parts, one after another, under its
+// hash and checks the stored size. It calls freeParts, exactly once, as
+// soon as the parts are no longer needed, and freeSlot, exactly once,
+// when the storage no longer holds memory for the file: a backend that
+// writes the parts where they lie (backend.Releaser, the local disk) calls
+// both once they are written, before it waits for the disk; any other
+// gets them copied into one buffer (freeParts), and freeSlot follows the
+// upload.
+func (r *Repository) saveParts(ctx context.Context, t backend.FileType, parts [][]byte, freeParts, freeSlot func()) (string, error) {
+	defer freeSlot()
+	defer freeParts()
+	h := backend.Handle{Type: t, Name: crypto.HashParts(parts).String()}
+	var size int64
+	for _, p := range parts {
+		size += int64(len(p))
+	}
 	var err error
 	if rl, ok := r.be.(backend.Releaser); ok {
-		err = rl.SaveRelease(ctx, h, data, release)
+		err = rl.SaveRelease(ctx, h, parts, func() { freeParts(); freeSlot() })
 	} else {
+		data := parts[0]
+		if len(parts) > 1 {
+			data = r.getBuf(int(size))
+			for _, p := range parts {
+				data = append(data, p...)
+			}
+			defer r.putBuf(data)
+		}
+		freeParts()
 		err = r.be.Save(ctx, h, data)
-		release()
 	}
 	if err != nil {
 		return "", fmt.Errorf("save %v: %w", h, err)

@@ -116,6 +116,10 @@ type Archiver struct {
 	// saving bounds the chunks being saved at once across all files, so
 	// memory does not grow with the number of file workers.
 	saving chan struct{}
+	// chunks recycles chunk buffers: one is filled by each file worker
+	// and one held by each chunk being saved, so that is as many as it
+	// keeps.
+	chunks *blob.Buffers
 }
 
 // NewArchiver returns an archiver saving into repo.
@@ -130,7 +134,9 @@ func NewArchiver(repo ArchiveRepo, opts ArchiverOptions) *Archiver {
 		opts.OnError = func(string, error) {}
 	}
 	opts.OnError = serialize(opts.OnError)
-	return &Archiver{repo: repo, opts: opts, saving: make(chan struct{}, runtime.GOMAXPROCS(0))}
+	n := runtime.GOMAXPROCS(0)
+	return &Archiver{repo: repo, opts: opts, saving: make(chan struct{}, n),
+		chunks: blob.NewBuffers(opts.Workers+n, 1<<20, 2<<20)}
 }
 
 // serialize makes calls of fn from many goroutines take turns.
@@ -557,9 +563,6 @@ func (a *Archiver) save(ctx context.Context, t blob.Type, data []byte) (blob.ID,
 	return id, known, uint64(len(data)), err
 }
 
-// chunkBufs recycles copies of chunks handed to saving goroutines.
-var chunkBufs sync.Pool
-
 // saveStream chunks rd and saves every chunk. Chunks of one stream are
 // hashed, compressed, sealed and packed by up to GOMAXPROCS goroutines
 // while the next ones are read, so one large file keeps every core busy.
@@ -573,20 +576,19 @@ func (a *Archiver) saveStream(ctx context.Context, rd io.Reader) ([]blob.ID, uin
 	var size uint64
 	var readErr error
 	for gctx.Err() == nil {
-		data, err := c.Next()
+		// The chunk is read straight into a buffer the saving goroutine
+		// then owns: no copy, and no more buffers than the list keeps
+		// plus the few larger chunks it drops.
+		buf, err := c.NextInto(a.chunks.Get(0))
 		if errors.Is(err, io.EOF) {
+			a.chunks.Put(buf)
 			break
 		}
 		if err != nil {
+			a.chunks.Put(buf)
 			readErr = errUnreadable{err}
 			break
 		}
-		bp, _ := chunkBufs.Get().(*[]byte)
-		if bp == nil || cap(*bp) < len(data) {
-			b := make([]byte, 0, (len(data)+(1<<20)-1)&^((1<<20)-1)) // whole MiBs, so buffers are reused
-			bp = &b
-		}
-		buf := append((*bp)[:0], data...)
 		slot := new(blob.ID)
 		slots = append(slots, slot)
 		n := uint64(len(buf))
@@ -594,10 +596,11 @@ func (a *Archiver) saveStream(ctx context.Context, rd io.Reader) ([]blob.ID, uin
 		select {
 		case a.saving <- struct{}{}:
 		case <-gctx.Done():
+			a.chunks.Put(buf)
 			continue
 		}
 		g.Go(func() error {
-			defer func() { *bp = buf[:0]; chunkBufs.Put(bp); <-a.saving }()
+			defer func() { a.chunks.Put(buf); <-a.saving }()
 			id, known, stored, err := a.save(gctx, blob.Data, buf)
 			if err != nil {
 				return err

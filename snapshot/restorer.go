@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"iter"
 	"os"
 	"path"
 	"runtime"
@@ -25,6 +26,32 @@ type RestoreRepo interface {
 	BlobSize(h blob.Handle) (uint32, bool)
 	// BlobID computes the ID that data would have, for --verify.
 	BlobID(data []byte) blob.ID
+}
+
+// BlobIntoLoader is a RestoreRepo that can load a blob into a buffer the
+// caller recycles.
+type BlobIntoLoader interface {
+	LoadBlobInto(ctx context.Context, h blob.Handle, buf []byte) ([]byte, error)
+}
+
+// ReadPlanner is a RestoreRepo that prepares for the blob reads of a
+// restore, given in the order the restore makes them (a pack cache that
+// keeps only what will be read again).
+type ReadPlanner interface {
+	PlanReads(blobs iter.Seq[blob.Handle])
+}
+
+// plannedReads yields the data blobs of files, in order, with repeats.
+func plannedReads(files []item) iter.Seq[blob.Handle] {
+	return func(yield func(blob.Handle) bool) {
+		for _, it := range files {
+			for _, id := range it.node.Content {
+				if !yield(blob.Handle{Type: blob.Data, ID: id}) {
+					return
+				}
+			}
+		}
+	}
 }
 
 // Overwrite says what to do with files that exist in the target.
@@ -107,6 +134,8 @@ type Restorer struct {
 
 	mu  sync.Mutex // guards sum
 	sum RestoreSummary
+
+	bufs *blob.Buffers // blob plaintexts being written
 }
 
 // NewRestorer returns a restorer reading from repo.
@@ -118,7 +147,7 @@ func NewRestorer(repo RestoreRepo, opts RestoreOptions) *Restorer {
 		opts.OnWarning = func(string, error) {}
 	}
 	opts.OnWarning = serialize(opts.OnWarning)
-	return &Restorer{repo: repo, opts: opts}
+	return &Restorer{repo: repo, opts: opts, bufs: blob.NewBuffers(opts.Workers, 256<<10, 2<<20)}
 }
 
 // item is one entry to restore; rel is its path below the target.
@@ -209,6 +238,9 @@ func (r *Restorer) restore(ctx context.Context, node *Node, snapPath, target str
 			return err
 		}
 		r.restoreSpecial(root, it)
+	}
+	if rp, ok := r.repo.(ReadPlanner); ok {
+		rp.PlanReads(plannedReads(p.files))
 	}
 	if err := r.writeFiles(ctx, root, p.files); err != nil {
 		return err
@@ -612,7 +644,9 @@ func (r *Restorer) writeContent(ctx context.Context, f restoreFile, n *Node) (ui
 	var written atomic.Uint64
 	var tailWritten atomic.Bool // the last blob was written, so the size is right without truncating
 	write := func(ctx context.Context, i int, id blob.ID) error {
-		data, err := r.repo.LoadBlob(ctx, blob.Handle{Type: blob.Data, ID: id})
+		buf := r.bufs.Get(int(offsets[i+1] - offsets[i]))
+		defer r.bufs.Put(buf)
+		data, err := r.load(ctx, blob.Handle{Type: blob.Data, ID: id}, buf)
 		if err != nil {
 			return err
 		}
@@ -650,6 +684,15 @@ func (r *Restorer) writeContent(ctx context.Context, f restoreFile, n *Node) (ui
 		return written.Load(), nil
 	}
 	return written.Load(), f.Truncate(offsets[len(n.Content)])
+}
+
+// load reads a blob, into buf's array when the repository can
+// (BlobIntoLoader).
+func (r *Restorer) load(ctx context.Context, h blob.Handle, buf []byte) ([]byte, error) {
+	if l, ok := r.repo.(BlobIntoLoader); ok {
+		return l.LoadBlobInto(ctx, h, buf)
+	}
+	return r.repo.LoadBlob(ctx, h)
 }
 
 var zeros = make([]byte, 64<<10)

@@ -7,6 +7,7 @@
 package local
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/cairn-backup/cairn/backend"
@@ -48,12 +50,13 @@ func (b *Backend) filename(h backend.Handle) string {
 
 // Save writes data atomically: temporary file, fsync, rename, directory fsync.
 func (b *Backend) Save(ctx context.Context, h backend.Handle, data []byte) error {
-	return b.SaveRelease(ctx, h, data, func() {})
+	return b.SaveRelease(ctx, h, [][]byte{data}, func() {})
 }
 
-// SaveRelease is Save calling release once data is written to the
-// file, before it waits for the disk (backend.Releaser).
-func (b *Backend) SaveRelease(ctx context.Context, h backend.Handle, data []byte, release func()) (err error) {
+// SaveRelease is Save of the parts one after another, calling release
+// once they are written to the file, before it waits for the disk
+// (backend.Releaser).
+func (b *Backend) SaveRelease(ctx context.Context, h backend.Handle, parts [][]byte, release func()) (err error) {
 	released := false
 	defer func() {
 		if !released {
@@ -81,7 +84,7 @@ func (b *Backend) SaveRelease(ctx context.Context, h backend.Handle, data []byte
 			_ = os.Remove(f.Name())
 		}
 	}()
-	if _, err = f.Write(data); err != nil {
+	if err = writeParts(f, parts); err != nil {
 		return fmt.Errorf("save %v: %w", h, err)
 	}
 	released = true
@@ -100,6 +103,30 @@ func (b *Backend) SaveRelease(ctx context.Context, h backend.Handle, data []byte
 	}
 	b.cache.drop(name)
 	return syncDir(dir)
+}
+
+// writeBufs recycles the buffers that gather small parts into larger
+// writes.
+var writeBufs = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 1<<20) }}
+
+// writeParts writes the parts to f: a part of 1 MiB or more directly, the
+// smaller ones (a pack of small files has thousands) gathered into writes
+// of 1 MiB.
+func writeParts(f *os.File, parts [][]byte) error {
+	if len(parts) == 1 {
+		_, err := f.Write(parts[0])
+		return err
+	}
+	bw := writeBufs.Get().(*bufio.Writer)
+	defer writeBufs.Put(bw)
+	bw.Reset(f)
+	defer bw.Reset(nil)
+	for _, p := range parts {
+		if _, err := bw.Write(p); err != nil {
+			return err
+		}
+	}
+	return bw.Flush()
 }
 
 func notExist(op string, h backend.Handle, err error) error {

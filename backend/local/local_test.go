@@ -1,6 +1,7 @@
 package local
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"os"
@@ -63,7 +64,7 @@ func TestSaveRelease(t *testing.T) {
 	data := []byte("pack bytes")
 	calls := 0
 	h := backend.Handle{Type: backend.Pack, Name: "0123456789abcdef"}
-	err = be.SaveRelease(ctx, h, data, func() {
+	err = be.SaveRelease(ctx, h, [][]byte{data}, func() {
 		calls++
 		copy(data, "XXXXXXXXXX") // the buffer is the caller's again
 	})
@@ -80,13 +81,46 @@ func TestSaveRelease(t *testing.T) {
 		t.Errorf("stored %q", got)
 	}
 	calls = 0
-	if err := be.SaveRelease(ctx, backend.Handle{Type: backend.Pack, Name: "../x"}, data, func() { calls++ }); err == nil || calls != 1 {
+	if err := be.SaveRelease(ctx, backend.Handle{Type: backend.Pack, Name: "../x"}, [][]byte{data}, func() { calls++ }); err == nil || calls != 1 {
 		t.Errorf("invalid name: err %v, %d release calls", err, calls)
 	}
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
 	calls = 0
-	if err := be.SaveRelease(cctx, h, data, func() { calls++ }); err == nil || calls != 1 {
+	if err := be.SaveRelease(cctx, h, [][]byte{data}, func() { calls++ }); err == nil || calls != 1 {
 		t.Errorf("cancelled: err %v, %d release calls", err, calls)
+	}
+}
+
+// TestSaveReleaseParts checks that a file saved as parts is the parts one
+// after another: thousands of small ones (gathered into larger writes)
+// and large ones between them.
+func TestSaveReleaseParts(t *testing.T) {
+	ctx := context.Background()
+	be, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var parts [][]byte
+	var want []byte
+	for i := range 5000 {
+		n := 1 + i%700
+		if i%1000 == 999 {
+			n = 3 << 20 // larger than the gathering buffer
+		}
+		p := bytes.Repeat([]byte{byte(i)}, n)
+		parts = append(parts, p)
+		want = append(want, p...)
+	}
+	h := backend.Handle{Type: backend.Pack, Name: "fedcba9876543210"}
+	if err := be.SaveRelease(ctx, h, parts, func() {}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := backend.ReadAll(ctx, be, h, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("stored %d bytes, want the %d bytes of the parts in order", len(got), len(want))
 	}
 }

@@ -371,6 +371,9 @@ func runCheck(cmd *cobra.Command, g *globals, o *checkFlags) error {
 	if opts.ReadData || opts.Rolling > 0 {
 		prog = g.startProgress("read packs", c)
 	}
+	if opts.ReadData || opts.Rolling > 0 {
+		defer engine.GovernMemory(r.CheckMemory())()
+	}
 	start := time.Now()
 	rep, err := r.Check(ctx, opts)
 	close(stopTotals)

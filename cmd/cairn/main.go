@@ -9,9 +9,11 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
 	"syscall"
+	"time"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -23,7 +25,9 @@ func main() {
 		// instead of 100% trades a little CPU for a much lower peak RSS.
 		debug.SetGCPercent(50)
 	}
-	code := memProfiled(func() int { return profiled(func() int { return run(os.Args[1:]) }) })
+	code := memProfiled(func() int {
+		return peakProfiled(func() int { return profiled(func() int { return run(os.Args[1:]) }) })
+	})
 	reportPeak()
 	os.Exit(code)
 }
@@ -67,6 +71,53 @@ func profiled(f func() int) int {
 	}
 	defer pprof.StopCPUProfile()
 	return f()
+}
+
+// peakProfiled runs f and, if CAIRN_PEAK_PROFILE names a file, samples
+// the heap in use four times a second and writes an in-use heap profile
+// whenever it reaches a new high: the profile left is of the moment the
+// command held the most, which is what its peak memory is made of.
+func peakProfiled(f func() int) int {
+	name := os.Getenv("CAIRN_PEAK_PROFILE")
+	if name == "" {
+		return f()
+	}
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(250 * time.Millisecond)
+		defer t.Stop()
+		var high uint64
+		var ms runtime.MemStats
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+			runtime.ReadMemStats(&ms)
+			if ms.HeapInuse <= high {
+				continue
+			}
+			high = ms.HeapInuse
+			out, err := os.Create(name)
+			if err == nil {
+				err = pprof.Lookup("heap").WriteTo(out, 0)
+				if cerr := out.Close(); err == nil {
+					err = cerr
+				}
+			}
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "cairn: CAIRN_PEAK_PROFILE: %v\n", err)
+				return
+			}
+		}
+	}()
+	code := f()
+	close(done)
+	<-stopped
+	return code
 }
 
 // memProfiled runs f, then writes a heap profile to the file

@@ -96,7 +96,7 @@ resumes it.`,
 			if err != nil {
 				return err
 			}
-			return runRestore(ctx, g, r, s, engine.RestoreOptions{SubPath: sub, Target: target, RestoreOptions: snapshot.RestoreOptions{
+			return runRestore(ctx, g, r, s, engine.RestoreOptions{SubPath: sub, Target: target, GovernMemory: true, RestoreOptions: snapshot.RestoreOptions{
 				Include: inc, Exclude: exc, Overwrite: mode, Verify: verify, Owner: os.Geteuid() == 0, MaxEntries: maxEntries,
 				DryRun: dryRun, Delete: del,
 			}})
