@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"runtime"
 	"time"
 
 	"golang.org/x/crypto/argon2"
@@ -23,8 +24,12 @@ type KDFParams struct {
 	Threads   uint8
 }
 
-// DefaultKDF is used for new key files: 64 MiB, 3 passes, 2 lanes.
-var DefaultKDF = KDFParams{Time: 3, MemoryKiB: 64 << 10, Threads: 2}
+// DefaultKDF is used for new key files: 32 MiB, 6 passes, 2 lanes. That
+// is the work of 64 MiB and 3 passes (the parameters of repositories made
+// before) in half the memory: the derivation is the floor of every
+// command's peak memory, and restic's scrypt uses 32 MiB too. Key files
+// keep the parameters they were written with.
+var DefaultKDF = KDFParams{Time: 6, MemoryKiB: 32 << 10, Threads: 2}
 
 // Limits on KDF parameters accepted from a key file, checked before any
 // memory is allocated.
@@ -97,6 +102,13 @@ func NewKeyFile(master *Key, password []byte, p KDFParams, meta KeyMeta) ([]byte
 
 func passwordAEAD(password, salt []byte, p KDFParams) cipher.AEAD {
 	k := argon2.IDKey(password, salt, p.Time, p.MemoryKiB, p.Threads, 32)
+	if p.MemoryKiB >= 16<<10 {
+		// Collect argon2's memory (64 MiB by default) now: the command's
+		// own work then reuses its pages. Left to the collector, it would
+		// raise the next heap goal by as much, and every command's peak
+		// memory by that much again.
+		runtime.GC()
+	}
 	block, err := aes.NewCipher(k)
 	if err != nil {
 		panic(err)

@@ -103,10 +103,10 @@ type checker struct {
 
 // packReads is how many whole packs check --read-data reads and verifies
 // at once: one per connection, but from a local disk, whose reads are
-// quick, one per core and one being read.
+// quick next to the verification, one per core.
 func (r *Repository) packReads() int {
 	if r.local {
-		return min(r.opts.Connections, runtime.GOMAXPROCS(0)+1)
+		return min(r.opts.Connections, runtime.GOMAXPROCS(0))
 	}
 	return r.opts.Connections
 }
