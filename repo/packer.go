@@ -464,7 +464,7 @@ func (r *Repository) LoadBlob(ctx context.Context, h blob.Handle) ([]byte, error
 
 // sealedBufs recycles the buffers LoadBlobInto reads and decrypts
 // compressed blobs in.
-var sealedBufs = blob.NewBuffers(2*runtime.GOMAXPROCS(0), 1<<20, 2<<20)
+var sealedBufs = blob.NewBuffers(2*runtime.GOMAXPROCS(0), 64<<10, 2<<20)
 
 // LoadBlobInto is LoadBlob returning the plaintext in buf's array when it
 // has room, so that a caller loading many blobs (a restore) reuses one

@@ -229,7 +229,18 @@ func DecodeTree(b []byte) (*Tree, error) {
 	if len(b) == 0 || b[0] != treeVersion {
 		return nil, fmt.Errorf("tree version: %w", ErrFormat)
 	}
-	t := &Tree{}
+	// Count the entries first: a restore keeps every tree it plans, and
+	// a slice grown by append would hold up to twice their memory.
+	count := 0
+	if err := wire.Decode(b[1:], func(f wire.Field) error {
+		if f.Num == 1 && f.B != nil {
+			count++
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	t := &Tree{Nodes: make([]Node, 0, count)}
 	err := wire.Decode(b[1:], func(f wire.Field) error {
 		if f.Num != 1 || f.B == nil {
 			return nil

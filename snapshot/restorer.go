@@ -147,7 +147,7 @@ func NewRestorer(repo RestoreRepo, opts RestoreOptions) *Restorer {
 		opts.OnWarning = func(string, error) {}
 	}
 	opts.OnWarning = serialize(opts.OnWarning)
-	return &Restorer{repo: repo, opts: opts, bufs: blob.NewBuffers(opts.Workers, 256<<10, 2<<20)}
+	return &Restorer{repo: repo, opts: opts, bufs: blob.NewBuffers(opts.Workers, 64<<10, 2<<20)}
 }
 
 // item is one entry to restore; rel is its path below the target.
