@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 
 	"github.com/restic/chunker"
@@ -163,14 +164,24 @@ func (c *Chunker) next(data []byte) ([]byte, error) {
 		}
 		split := c.base.NextSplitPoint(buf[c.bpos:c.bmax])
 		if split < 0 {
-			data = append(data, buf[c.bpos:c.bmax]...)
+			data = append(grow(data, c.bmax-c.bpos), buf[c.bpos:c.bmax]...)
 			c.bpos = c.bmax
 			continue
 		}
-		data = append(data, buf[c.bpos:c.bpos+split]...)
+		data = append(grow(data, split), buf[c.bpos:c.bpos+split]...)
 		c.bpos += split
 		return data, nil
 	}
+}
+
+// grow makes room for n more bytes in data, doubling its capacity when it
+// must grow: append alone grows large slices by a quarter at a time, and a
+// chunk of several MiB would be copied a dozen times on its way.
+func grow(data []byte, n int) []byte {
+	if cap(data)-len(data) >= n {
+		return data
+	}
+	return slices.Grow(data, max(n, cap(data)))
 }
 
 // Release returns the chunker's buffers to their pools.

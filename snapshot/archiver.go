@@ -136,7 +136,7 @@ func NewArchiver(repo ArchiveRepo, opts ArchiverOptions) *Archiver {
 	opts.OnError = serialize(opts.OnError)
 	n := runtime.GOMAXPROCS(0)
 	return &Archiver{repo: repo, opts: opts, saving: make(chan struct{}, n),
-		chunks: blob.NewBuffers(opts.Workers+n, 1<<20, 2<<20)}
+		chunks: blob.NewBuffers(opts.Workers+n, 1<<20, 4<<20)}
 }
 
 // serialize makes calls of fn from many goroutines take turns.
