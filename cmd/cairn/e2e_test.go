@@ -23,7 +23,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	cairnBin = filepath.Join(dir, "cairn")
-	// Built without -race: argon2id at 64 MiB runs ten times slower under the
+	// Built without -race: argon2id at 32 MiB runs ten times slower under the
 	// race detector. The library packages run their concurrent tests with it.
 	out, err := exec.Command("go", "build", "-o", cairnBin, ".").CombinedOutput()
 	if err != nil {
@@ -114,8 +114,11 @@ func TestInitAndKeyList(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &keys); err != nil || len(keys) != 1 || keys[0]["current"] != true {
 		t.Errorf("key list --json = %q (%v)", out, err)
 	}
-	if keys[0]["kdf_memory"].(float64) < 64<<20 {
-		t.Errorf("default KDF memory %v is below 64 MiB", keys[0]["kdf_memory"])
+	if mem, _ := keys[0]["kdf_memory"].(float64); mem != 32<<20 {
+		t.Errorf("default KDF memory %v, want 32 MiB", keys[0]["kdf_memory"])
+	}
+	if passes, _ := keys[0]["kdf_time"].(float64); passes != 6 {
+		t.Errorf("default KDF passes %v, want 6 (the work of 64 MiB and 3 passes)", keys[0]["kdf_time"])
 	}
 	if r := cairn(t, env, "init", "-r", dir); r.code != 1 || !strings.Contains(r.stderr, "already exists") {
 		t.Errorf("second init: exit %d, %q", r.code, r.stderr)
