@@ -79,7 +79,7 @@ bench: build minio
 	scripts/bench-mount.sh 1024 1GiB
 	@d=$$(mktemp -d /tmp/cairn-bench-tree.XXXXXX); \
 	bin/cairn bench gen --profile tree --size 300MiB --seed 1 $$d/data && \
-	bin/cairn bench run $$d/data --compare restic,borg,kopia --plot bench-tree.svg; \
+	bin/cairn bench run $$d/data --compare restic,borg,kopia --same-settings --plot bench-tree.svg; \
 	status=$$?; rm -rf $$d; exit $$status
 
 clean:

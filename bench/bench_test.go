@@ -246,10 +246,24 @@ func TestRestoreIsChecked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ok := func(string) []string { return []string{"true"} }
-	fake := Tool{Name: "fake", Init: ok, Backup: func(string, string) []string { return []string{"true"} },
-		Restore: func(string, string) []string { return []string{"true"} }, Check: ok}
-	res, err := runOnce(context.Background(), []Tool{fake}, data, bytesBefore, filesBefore, files, t.TempDir(), func(string, ...any) {})
+	// A fake tool: a backup appends a line to REPO.snaps, its snapshots
+	// are those lines, and its restore insists on the newest one ("s3").
+	lines := func(out []byte) (string, int, error) {
+		n := strings.Count(string(out), "\n")
+		return fmt.Sprintf("s%d", n), n, nil
+	}
+	fake := Tool{Name: "fake",
+		Init:      func(r string) [][]string { return [][]string{{"touch", r + ".snaps"}} },
+		Backup:    func(r, _ string) []string { return []string{"sh", "-c", "echo x >> " + r + ".snaps"} },
+		Snapshots: func(r string) []string { return []string{"cat", r + ".snaps"} },
+		Latest:    lines,
+		Restore:   func(_, _, id string) []string { return []string{"sh", "-c", `[ "$0" = s3 ] || exit 3`, id} },
+		Check:     func(string) []string { return []string{"true"} }}
+	// A tool whose backups succeed without making a snapshot.
+	idle := fake
+	idle.Name = "idle"
+	idle.Backup = func(string, string) []string { return []string{"true"} }
+	res, err := runOnce(context.Background(), []Tool{fake, idle}, data, bytesBefore, filesBefore, files, t.TempDir(), func(string, ...any) {})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,12 +277,80 @@ func TestRestoreIsChecked(t *testing.T) {
 		}
 	}
 	if !strings.Contains(restore.Error, "the restore holds 0 files") || restore.Seconds != 0 || restore.MBps != 0 {
-		t.Errorf("restore step %+v", restore)
+		t.Errorf("restore step %+v (want it run on snapshot s3, then found wrong)", restore)
 	}
-	if f := rep.Failed(); len(f) != 1 || !strings.HasPrefix(f[0], "fake restore: ") {
+	for _, s := range res[1].Steps {
+		if strings.HasPrefix(s.Name, "backup") || s.Name == "rebackup-unchanged" {
+			if !strings.Contains(s.Error, "the backup left 0 snapshots, want 1") || s.Seconds != 0 {
+				t.Errorf("idle %s: %+v", s.Name, s)
+			}
+		}
+	}
+	if f := rep.Failed(); len(f) != 5 || !strings.HasPrefix(f[0], "fake restore: ") {
 		t.Errorf("Failed() = %q", f)
 	}
 	if b, n, _, _ := datasetSize(data); b != bytesBefore || n != filesBefore {
 		t.Errorf("dataset after a run: %d bytes in %d files, before %d in %d", b, n, bytesBefore, filesBefore)
+	}
+}
+
+// TestLatest checks the readers of each tool's snapshot list: the newest
+// snapshot, as its restore takes it, and the count.
+func TestLatest(t *testing.T) {
+	cases := []struct {
+		name   string
+		latest func([]byte) (string, int, error)
+		out    string
+		id     string
+		n      int
+	}{
+		{"cairn/restic", latestByTime, `[{"id":"b","time":"2026-12-02T10:00:00Z"},{"id":"c","time":"2026-12-02T11:00:00+01:00"},{"id":"a","time":"2026-12-02T10:30:00Z"}]`, "a", 3},
+		{"empty", latestByTime, `[]`, "", 0},
+		{"borg", latestBorg, `{"archives":[{"name":"b1","start":"2026-12-02T10:00:00.000000"},{"name":"b2","start":"2026-12-02T10:05:00.000000"}]}`, "b2", 2},
+		{"kopia", latestKopia, `[{"id":"m1","startTime":"2026-12-02T10:00:00Z","rootEntry":{"obj":"k1"}},{"id":"m2","startTime":"2026-12-02T10:01:00Z","rootEntry":{"obj":"k2"}}]`, "k2", 2},
+	}
+	for _, c := range cases {
+		id, n, err := c.latest([]byte(c.out))
+		if err != nil || id != c.id || n != c.n {
+			t.Errorf("%s: %q, %d, %v; want %q, %d", c.name, id, n, err, c.id, c.n)
+		}
+	}
+	if _, _, err := latestKopia([]byte("not json")); err == nil {
+		t.Error("garbage was read as a snapshot list")
+	}
+}
+
+// TestSameSettings checks that --same-settings adds zstd variants of the
+// peers whose default is not zstd, and that every tool says its settings.
+func TestSameSettings(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"borg", "kopia", "restic"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("#!/bin/sh\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv("PATH", dir)
+	tools, skipped := Tools("/bin/cairn", []string{"restic", "borg", "kopia"}, true)
+	var names []string
+	for _, tool := range tools {
+		names = append(names, tool.Name)
+		if tool.Settings == "" {
+			t.Errorf("%s has no settings", tool.Name)
+		}
+	}
+	if got := strings.Join(names, ","); got != "cairn,restic,borg,borg-zstd,kopia,kopia-zstd" || len(skipped) != 0 {
+		t.Errorf("tools %s, skipped %v", got, skipped)
+	}
+	if args := strings.Join(tools[3].Backup("/r", "/d"), " "); !strings.Contains(args, "--compression zstd,3") {
+		t.Errorf("borg-zstd backup: %s", args)
+	}
+	if init := tools[5].Init("/r"); len(init) != 2 || !strings.Contains(strings.Join(init[1], " "), "policy set --global --compression zstd") {
+		t.Errorf("kopia-zstd init: %q", init)
+	}
+	if args := strings.Join(tools[4].Restore("/r", "/t", "k1"), " "); !strings.Contains(args, "snapshot restore k1 /t") {
+		t.Errorf("kopia restore: %s", args)
+	}
+	if tools, _ := Tools("/bin/cairn", []string{"borg", "kopia"}, false); len(tools) != 3 {
+		t.Errorf("without --same-settings: %d tools, want cairn, borg and kopia", len(tools))
 	}
 }

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -15,26 +16,42 @@ import (
 
 // Tool knows how to run one backup program.
 type Tool struct {
-	Name    string
-	Env     []string
-	Init    func(repo string) []string
-	Backup  func(repo, dir string) []string
-	Restore func(repo, target string) []string // run with target as working directory
+	Name string
+	// Settings says how the tool is configured: its compression, and
+	// whether that is its default.
+	Settings string
+	Env      []string
+	// Init creates a repository: commands run in turn.
+	Init   func(repo string) [][]string
+	Backup func(repo, dir string) []string
+	// Snapshots lists the repository's snapshots as JSON, and Latest reads
+	// that list: the newest snapshot's ID (as Restore takes it) and how
+	// many there are. Every backup is checked to have added one.
+	Snapshots func(repo string) []string
+	Latest    func(out []byte) (id string, count int, err error)
+	// Restore restores snapshot id; it runs with target as its working
+	// directory.
+	Restore func(repo, target, id string) []string
 	Check   func(repo string) []string
 	// Version prints the tool's version (its first line is kept).
 	Version []string
 }
 
 // Tools returns cairn (the given binary) and the peers named in compare
-// that are installed; missing peers are listed in skipped.
-func Tools(cairn string, compare []string) (tools []Tool, skipped []string) {
+// that are installed; missing peers are listed in skipped. With same,
+// every peer whose default compression is not zstd runs a second time
+// with zstd ("borg-zstd", "kopia-zstd"), beside its defaults: cairn and
+// restic compress with zstd by default.
+func Tools(cairn string, compare []string, same bool) (tools []Tool, skipped []string) {
 	tools = append(tools, Tool{
-		Name: "cairn", Env: []string{"CAIRN_PASSWORD=bench"},
-		Init:    func(r string) []string { return []string{cairn, "-q", "-r", r, "init"} },
-		Backup:  func(r, d string) []string { return []string{cairn, "-q", "-r", r, "backup", d} },
-		Restore: func(r, t string) []string { return []string{cairn, "-q", "-r", r, "restore", "latest", "--target", t} },
-		Check:   func(r string) []string { return []string{cairn, "-q", "-r", r, "check", "--read-data"} },
-		Version: []string{cairn, "version"},
+		Name: "cairn", Settings: "zstd fastest level (default)", Env: []string{"CAIRN_PASSWORD=bench"},
+		Init:      func(r string) [][]string { return [][]string{{cairn, "-q", "-r", r, "init"}} },
+		Backup:    func(r, d string) []string { return []string{cairn, "-q", "-r", r, "backup", d} },
+		Snapshots: func(r string) []string { return []string{cairn, "-q", "-r", r, "snapshots", "--json"} },
+		Latest:    latestByTime,
+		Restore:   func(r, t, id string) []string { return []string{cairn, "-q", "-r", r, "restore", id, "--target", t} },
+		Check:     func(r string) []string { return []string{cairn, "-q", "-r", r, "check", "--read-data"} },
+		Version:   []string{cairn, "version"},
 	})
 	for _, name := range compare {
 		name = strings.TrimSpace(name)
@@ -49,48 +66,132 @@ func Tools(cairn string, compare []string) (tools []Tool, skipped []string) {
 		switch name {
 		case "restic":
 			tools = append(tools, Tool{
-				Name: "restic", Env: []string{"RESTIC_PASSWORD=bench"},
-				Init:    func(r string) []string { return []string{bin, "-q", "-r", r, "init"} },
-				Backup:  func(r, d string) []string { return []string{bin, "-q", "-r", r, "backup", d} },
-				Restore: func(r, t string) []string { return []string{bin, "-q", "-r", r, "restore", "latest", "--target", t} },
-				Check:   func(r string) []string { return []string{bin, "-q", "-r", r, "check", "--read-data", "--no-cache"} },
-				Version: []string{bin, "version"},
+				Name: "restic", Settings: "zstd default level (default: compression auto)", Env: []string{"RESTIC_PASSWORD=bench"},
+				Init:      func(r string) [][]string { return [][]string{{bin, "-q", "-r", r, "init"}} },
+				Backup:    func(r, d string) []string { return []string{bin, "-q", "-r", r, "backup", d} },
+				Snapshots: func(r string) []string { return []string{bin, "-q", "-r", r, "snapshots", "--json"} },
+				Latest:    latestByTime,
+				Restore:   func(r, t, id string) []string { return []string{bin, "-q", "-r", r, "restore", id, "--target", t} },
+				Check:     func(r string) []string { return []string{bin, "-q", "-r", r, "check", "--read-data", "--no-cache"} },
+				Version:   []string{bin, "version"},
 			})
 		case "borg":
-			n := 0
-			tools = append(tools, Tool{
-				Name: "borg", Env: []string{"BORG_PASSPHRASE=bench", "BORG_RELOCATED_REPO_ACCESS_IS_OK=yes", "BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK=yes"},
-				Init: func(r string) []string { return []string{bin, "init", "--encryption=repokey-blake2", r} },
-				Backup: func(r, d string) []string {
-					n++
-					return []string{bin, "create", fmt.Sprintf("%s::b%d", r, n), d}
-				},
-				Restore: func(r, t string) []string { return []string{bin, "extract", fmt.Sprintf("%s::b%d", r, n)} },
-				Check:   func(r string) []string { return []string{bin, "check", "--verify-data", r} },
-				Version: []string{bin, "--version"},
-			})
+			tools = append(tools, borgTool(bin, "borg", "lz4 (default)", nil))
+			if same {
+				tools = append(tools, borgTool(bin, "borg-zstd", "zstd level 3", []string{"--compression", "zstd,3"}))
+			}
 		case "kopia":
-			tools = append(tools, Tool{
-				Name: "kopia", Env: []string{"KOPIA_PASSWORD=bench", "KOPIA_CHECK_FOR_UPDATES=false"},
-				Init: func(r string) []string {
-					return []string{bin, "--config-file", r + ".config", "repository", "create", "filesystem", "--path", r}
-				},
-				Backup: func(r, d string) []string {
-					return []string{bin, "--config-file", r + ".config", "snapshot", "create", d}
-				},
-				Restore: func(r, t string) []string {
-					return []string{bin, "--config-file", r + ".config", "snapshot", "restore", "latest", t}
-				},
-				Check: func(r string) []string {
-					return []string{bin, "--config-file", r + ".config", "snapshot", "verify", "--verify-files-percent=100"}
-				},
-				Version: []string{bin, "--version"},
-			})
+			tools = append(tools, kopiaTool(bin, "kopia", "none (default)", ""))
+			if same {
+				tools = append(tools, kopiaTool(bin, "kopia-zstd", "zstd", "zstd"))
+			}
 		default:
 			skipped = append(skipped, name)
 		}
 	}
 	return tools, skipped
+}
+
+// borgTool runs borg with extra arguments to create.
+func borgTool(bin, name, settings string, create []string) Tool {
+	n := 0
+	return Tool{
+		Name: name, Settings: settings,
+		Env:  []string{"BORG_PASSPHRASE=bench", "BORG_RELOCATED_REPO_ACCESS_IS_OK=yes", "BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK=yes"},
+		Init: func(r string) [][]string { return [][]string{{bin, "init", "--encryption=repokey-blake2", r}} },
+		Backup: func(r, d string) []string {
+			n++
+			return append(append([]string{bin, "create"}, create...), fmt.Sprintf("%s::b%d", r, n), d)
+		},
+		Snapshots: func(r string) []string { return []string{bin, "list", "--json", r} },
+		Latest:    latestBorg,
+		Restore:   func(r, t, id string) []string { return []string{bin, "extract", r + "::" + id} },
+		Check:     func(r string) []string { return []string{bin, "check", "--verify-data", r} },
+		Version:   []string{bin, "--version"},
+	}
+}
+
+// kopiaTool runs kopia, setting the global compression policy to
+// compression unless it is empty.
+func kopiaTool(bin, name, settings, compression string) Tool {
+	cfg := func(r string) []string { return []string{bin, "--config-file", r + ".config"} }
+	return Tool{
+		Name: name, Settings: settings, Env: []string{"KOPIA_PASSWORD=bench", "KOPIA_CHECK_FOR_UPDATES=false"},
+		Init: func(r string) [][]string {
+			cmds := [][]string{append(cfg(r), "repository", "create", "filesystem", "--path", r)}
+			if compression != "" {
+				cmds = append(cmds, append(cfg(r), "policy", "set", "--global", "--compression", compression))
+			}
+			return cmds
+		},
+		Backup:    func(r, d string) []string { return append(cfg(r), "snapshot", "create", d) },
+		Snapshots: func(r string) []string { return append(cfg(r), "snapshot", "list", "--all", "--json") },
+		Latest:    latestKopia,
+		// kopia has no "latest": the snapshot is named by its root object.
+		Restore: func(r, t, id string) []string { return append(cfg(r), "snapshot", "restore", id, t) },
+		Check:   func(r string) []string { return append(cfg(r), "snapshot", "verify", "--verify-files-percent=100") },
+		Version: []string{bin, "--version"},
+	}
+}
+
+// latestByTime reads a JSON list of snapshots with "id" and "time"
+// (cairn and restic).
+func latestByTime(out []byte) (string, int, error) {
+	var list []struct {
+		ID   string    `json:"id"`
+		Time time.Time `json:"time"`
+	}
+	if err := json.Unmarshal(out, &list); err != nil {
+		return "", 0, fmt.Errorf("snapshot list: %w", err)
+	}
+	id, newest := "", time.Time{}
+	for _, s := range list {
+		if id == "" || !s.Time.Before(newest) {
+			id, newest = s.ID, s.Time
+		}
+	}
+	return id, len(list), nil
+}
+
+// latestBorg reads borg list --json: the newest archive's name.
+func latestBorg(out []byte) (string, int, error) {
+	var list struct {
+		Archives []struct {
+			Name  string `json:"name"`
+			Start string `json:"start"`
+		} `json:"archives"`
+	}
+	if err := json.Unmarshal(out, &list); err != nil {
+		return "", 0, fmt.Errorf("borg list: %w", err)
+	}
+	name, newest := "", ""
+	for _, a := range list.Archives {
+		if name == "" || a.Start >= newest { // ISO 8601 times of one zone sort as strings
+			name, newest = a.Name, a.Start
+		}
+	}
+	return name, len(list.Archives), nil
+}
+
+// latestKopia reads kopia snapshot list --json: the newest snapshot's
+// root object ID, which kopia snapshot restore takes.
+func latestKopia(out []byte) (string, int, error) {
+	var list []struct {
+		Start time.Time `json:"startTime"`
+		Root  struct {
+			Obj string `json:"obj"`
+		} `json:"rootEntry"`
+	}
+	if err := json.Unmarshal(out, &list); err != nil {
+		return "", 0, fmt.Errorf("kopia snapshot list: %w", err)
+	}
+	id, newest := "", time.Time{}
+	for _, s := range list {
+		if id == "" || !s.Start.Before(newest) {
+			id, newest = s.Root.Obj, s.Start
+		}
+	}
+	return id, len(list), nil
 }
 
 // Step is one timed command.
@@ -127,8 +228,10 @@ type Report struct {
 	Bytes   int64    `json:"bytes"`
 	Files   int      `json:"files"`
 	Results []Result `json:"results"`
-	// Versions is each tool's version, as it prints it.
+	// Versions is each tool's version, as it prints it, and Settings how
+	// it was configured (Tool.Settings).
 	Versions map[string]string             `json:"versions,omitempty"`
+	Settings map[string]string             `json:"settings,omitempty"`
 	Ratios   map[string]map[string]float64 `json:"ratios,omitempty"` // peer -> step -> cairn speed / peer speed
 	Skipped  []string                      `json:"skipped,omitempty"`
 	// Ceiling is the pipeline ceiling measured on this dataset, and
@@ -165,6 +268,9 @@ type RunOptions struct {
 	// CeilingSample is how many bytes of the dataset MeasureCeiling reads
 	// (0 means 256 MiB; negative skips the measurement).
 	CeilingSample int64
+	// SameSettings also runs every peer whose default compression is not
+	// zstd with zstd (see Tools).
+	SameSettings bool
 }
 
 // datasetSize counts the regular files and bytes below dir.
@@ -204,10 +310,11 @@ func Run(ctx context.Context, dir string, o RunOptions) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	tools, skipped := Tools(o.Cairn, o.Compare)
-	rep := &Report{Dataset: abs, Bytes: bytes, Files: nfiles, Skipped: skipped, Versions: map[string]string{}}
+	tools, skipped := Tools(o.Cairn, o.Compare, o.SameSettings)
+	rep := &Report{Dataset: abs, Bytes: bytes, Files: nfiles, Skipped: skipped, Versions: map[string]string{}, Settings: map[string]string{}}
 	for _, t := range tools {
 		rep.Versions[t.Name] = toolVersion(ctx, t)
+		rep.Settings[t.Name] = t.Settings
 	}
 
 	runs := max(o.Runs, 1)
@@ -290,9 +397,29 @@ func runOnce(ctx context.Context, tools []Tool, abs string, bytes int64, nfiles 
 	for i, t := range tools {
 		results[i].Tool = t.Name
 		repos[i] = filepath.Join(work, t.Name+"-repo")
-		if _, err := timed(ctx, t, "", t.Init(repos[i])); err != nil {
-			return nil, fmt.Errorf("%s init: %w", t.Name, err)
+		for _, argv := range t.Init(repos[i]) {
+			if _, err := timed(ctx, t, "", argv); err != nil {
+				return nil, fmt.Errorf("%s init: %w", t.Name, err)
+			}
 		}
+	}
+	latest := make([]string, len(tools)) // the newest snapshot of each tool
+	counts := make([]int, len(tools))
+	// made checks that a backup added a snapshot, and remembers it.
+	made := func(i int, t Tool) error {
+		out, err := output(ctx, t, t.Snapshots(repos[i]))
+		if err != nil {
+			return fmt.Errorf("list snapshots after the backup: %w", err)
+		}
+		id, n, err := t.Latest(out)
+		if err != nil {
+			return err
+		}
+		if n != counts[i]+1 || id == "" {
+			return fmt.Errorf("the backup left %d snapshots, want %d", n, counts[i]+1)
+		}
+		latest[i], counts[i] = id, n
+		return nil
 	}
 	var verify func(i int, t Tool) error // checks a step's result, when set
 	step := func(name string, argv func(i int, t Tool) ([]string, string)) {
@@ -323,6 +450,7 @@ func runOnce(ctx context.Context, tools []Tool, abs string, bytes int64, nfiles 
 		warm(files)
 		return t.Backup(repos[i], abs), ""
 	}
+	verify = made
 	step("backup", backup)
 	step("rebackup-unchanged", backup)
 	undo, err := changeOnePercent(files)
@@ -346,7 +474,7 @@ func runOnce(ctx context.Context, tools []Tool, abs string, bytes int64, nfiles 
 	step("restore", func(i int, t Tool) ([]string, string) {
 		target := filepath.Join(work, t.Name+"-restore")
 		_ = os.MkdirAll(target, 0o755)
-		return t.Restore(repos[i], target), target
+		return t.Restore(repos[i], target, latest[i]), target
 	})
 	verify = nil
 	for _, t := range tools {
@@ -420,6 +548,19 @@ func timed(ctx context.Context, t Tool, cwd string, argv []string) (Step, error)
 		return s, fmt.Errorf("%s: %v: %s", filepath.Base(argv[0]), err, msg)
 	}
 	return s, nil
+}
+
+// output runs a tool's command and returns what it printed.
+func output(ctx context.Context, t Tool, argv []string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(), t.Env...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v: %s", filepath.Base(argv[0]), err, strings.TrimSpace(stderr.String()))
+	}
+	return out, nil
 }
 
 // toolVersion is the first line the tool prints for its version, or

@@ -41,7 +41,7 @@ func Scale(ctx context.Context, o ScaleOptions) ([]ScalePoint, error) {
 	if o.Log == nil {
 		o.Log = func(string, ...any) {}
 	}
-	tools, _ := Tools(o.Cairn, nil)
+	tools, _ := Tools(o.Cairn, nil, false)
 	cairn := tools[0]
 	var points []ScalePoint
 	for i, size := range o.Sizes {
@@ -58,7 +58,7 @@ func Scale(ctx context.Context, o ScaleOptions) ([]ScalePoint, error) {
 		// Write the new dataset back first: the backup must not compete
 		// with gigabytes of the generator's dirty pages.
 		syncDisks()
-		if _, err := timed(ctx, cairn, "", cairn.Init(repo)); err != nil {
+		if _, err := timed(ctx, cairn, "", cairn.Init(repo)[0]); err != nil {
 			return nil, fmt.Errorf("init: %w", err)
 		}
 		o.Log("backing up %d files, %d bytes\n", files, bytes)

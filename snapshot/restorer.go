@@ -358,12 +358,24 @@ func (r *Restorer) planDir(ctx context.Context, p *plan, dir *Node, rel, snap st
 	p.dirs = append(p.dirs, item{rel: rel, snap: snap, node: dir})
 	for i := range tree.Nodes {
 		n := &tree.Nodes[i]
-		childSnap := path.Join("/", snap, n.Name)
 		if why := ValidName(n.Name); why != "" {
 			r.refuse(UnsafePath(snap, n.Name), why)
 			continue
 		}
-		if err := r.planNode(ctx, p, n, path.Join(rel, n.Name), childSnap, selected, depth+1); err != nil {
+		childSnap := path.Join("/", snap, n.Name)
+		// The path below the target ends the path in the snapshot: share
+		// its bytes instead of joining a second string (a plan holds two
+		// paths for every entry of the restore).
+		childRel := n.Name
+		if rel != "" {
+			if k := len(childSnap) - len(rel) - 1 - len(n.Name); k >= 0 && childSnap[k:k+len(rel)] == rel &&
+				childSnap[k+len(rel)] == '/' && childSnap[k+len(rel)+1:] == n.Name {
+				childRel = childSnap[k:]
+			} else {
+				childRel = path.Join(rel, n.Name)
+			}
+		}
+		if err := r.planNode(ctx, p, n, childRel, childSnap, selected, depth+1); err != nil {
 			return err
 		}
 	}

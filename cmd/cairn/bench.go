@@ -65,6 +65,7 @@ func newBenchRunCmd(g *globals) *cobra.Command {
 	var compare, work, plotFile string
 	var ceilingSample int64
 	var runs int
+	var same bool
 	run := &cobra.Command{
 		Use:   "run DIR [--compare restic,borg,kopia]",
 		Short: "Time backup, re-backup, changed backup, restore and check on DIR",
@@ -73,7 +74,13 @@ after 1% of the files changed (run changes them: it appends 4 KiB to every
 hundredth file of DIR), a full restore, and check --read-data. With
 --compare, every installed peer runs the same steps on the same data in the
 same run, and the ratios cairn/peer are printed (above 1 means cairn is
-faster or smaller). Reports MB/s, files/s, peak RSS and stored size.
+faster or smaller). Reports MB/s, files/s, CPU seconds, peak RSS and
+stored size, each tool's version and settings. Every backup must add a
+snapshot, which the restore then restores by its ID, and the restore must
+hold the dataset's files and bytes: a step that fails either check is
+shown as failed, has no time or ratio, and makes the command exit 1. With
+--same-settings, borg and kopia, whose defaults are not zstd, also run
+with zstd (as borg-zstd and kopia-zstd), beside their defaults.
 Before every backup the dataset is read once, so every tool finds it in
 the page cache, and before every step dirty pages are written back (sync). With --runs N,
 everything is repeated with fresh repositories and each step's median run
@@ -86,6 +93,7 @@ every core, is the pipeline ceiling, and the first backup is reported as a
 share of it.`,
 		Example: `  cairn bench gen --profile tree --size 1GiB --seed 1 /tmp/ds
   cairn bench run /tmp/ds --compare restic,borg --plot bench.svg
+  cairn bench run /tmp/ds --compare restic,borg,kopia --same-settings
   cairn bench run /tmp/ds --json > bench.json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -103,7 +111,7 @@ share of it.`,
 				peers = strings.Split(compare, ",")
 			}
 			rep, err := bench.Run(cmd.Context(), args[0], bench.RunOptions{Cairn: self, Compare: peers, Work: work,
-				Runs: runs, CeilingSample: ceilingSample, Log: func(f string, a ...any) { g.verbosef(1, f, a...) }})
+				Runs: runs, CeilingSample: ceilingSample, SameSettings: same, Log: func(f string, a ...any) { g.verbosef(1, f, a...) }})
 			if err != nil {
 				return err
 			}
@@ -130,6 +138,7 @@ share of it.`,
 	run.Flags().IntVar(&runs, "runs", 1, "repeat everything `n` times with fresh repositories and report each step's median")
 	run.Flags().Int64Var(&ceilingSample, "ceiling-sample", 256<<20, "measure the pipeline ceiling on this many `bytes` of DIR (negative: skip)")
 	run.Flags().StringVar(&work, "work", "", "scratch `folder` for repositories and restores (default: a temporary one)")
+	run.Flags().BoolVar(&same, "same-settings", false, "also run borg and kopia with zstd compression, beside their defaults")
 	return run
 }
 
@@ -211,7 +220,7 @@ func printBench(g *globals, rep *bench.Report) {
 	}
 	g.printf("dataset %s: %d files, %s\n", rep.Dataset, rep.Files, humanize.IBytes(uint64(rep.Bytes)))
 	for _, r := range rep.Results {
-		g.printf("  %s: %s\n", r.Tool, rep.Versions[r.Tool])
+		g.printf("  %s: %s; compression %s\n", r.Tool, rep.Versions[r.Tool], rep.Settings[r.Tool])
 	}
 	g.printf("\n")
 	tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
