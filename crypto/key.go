@@ -9,6 +9,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash"
 	"sync"
 
 	"github.com/cairn-backup/cairn/blob"
@@ -81,6 +82,10 @@ func (k *Key) ID(data []byte) blob.ID {
 
 // Hash returns the unkeyed BLAKE3-256 hash of data: a stored file's name.
 func Hash(data []byte) blob.ID { return blake3.Sum256(data) }
+
+// NewHash returns a hash.Hash computing Hash of what is written to it:
+// for a stored file read as a stream.
+func NewHash() hash.Hash { return blake3.New() }
 
 // HashParts is Hash of the parts one after another.
 func HashParts(parts [][]byte) blob.ID {

@@ -11,7 +11,7 @@ import (
 )
 
 // GovernMemory sets the Go runtime's soft memory limit to the larger of
-// base and the live heap plus an eighth plus 16 MiB,
+// base and the live heap plus an eighth plus 8 MiB,
 // and keeps it there as the heap grows, until stop is called.
 //
 // Near the limit the runtime returns freed pages to the system promptly;
@@ -31,7 +31,7 @@ func GovernMemory(base int64) (stop func()) {
 		if sample[0].Value.Kind() == metrics.KindUint64 {
 			live = int64(min(sample[0].Value.Uint64(), math.MaxInt64/2))
 		}
-		debug.SetMemoryLimit(max(base, live+live/8+16<<20))
+		debug.SetMemoryLimit(max(base, live+live/8+8<<20))
 	}
 	set()
 	done := make(chan struct{})

@@ -1,13 +1,16 @@
 package repo
 
 import (
-	"bytes"
+	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"path"
 	"runtime"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -101,9 +104,9 @@ type checker struct {
 	used    map[blob.ID]bool        // packs holding blobs the checked snapshots use (nil: all)
 }
 
-// packReads is how many whole packs check --read-data reads and verifies
-// at once: one per connection, but from a local disk, whose reads are
-// quick next to the verification, one per core.
+// packReads is how many packs check --read-data reads and verifies at
+// once: one per connection, but from a local disk, whose reads are quick
+// next to the verification, one per core.
 func (r *Repository) packReads() int {
 	if r.local {
 		return min(r.opts.Connections, runtime.GOMAXPROCS(0))
@@ -111,12 +114,13 @@ func (r *Repository) packReads() int {
 	return r.opts.Connections
 }
 
-// CheckMemory estimates the memory check --read-data needs: the packs
-// read and verified at once, and an allowance for the index and the
-// runtime. The CLI keeps the Go runtime's soft memory limit no lower than
-// this while it runs (engine.GovernMemory).
+// CheckMemory estimates the memory check --read-data needs: for each pack
+// read at once a read buffer and the two blob buffers it verifies in
+// (packs are streamed, never held whole), and an allowance for the index
+// and the runtime. The CLI keeps the Go runtime's soft memory limit no
+// lower than this while it runs (engine.GovernMemory).
 func (r *Repository) CheckMemory() int64 {
-	return int64(r.packReads())*int64(r.cfg.PackSize+1<<20) + int64(r.idx.Len(blob.Data)+r.idx.Len(blob.Tree))*72 + 24<<20
+	return int64(r.packReads())*(2*4<<20+256<<10) + int64(r.idx.Len(blob.Data)+r.idx.Len(blob.Tree))*72 + 16<<20
 }
 
 // Check verifies the repository's structure and, with ReadData, its data.
@@ -477,47 +481,99 @@ func rollingReport(all []PackFile, state VerifyState, percent float64) *RollingR
 // the index places in it.
 func (c *checker) readPack(ctx context.Context, id blob.ID) error {
 	h := backend.Handle{Type: backend.Pack, Name: id.String()}
-	bufp := packBufs.Get().(*[]byte)
-	defer packBufs.Put(bufp)
-	data, err := backend.ReadInto(ctx, c.r.be, h, 0, 0, *bufp)
-	*bufp = data[:0]
+	name := "data/" + shortName(id.String())
+	ip := c.packs[id]
+	rd, err := c.r.be.Load(ctx, h, 0, 0)
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		c.problem("data/"+shortName(id.String()), err)
-		for _, e := range c.packs[id].Blobs {
+		c.problem(name, err)
+		for _, e := range ip.Blobs {
 			c.damage(e.Handle(), id, "pack cannot be read")
 		}
 		return nil
 	}
-	if crypto.Hash(data) != id {
-		c.problem("data/"+shortName(id.String()), errors.New("pack content does not match its name (the file is damaged)"))
-	}
-	ip := c.packs[id]
-	if pr, err := pack.NewReader(bytes.NewReader(data), int64(len(data)), c.r.key); err != nil {
-		c.problem("data/"+shortName(id.String()), fmt.Errorf("pack header: %w", err))
-	} else if pr.Salt() != ip.Salt || !sameEntries(pr.Entries(), ip.Blobs) {
-		c.problem("data/"+shortName(id.String()), errors.New("pack header and index disagree"))
-	}
-	// Each blob is checked with the index's view, so one damaged blob or
-	// header does not hide the others.
-	for _, e := range ip.Blobs {
-		end := int64(e.Offset) + int64(e.Length)
-		if end > int64(len(data)) {
-			c.damage(e.Handle(), id, "pack is truncated")
+	defer func() { _ = rd.Close() }()
+	// The pack is read once, front to back, and never held whole: each
+	// blob is read into a recycled buffer and opened there, while every
+	// byte passes through the hash that must give the pack's name. The
+	// header and trailer, at the end, are checked last.
+	hasher := crypto.NewHash()
+	br := bufio.NewReaderSize(io.TeeReader(rd, hasher), 256<<10)
+	entries := slices.Clone(ip.Blobs)
+	slices.SortFunc(entries, func(a, b pack.Entry) int { return cmp.Compare(a.Offset, b.Offset) })
+	var pos int64
+	var readErr error // why the rest of the pack could not be read
+	sealed := blobBufs.Get(0)
+	plain := blobBufs.Get(0)
+	defer func() { blobBufs.Put(sealed); blobBufs.Put(plain) }()
+	aead := c.r.key.PackAEAD(ip.Salt)
+	for _, e := range entries {
+		switch {
+		case readErr != nil:
+		case int64(e.Offset) < pos:
+			readErr = fmt.Errorf("the index's blobs overlap at offset %d", e.Offset)
+		default:
+			sealed = slices.Grow(sealed[:0], int(e.Length))[:e.Length]
+			if _, err := io.CopyN(io.Discard, br, int64(e.Offset)-pos); err != nil {
+				readErr = err
+			} else if _, err := io.ReadFull(br, sealed); err != nil {
+				readErr = err
+			}
+			pos = int64(e.Offset) + int64(e.Length)
+		}
+		if readErr != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			why := "pack cannot be read"
+			if errors.Is(readErr, io.EOF) || errors.Is(readErr, io.ErrUnexpectedEOF) {
+				why = "pack is truncated"
+			}
+			c.damage(e.Handle(), id, why)
 			continue
 		}
-		// Opened in place: the pack's bytes are not needed afterwards.
-		if _, err := pack.OpenBlob(c.r.key, ip.Salt, e, data[e.Offset:end]); err != nil {
+		// Opened in place: the sealed bytes are not needed afterwards.
+		if _, err := pack.OpenBlobInto(c.r.key, aead, e, sealed, sealed[:0], plain); err != nil {
 			c.damage(e.Handle(), id, "blob is damaged: "+err.Error())
 		}
+	}
+	if readErr != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if errors.Is(readErr, io.EOF) || errors.Is(readErr, io.ErrUnexpectedEOF) {
+			readErr = fmt.Errorf("pack ends before its blobs do (%d bytes read)", pos)
+		}
+		c.problem(name, readErr)
+		return nil
+	}
+	tail, err := io.ReadAll(br)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		c.problem(name, err)
+		return nil
+	}
+	var got blob.ID
+	hasher.Sum(got[:0])
+	if got != id {
+		c.problem(name, errors.New("pack content does not match its name (the file is damaged)"))
+	}
+	size := pos + int64(len(tail))
+	if pr, err := pack.NewReader(&tailReader{tail: tail, off: pos}, size, c.r.key); err != nil {
+		c.problem(name, fmt.Errorf("pack header: %w", err))
+	} else if pr.Salt() != ip.Salt || !sameEntries(pr.Entries(), ip.Blobs) {
+		c.problem(name, errors.New("pack header and index disagree"))
 	}
 	return nil
 }
 
-// packBufs recycles pack-sized buffers between packs, for backup and check.
-var packBufs = sync.Pool{New: func() any { return new([]byte) }}
+// blobBufs recycles the buffers check --read-data reads and opens blobs
+// in: two per pack being read.
+var blobBufs = blob.NewBuffers(4*runtime.GOMAXPROCS(0), 1<<20, 4<<20)
 
 func sameEntries(a, b []pack.Entry) bool {
 	if len(a) != len(b) {

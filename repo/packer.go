@@ -156,7 +156,8 @@ func (r *Repository) bufSize() int {
 }
 
 // BackupMemory estimates the memory a backup into r needs: the pack
-// buffers (one per upload slot and one gathering per blob type), the
+// buffers (one per upload slot, one gathering data, and the smaller tree
+// arena), the
 // index with room to grow by half, per core a zstd encoder's state and
 // the buffers of a blob being compressed and verified, and an allowance
 // for chunks in flight, trees and the runtime. The CLI keeps the Go
@@ -167,8 +168,8 @@ func (r *Repository) BackupMemory() int64 {
 	const perBlob = 48 * 3 / 2 // index bytes per blob, with headroom
 	blobs := int64(r.idx.Len(blob.Data) + r.idx.Len(blob.Tree))
 	perCore := int64(encoderState + 3<<20)
-	return int64(cap(r.uploadSem)+blob.NumTypes)*int64(r.bufSize()) + blobs*perBlob +
-		int64(runtime.GOMAXPROCS(0))*perCore + 24<<20
+	return int64(cap(r.uploadSem)+1)*int64(r.bufSize()) + int64(r.packTarget(blob.Tree)+1<<20) + blobs*perBlob +
+		int64(runtime.GOMAXPROCS(0))*perCore + 16<<20
 }
 
 // encoderState is the memory of one zstd encoder at the fastest level

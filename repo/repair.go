@@ -298,8 +298,8 @@ type tailReader struct {
 
 // ReadAt reads from the tail; reads before it fail.
 func (t *tailReader) ReadAt(p []byte, off int64) (int, error) {
-	if off < t.off {
-		return 0, errors.New("read before the pack tail")
+	if off < t.off || off-t.off > int64(len(t.tail)) {
+		return 0, errors.New("read outside the pack tail")
 	}
 	n := copy(p, t.tail[off-t.off:])
 	if n < len(p) {

@@ -173,7 +173,7 @@ func Init(ctx context.Context, be backend.Backend, password []byte, opts Options
 
 // LimitUploads bounds the packs uploaded at once to n (at least 1; it
 // never raises the bound), and so the pack buffers held, and the
-// concurrent reads of whole packs (check --read-data) to n (at least 2): a
+// concurrent pack reads (check --read-data) to n (at least 2): a
 // memory cap (--max-memory). Call it before the handle writes anything.
 func (r *Repository) LimitUploads(n int) {
 	r.opts.Connections = min(r.opts.Connections, max(2, n))
