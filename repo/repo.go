@@ -468,7 +468,11 @@ func (r *Repository) LoadFile(ctx context.Context, h backend.Handle, kind byte) 
 	if err != nil {
 		return nil, err
 	}
-	payload, err := openFile(r.key, kind, data)
+	framed, err := r.key.OpenInPlace(kind, data) // data is this call's own
+	if err != nil {
+		return nil, fmt.Errorf("%v: %w", h, err)
+	}
+	payload, err := unframe(framed)
 	if err != nil {
 		return nil, fmt.Errorf("%v: %w", h, err)
 	}

@@ -105,7 +105,8 @@ func (g *globals) report(v any, format string, args ...any) error {
 
 // runKeyList prints the key files as a table or JSON.
 func runKeyList(cmd *cobra.Command, g *globals) error {
-	r, err := g.openRepo(cmd.Context())
+	r, err := g.openRepoIndex(cmd.Context(), true) // keys need no index
+
 	if err != nil {
 		return err
 	}

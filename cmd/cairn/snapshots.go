@@ -31,7 +31,9 @@ func newSnapshotsCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			r, err := g.openRepo(cmd.Context())
+			// Listing snapshots needs no index: a repository of a million
+			// blobs would cost hundreds of MB to load it.
+			r, err := g.openRepoIndex(cmd.Context(), true)
 			if err != nil {
 				return err
 			}
