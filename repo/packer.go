@@ -75,15 +75,54 @@ func (r *Repository) saveBlob(ctx context.Context, t blob.Type, data []byte, ded
 	scratch := compressBufs.Get(len(data) + len(data)/128 + 1024)
 	out, compressed := pack.Compress(r.opts.Compression, scratch, data)
 
-	r.mu.Lock()
-	p := r.packers[t]
-	var full *packer
-	if p != nil && len(p.blobs) > 0 && len(p.arena)+len(out)+crypto.Overhead > cap(p.arena) {
-		// The blob does not fit the arena: the pack is written as it is
-		// rather than the arena grown (a copy of 16 MiB, and a larger
-		// buffer that would stay on the free list).
-		full, r.packers[t] = p, nil
-		p = nil
+	var p, full *packer
+	token := false // holds one of r.arenas for a new data arena
+	for {
+		r.mu.Lock()
+		p = r.packers[t]
+		if p != nil && len(p.blobs) > 0 && len(p.arena)+len(out)+crypto.Overhead > cap(p.arena) {
+			// The blob does not fit the arena: the pack is written as it
+			// is rather than the arena grown (a copy of 16 MiB, and a
+			// larger buffer that would stay on the free list).
+			full, r.packers[t] = p, nil
+			p = nil
+		}
+		if p != nil || t != blob.Data || token {
+			break
+		}
+		select {
+		case r.arenas <- struct{}{}:
+			token = true
+		default:
+		}
+		if token {
+			break
+		}
+		// Every data arena is taken (one gathering, the others being
+		// sealed or written): hand on the full pack, then wait for one to
+		// be freed. This bounds a backup's pack memory whatever the
+		// speed of the storage.
+		r.mu.Unlock()
+		if full != nil {
+			if err := r.writePack(ctx, full); err != nil {
+				r.dropInflight(h)
+				compressBufs.Put(out)
+				return id, false, 0, err
+			}
+			full = nil
+		}
+		select {
+		case r.arenas <- struct{}{}:
+			token = true
+		case <-ctx.Done():
+			r.dropInflight(h)
+			compressBufs.Put(out)
+			return id, false, 0, ctx.Err()
+		}
+	}
+	// r.mu is held.
+	if token && p != nil {
+		<-r.arenas // another saver made a new arena meanwhile; the blob fits it
 	}
 	if p == nil {
 		p = &packer{t: t}
@@ -203,6 +242,26 @@ func (r *Repository) putBuf(b []byte) {
 	}
 }
 
+// releaseArena gives back the packer's arena: to the free list, and for a
+// data pack its place among r.arenas. Call it once per packer.
+func (r *Repository) releaseArena(p *packer) {
+	if p.arena == nil {
+		return
+	}
+	r.putBuf(p.arena)
+	p.arena = nil
+	if p.t == blob.Data {
+		<-r.arenas
+	}
+}
+
+// dropInflight forgets a blob that will not be stored after all.
+func (r *Repository) dropInflight(h blob.Handle) {
+	r.mu.Lock()
+	delete(r.inflight, h)
+	r.mu.Unlock()
+}
+
 // writePack shuffles, seals and verifies the packer's blobs into a pack,
 // then uploads it in the background (at most uploadSlots at once, so
 // workers keep chunking and compressing meanwhile). Flush waits for every
@@ -213,12 +272,14 @@ func (r *Repository) writePack(ctx context.Context, p *packer) error {
 	select {
 	case r.uploadSem <- struct{}{}:
 	case <-ctx.Done():
+		r.releaseArena(p)
 		r.finishPack(p, ctx.Err())
 		return ctx.Err()
 	}
 	parts, ip, err := r.buildPack(p)
 	if err != nil {
 		<-r.uploadSem
+		r.releaseArena(p)
 		r.finishPack(p, err)
 		return err
 	}
@@ -228,6 +289,7 @@ func (r *Repository) writePack(ctx context.Context, p *packer) error {
 	case r.syncing <- struct{}{}:
 	case <-ctx.Done():
 		<-r.uploadSem
+		r.releaseArena(p)
 		r.finishPack(p, ctx.Err())
 		return ctx.Err()
 	}
@@ -245,10 +307,7 @@ func (r *Repository) writePack(ctx context.Context, p *packer) error {
 		// disk.
 		var arenaOnce, slotOnce sync.Once
 		freeArena := func() {
-			arenaOnce.Do(func() {
-				r.putBuf(p.arena)
-				p.arena = nil
-			})
+			arenaOnce.Do(func() { r.releaseArena(p) })
 		}
 		freeSlot := func() { slotOnce.Do(func() { <-r.uploadSem }) }
 		r.finishPack(p, r.uploadPack(uctx, parts, ip, freeArena, freeSlot))

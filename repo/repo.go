@@ -102,6 +102,7 @@ type Repository struct {
 	local     bool           // the storage answers at the speed of a disk (backend.Releaser)
 	uploadSem chan struct{}  // bounds background pack uploads
 	bufs      chan []byte    // free list of pack-sized buffers (getBuf, putBuf)
+	arenas    chan struct{}  // one per data arena in existence: one gathering, one per upload slot
 	syncing   chan struct{}  // bounds uploads in flight, counting those past their upload slot
 	uploads   sync.WaitGroup // background pack uploads in flight
 
@@ -181,6 +182,7 @@ func (r *Repository) LimitUploads(n int) {
 	r.uploadSem = make(chan struct{}, n)
 	r.syncing = make(chan struct{}, 4*n)
 	r.bufs = make(chan []byte, n+blob.NumTypes)
+	r.arenas = make(chan struct{}, n+1)
 }
 
 // applyLock makes the storage lock every file it stores from now on, as
@@ -215,6 +217,7 @@ func newRepository(be backend.Backend, key *crypto.Key, cfg Config, opts Options
 	// Enough buffers for every pack being built or uploaded and every
 	// packer gathering blobs.
 	r.bufs = make(chan []byte, cap(r.uploadSem)+blob.NumTypes)
+	r.arenas = make(chan struct{}, cap(r.uploadSem)+1)
 	return r
 }
 
