@@ -113,12 +113,12 @@ type Archiver struct {
 	mu  sync.Mutex // guards sum
 	sum Summary
 
-	// saving bounds the chunks being saved at once across all files, so
-	// memory does not grow with the number of file workers.
+	// saving bounds the chunks in flight (being read, then saved) across
+	// all files, one per core, so memory does not grow with the number
+	// of file workers.
 	saving chan struct{}
-	// chunks recycles chunk buffers: one is filled by each file worker
-	// and one held by each chunk being saved, so that is as many as it
-	// keeps.
+	// chunks recycles chunk buffers: each chunk in flight (read, then
+	// saved) holds one, and saving bounds those to one per core.
 	chunks *blob.Buffers
 }
 
@@ -136,7 +136,7 @@ func NewArchiver(repo ArchiveRepo, opts ArchiverOptions) *Archiver {
 	opts.OnError = serialize(opts.OnError)
 	n := runtime.GOMAXPROCS(0)
 	return &Archiver{repo: repo, opts: opts, saving: make(chan struct{}, n),
-		chunks: blob.NewBuffers(opts.Workers+n, 1<<20, 4<<20)}
+		chunks: blob.NewBuffers(n, 1<<20, 4<<20)}
 }
 
 // serialize makes calls of fn from many goroutines take turns.
@@ -576,16 +576,26 @@ func (a *Archiver) saveStream(ctx context.Context, rd io.Reader) ([]blob.ID, uin
 	var size uint64
 	var readErr error
 	for gctx.Err() == nil {
+		// A chunk takes its place among those in flight before it is
+		// read: no more chunk buffers exist than a.saving has room for,
+		// whatever the number of files read at once.
+		select {
+		case a.saving <- struct{}{}:
+		case <-gctx.Done():
+			continue
+		}
 		// The chunk is read straight into a buffer the saving goroutine
 		// then owns: no copy, and no more buffers than the list keeps
 		// plus the few larger chunks it drops.
 		buf, err := c.NextInto(a.chunks.Get(0))
 		if errors.Is(err, io.EOF) {
 			a.chunks.Put(buf)
+			<-a.saving
 			break
 		}
 		if err != nil {
 			a.chunks.Put(buf)
+			<-a.saving
 			readErr = errUnreadable{err}
 			break
 		}
@@ -593,12 +603,6 @@ func (a *Archiver) saveStream(ctx context.Context, rd io.Reader) ([]blob.ID, uin
 		slots = append(slots, slot)
 		n := uint64(len(buf))
 		size += n
-		select {
-		case a.saving <- struct{}{}:
-		case <-gctx.Done():
-			a.chunks.Put(buf)
-			continue
-		}
 		g.Go(func() error {
 			defer func() { a.chunks.Put(buf); <-a.saving }()
 			id, known, stored, err := a.save(gctx, blob.Data, buf)
