@@ -74,7 +74,8 @@ func NewRestore(r *repo.Repository, s *snapshot.Snapshot, opts RestoreOptions) *
 // Progress is updated while the restore runs.
 func (x *Restore) Progress() *snapshot.Progress { return &x.res.Progress }
 
-// Run restores. It reads whole packs through a RestorePackCache cache.
+// Run restores. From remote storage it reads whole packs through a
+// RestorePackCache cache; from a local disk blob by blob.
 // The summary is never nil once the subpath was found: when the restore
 // fails part-way or ctx ends, it counts what was really written, and the
 // error says why it stopped (see snapshot.Restorer.Restore).
@@ -84,7 +85,15 @@ func (x *Restore) Run(ctx context.Context) (*snapshot.RestoreSummary, error) {
 		return nil, err
 	}
 	cache := x.opts.PackCache
-	if cache == 0 {
+	switch {
+	case cache != 0:
+	case x.r.LocalStorage():
+		// From a local disk a blob is one read of the page cache: holding
+		// whole packs would only cost memory (measured on the linux
+		// tree: 160-170 MB with the cache, 110-115 MB without, at the
+		// same speed).
+		cache = -1
+	default:
 		cache = RestorePackCache
 	}
 	if cache > 0 {

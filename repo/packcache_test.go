@@ -167,3 +167,20 @@ func TestPlanReads(t *testing.T) {
 		t.Errorf("%d loads: want the shared pack read whole once and the lone blob by range", got)
 	}
 }
+
+// TestPackAEADCache checks that a pack's cipher is derived once and that
+// the cache of them stays bounded.
+func TestPackAEADCache(t *testing.T) {
+	r := initRepo(t, mem.New())
+	var salt [crypto.PackSaltSize]byte
+	id := blob.ID{1}
+	if a, b := r.packAEAD(id, salt), r.packAEAD(id, salt); a != b {
+		t.Error("the cipher of one pack was derived twice")
+	}
+	for i := range 200 {
+		r.packAEAD(blob.ID{2, byte(i)}, salt)
+	}
+	if n := len(r.aeads); n > 64 {
+		t.Errorf("%d ciphers cached, want at most 64", n)
+	}
+}

@@ -2,6 +2,7 @@ package repo
 
 import (
 	"context"
+	"crypto/cipher"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -522,6 +523,24 @@ func (r *Repository) LoadBlob(ctx context.Context, h blob.Handle) ([]byte, error
 	return r.LoadBlobInto(ctx, h, nil)
 }
 
+// packAEAD returns the cipher of pack id (key.PackAEAD of its salt) from
+// a small cache: deriving it (HKDF and an AES key schedule) costs more
+// than opening a small blob, and a restore reads the blobs of one pack
+// one after another.
+func (r *Repository) packAEAD(id blob.ID, salt [crypto.PackSaltSize]byte) cipher.AEAD {
+	r.aeadMu.Lock()
+	defer r.aeadMu.Unlock()
+	if a, ok := r.aeads[id]; ok {
+		return a
+	}
+	if len(r.aeads) >= 64 || r.aeads == nil {
+		r.aeads = map[blob.ID]cipher.AEAD{} // start again rather than track use
+	}
+	a := r.key.PackAEAD(salt)
+	r.aeads[id] = a
+	return a
+}
+
 // sealedBufs recycles the buffers LoadBlobInto reads and decrypts
 // compressed blobs in.
 var sealedBufs = blob.NewBuffers(2*runtime.GOMAXPROCS(0), 64<<10, 2<<20)
@@ -583,7 +602,7 @@ func (r *Repository) LoadBlobInto(ctx context.Context, h blob.Handle, buf []byte
 	if len(sealed) > 0 && cap(scratch) > 0 && &sealed[:1][0] != &scratch[:1][0] {
 		scratch = nil // the backend handed over a buffer of its own
 	}
-	b, err := pack.OpenBlobInto(r.key, r.key.PackAEAD(loc.Salt), loc.Entry, sealed, sealed[:0], buf)
+	b, err := pack.OpenBlobInto(r.key, r.packAEAD(loc.Pack, loc.Salt), loc.Entry, sealed, sealed[:0], buf)
 	if err != nil {
 		return nil, err
 	}

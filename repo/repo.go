@@ -2,6 +2,7 @@ package repo
 
 import (
 	"context"
+	"crypto/cipher"
 	"errors"
 	"fmt"
 	"os"
@@ -99,12 +100,15 @@ type Repository struct {
 	written  []index.Pack // packs stored since the last index file
 	failed   error
 
-	local     bool           // the storage answers at the speed of a disk (backend.Releaser)
-	uploadSem chan struct{}  // bounds background pack uploads
-	bufs      chan []byte    // free list of pack-sized buffers (getBuf, putBuf)
-	arenas    chan struct{}  // one per data arena in existence: one gathering, one per upload slot
-	syncing   chan struct{}  // bounds uploads in flight, counting those past their upload slot
-	uploads   sync.WaitGroup // background pack uploads in flight
+	local     bool          // the storage answers at the speed of a disk (backend.Releaser)
+	uploadSem chan struct{} // bounds background pack uploads
+	bufs      chan []byte   // free list of pack-sized buffers (getBuf, putBuf)
+	arenas    chan struct{} // one per data arena in existence: one gathering, one per upload slot
+
+	aeadMu  sync.Mutex              // guards aeads
+	aeads   map[blob.ID]cipher.AEAD // recently used packs' ciphers (packAEAD)
+	syncing chan struct{}           // bounds uploads in flight, counting those past their upload slot
+	uploads sync.WaitGroup          // background pack uploads in flight
 
 	packs       *packCache // whole packs for LoadBlob; nil when off
 	indexErrors []error
@@ -566,6 +570,11 @@ func (r *Repository) Find(ctx context.Context, t backend.FileType, prefix string
 	}
 	return found[0], nil
 }
+
+// LocalStorage reports whether the storage answers at the speed of a
+// local disk (the local backend, which writes parts where they lie): a
+// read costs a system call, not a request.
+func (r *Repository) LocalStorage() bool { return r.local }
 
 // Backend returns the storage backend.
 func (r *Repository) Backend() backend.Backend { return r.be }
