@@ -45,6 +45,37 @@ func TestGovernMemory(t *testing.T) {
 	}
 }
 
+// TestGovernMemoryNests checks that nested callers raise the limit to the
+// largest base in force, and that it is lifted only when the last stops.
+func TestGovernMemoryNests(t *testing.T) {
+	t.Setenv("GOMEMLIMIT", "")
+	defer debug.SetMemoryLimit(math.MaxInt64)
+	outer := GovernMemory(300 << 20)
+	inner := GovernMemory(600 << 20)
+	if got := debug.SetMemoryLimit(-1); got < 600<<20 {
+		t.Errorf("limit %d with a base of 600 MiB in force", got)
+	}
+	inner()
+	inner() // a second stop changes nothing
+	if got := debug.SetMemoryLimit(-1); got < 300<<20 || got >= 600<<20 {
+		t.Errorf("limit %d after the inner caller stopped, want the outer base of 300 MiB (the live heap is small)", got)
+	}
+	outer()
+	if got := debug.SetMemoryLimit(-1); got != math.MaxInt64 {
+		t.Errorf("limit %d after every caller stopped, want none", got)
+	}
+	// Out of order: the first stops before the second.
+	a, b := GovernMemory(500<<20), GovernMemory(200<<20)
+	a()
+	if got := debug.SetMemoryLimit(-1); got >= 500<<20 || got < 200<<20 {
+		t.Errorf("limit %d after the larger base stopped first", got)
+	}
+	b()
+	if got := debug.SetMemoryLimit(-1); got != math.MaxInt64 {
+		t.Errorf("limit %d after both stopped, want none", got)
+	}
+}
+
 func TestPlanMemory(t *testing.T) {
 	const pack = 16 << 20
 	if _, err := PlanMemory(64<<20, pack); err == nil {

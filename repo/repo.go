@@ -371,7 +371,15 @@ func (r *Repository) LoadIndex(ctx context.Context) error {
 // supersede. A damaged file is recorded in IndexErrors and skipped.
 func (r *Repository) loadIndexFiles(ctx context.Context, names []string, skip map[string]bool) (map[string]bool, error) {
 	g, gctx := errgroup.WithContext(ctx)
+	// From a local disk one at a time: each file's sealed, decompressed
+	// and decoded copies are tens of MB for a large repository, and
+	// reading is quick next to opening them (a million blobs: 0.3 s
+	// faster and 90 MB less than four at once). Remote storage is read
+	// in parallel, to hide each request's latency.
 	g.SetLimit(r.opts.Connections)
+	if r.local {
+		g.SetLimit(1)
+	}
 	var mu sync.Mutex
 	superseded := map[string]bool{}
 	for _, name := range names {

@@ -14,6 +14,8 @@ import (
 	"runtime/pprof"
 	"syscall"
 	"time"
+
+	"github.com/cairn-backup/cairn/engine"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -36,6 +38,12 @@ func main() {
 func run(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// Every command runs under a memory limit that follows its live heap,
+	// from its first allocation: opening a repository of a million blobs
+	// passes tens of MB of index through memory before any command-level
+	// limit would start (check of a million blobs: 367 MB without, 233-287
+	// MB with). backup, restore and check raise the base while they run.
+	defer engine.GovernMemory(64 << 20)()
 	g := &globals{stdout: os.Stdout, stderr: os.Stderr, stdin: os.Stdin}
 	root := newRootCmd(g)
 	root.SetArgs(args)
