@@ -43,7 +43,7 @@ func run(args []string) int {
 	// passes tens of MB of index through memory before any command-level
 	// limit would start (check of a million blobs: 367 MB without, 233-287
 	// MB with). backup, restore and check raise the base while they run.
-	defer engine.GovernMemory(64 << 20)()
+	defer engine.GovernMemory(32 << 20)()
 	g := &globals{stdout: os.Stdout, stderr: os.Stderr, stdin: os.Stdin}
 	root := newRootCmd(g)
 	root.SetArgs(args)
