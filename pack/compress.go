@@ -117,5 +117,7 @@ func decompressInto(dst, src []byte, rawLen int) ([]byte, error) {
 
 // encoderWindow is how far back zstd looks for matches. Blobs are chunks
 // of about 1 MiB (8 MiB at most), so the library's default of 8 MiB gains
-// next to nothing and costs each encoder state an 8 MiB history buffer.
-const encoderWindow = 2 << 20
+// next to nothing and costs each encoder state an 8 MiB history buffer:
+// on 2 GiB of bigfiles, a 1 MiB window stored the same bytes (1,232,316
+// against 1,232,776 KiB with 2 MiB) and the backup peaked 3-10 MB lower.
+const encoderWindow = 1 << 20

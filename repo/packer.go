@@ -214,7 +214,7 @@ func (r *Repository) BackupMemory() int64 {
 
 // encoderState is the memory of one zstd encoder at the fastest level
 // with pack.Compress's window (measured with heap profiles).
-const encoderState = 4 << 20
+const encoderState = 2 << 20
 
 // getBuf returns an empty buffer with room for size bytes, from the free
 // list when one there is large enough. A fresh 16 MiB buffer per pack
