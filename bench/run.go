@@ -406,21 +406,7 @@ func runOnce(ctx context.Context, tools []Tool, abs string, bytes int64, nfiles 
 	latest := make([]string, len(tools)) // the newest snapshot of each tool
 	counts := make([]int, len(tools))
 	// made checks that a backup added a snapshot, and remembers it.
-	made := func(i int, t Tool) error {
-		out, err := output(ctx, t, t.Snapshots(repos[i]))
-		if err != nil {
-			return fmt.Errorf("list snapshots after the backup: %w", err)
-		}
-		id, n, err := t.Latest(out)
-		if err != nil {
-			return err
-		}
-		if n != counts[i]+1 || id == "" {
-			return fmt.Errorf("the backup left %d snapshots, want %d", n, counts[i]+1)
-		}
-		latest[i], counts[i] = id, n
-		return nil
-	}
+	made := func(i int, t Tool) error { return newSnapshot(ctx, t, repos[i], &latest[i], &counts[i]) }
 	var verify func(i int, t Tool) error // checks a step's result, when set
 	step := func(name string, argv func(i int, t Tool) ([]string, string)) {
 		for i, t := range tools {
@@ -548,6 +534,24 @@ func timed(ctx context.Context, t Tool, cwd string, argv []string) (Step, error)
 		return s, fmt.Errorf("%s: %v: %s", filepath.Base(argv[0]), err, msg)
 	}
 	return s, nil
+}
+
+// newSnapshot checks that the backup just made added a snapshot to repo:
+// one more than count, whose ID it stores in latest.
+func newSnapshot(ctx context.Context, t Tool, repo string, latest *string, count *int) error {
+	out, err := output(ctx, t, t.Snapshots(repo))
+	if err != nil {
+		return fmt.Errorf("list snapshots after the backup: %w", err)
+	}
+	id, n, err := t.Latest(out)
+	if err != nil {
+		return err
+	}
+	if n != *count+1 || id == "" {
+		return fmt.Errorf("the backup left %d snapshots, want %d", n, *count+1)
+	}
+	*latest, *count = id, n
+	return nil
 }
 
 // output runs a tool's command and returns what it printed.

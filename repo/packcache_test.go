@@ -29,7 +29,10 @@ func (c *countingBackend) Load(ctx context.Context, h backend.Handle, offset, le
 	return c.Backend.Load(ctx, h, offset, length)
 }
 
-func TestPackCache(t *testing.T) {
+// sixtyBlobs stores testBlob(0..59) in a new repository in memory, in
+// several packs, and returns the storage and the blobs' IDs.
+func sixtyBlobs(t *testing.T) (*mem.Backend, []blob.ID) {
+	t.Helper()
 	ctx := context.Background()
 	m := mem.New()
 	r := initRepo(t, m)
@@ -44,6 +47,12 @@ func TestPackCache(t *testing.T) {
 	if err := r.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
+	return m, ids
+}
+
+func TestPackCache(t *testing.T) {
+	ctx := context.Background()
+	m, ids := sixtyBlobs(t)
 	cb := &countingBackend{Backend: m}
 	r2, err := Open(ctx, cb, pw, testOpts)
 	if err != nil {
@@ -103,19 +112,7 @@ func TestPackCache(t *testing.T) {
 // range, leaving nothing cached; and LoadBlobInto fills the buffer given.
 func TestPlanReads(t *testing.T) {
 	ctx := context.Background()
-	m := mem.New()
-	r := initRepo(t, m)
-	var ids []blob.ID
-	for i := 0; i < 60; i++ {
-		id, _, err := r.SaveBlob(ctx, blob.Data, testBlob(i))
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, id)
-	}
-	if err := r.Flush(ctx); err != nil {
-		t.Fatal(err)
-	}
+	m, ids := sixtyBlobs(t)
 	cb := &countingBackend{Backend: m}
 	r2, err := Open(ctx, cb, pw, testOpts)
 	if err != nil {

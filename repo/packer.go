@@ -76,7 +76,35 @@ func (r *Repository) saveBlob(ctx context.Context, t blob.Type, data []byte, ded
 	scratch := compressBufs.Get(len(data) + len(data)/128 + 1024)
 	out, compressed := pack.Compress(r.opts.Compression, scratch, data)
 
-	var p, full *packer
+	full, filled, stored, err := r.place(ctx, h, out, len(data), compressed)
+	compressBufs.Put(out)
+	if err != nil {
+		r.dropInflight(h)
+		return id, false, 0, err
+	}
+	for _, f := range []*packer{full, filled} {
+		switch {
+		case f == nil:
+		case err != nil:
+			r.finishPack(f, err) // not written: its blobs are no longer in flight
+		default:
+			err = r.writePack(ctx, f)
+		}
+	}
+	return id, false, stored, err
+}
+
+// place copies a compressed blob (out, of rawLen plaintext bytes) into the
+// arena of the packer of its type, making a new packer when there is none
+// or the blob does not fit. It returns the packer the blob did not fit
+// (full) and the one it filled, for the caller to write, and the bytes the
+// blob takes in its pack. A new data arena needs one of r.arenas; when all
+// are taken it hands on the full pack itself and waits for one to be
+// freed, which bounds a backup's pack memory whatever the speed of the
+// storage. On error nothing was placed.
+func (r *Repository) place(ctx context.Context, h blob.Handle, out []byte, rawLen int, compressed bool) (full, filled *packer, stored int, err error) {
+	t := h.Type
+	var p *packer
 	token := false // holds one of r.arenas for a new data arena
 	for {
 		r.mu.Lock()
@@ -100,15 +128,11 @@ func (r *Repository) saveBlob(ctx context.Context, t blob.Type, data []byte, ded
 			break
 		}
 		// Every data arena is taken (one gathering, the others being
-		// sealed or written): hand on the full pack, then wait for one to
-		// be freed. This bounds a backup's pack memory whatever the
-		// speed of the storage.
+		// sealed or written): hand on the full pack, then wait.
 		r.mu.Unlock()
 		if full != nil {
 			if err := r.writePack(ctx, full); err != nil {
-				r.dropInflight(h)
-				compressBufs.Put(out)
-				return id, false, 0, err
+				return nil, nil, 0, err
 			}
 			full = nil
 		}
@@ -116,12 +140,10 @@ func (r *Repository) saveBlob(ctx context.Context, t blob.Type, data []byte, ded
 		case r.arenas <- struct{}{}:
 			token = true
 		case <-ctx.Done():
-			r.dropInflight(h)
-			compressBufs.Put(out)
-			return id, false, 0, ctx.Err()
+			return nil, nil, 0, ctx.Err()
 		}
 	}
-	// r.mu is held.
+	defer r.mu.Unlock()
 	if token && p != nil {
 		<-r.arenas // another saver made a new arena meanwhile; the blob fits it
 	}
@@ -145,26 +167,12 @@ func (r *Repository) saveBlob(ctx context.Context, t blob.Type, data []byte, ded
 	p.arena = append(p.arena, out...)
 	p.arena = append(p.arena, sealRoom[:]...)
 	payload := p.arena[start : start+len(out) : start+len(out)+crypto.Overhead]
-	p.blobs = append(p.blobs, pendingBlob{id: id, payload: payload, rawLen: len(data), compressed: compressed})
+	p.blobs = append(p.blobs, pendingBlob{id: h.ID, payload: payload, rawLen: rawLen, compressed: compressed})
 	p.size += len(payload) + crypto.Overhead
-	var filled *packer
 	if p.size >= r.packTarget(t) {
 		filled, r.packers[t] = p, nil
 	}
-	r.mu.Unlock()
-	stored := len(payload) + crypto.Overhead
-	compressBufs.Put(out)
-	var err error
-	for _, f := range []*packer{full, filled} {
-		switch {
-		case f == nil:
-		case err != nil:
-			r.finishPack(f, err) // not written: its blobs are no longer in flight
-		default:
-			err = r.writePack(ctx, f)
-		}
-	}
-	return id, false, stored, err
+	return full, filled, len(payload) + crypto.Overhead, nil
 }
 
 // sealRoom is the room left after each payload in an arena for the tag
