@@ -520,8 +520,9 @@ func (c *checker) readPack(ctx context.Context, id blob.ID) error {
 				readErr = err
 			} else if _, err := io.ReadFull(br, sealed); err != nil {
 				readErr = err
+			} else {
+				pos = int64(e.Offset) + int64(e.Length)
 			}
-			pos = int64(e.Offset) + int64(e.Length)
 		}
 		if readErr != nil {
 			if ctx.Err() != nil {
@@ -544,7 +545,7 @@ func (c *checker) readPack(ctx context.Context, id blob.ID) error {
 			return ctx.Err()
 		}
 		if errors.Is(readErr, io.EOF) || errors.Is(readErr, io.ErrUnexpectedEOF) {
-			readErr = fmt.Errorf("pack ends before its blobs do (%d bytes read)", pos)
+			readErr = fmt.Errorf("pack ends before its blobs do (the last whole blob ends at byte %d)", pos)
 		}
 		c.problem(name, readErr)
 		return nil
