@@ -70,16 +70,18 @@ unit:
 ## against restic in the same run, and backup/restore MB/s to MinIO on
 ## 127.0.0.1 beside a local repository, and cairn bench on a 300 MiB tree
 ## against the installed peers (plot in bench-tree.svg), and cairn mount
-## against dump and restic's mount. About seven minutes.
+## against dump and restic's mount. The peers (restic 0.19.1 and kopia
+## 0.23.1 built into .tools/peers, borg from Debian) are installed by
+## scripts/peers.sh. About eight minutes, and one more to build the peers.
 bench: build minio
 	$(GO) test -run XXX -bench . -benchtime 2s ./chunk/ ./crypto/ ./pack/ ./index/
 	$(GO) test -run XXX -bench Prune1M -benchtime 1x ./repo/
-	scripts/bench-check.sh 2048
-	scripts/minio.sh run -- scripts/bench-s3.sh 1024
-	scripts/bench-mount.sh 1024 1GiB
+	scripts/peers.sh run -- scripts/bench-check.sh 2048
+	scripts/minio.sh run -- scripts/peers.sh run -- scripts/bench-s3.sh 1024
+	scripts/peers.sh run -- scripts/bench-mount.sh 1024 1GiB
 	@d=$$(mktemp -d /tmp/cairn-bench-tree.XXXXXX); \
 	bin/cairn bench gen --profile tree --size 300MiB --seed 1 $$d/data && \
-	bin/cairn bench run $$d/data --compare restic,borg,kopia --same-settings --plot bench-tree.svg; \
+	scripts/peers.sh run -- bin/cairn bench run $$d/data --compare restic,borg,kopia --same-settings --plot bench-tree.svg; \
 	status=$$?; rm -rf $$d; exit $$status
 
 clean:

@@ -2,7 +2,7 @@
 # Measures "check --read-data" throughput of cairn and, when installed,
 # restic on the same data, in the same run. Usage:
 #   scripts/bench-check.sh [SIZE_MIB]   (default 2048)
-# Needs bin/cairn (make build). restic comes from Debian's package.
+# Needs bin/cairn (make build). restic comes from scripts/peers.sh (make bench).
 set -eu
 size_mib=${1:-2048}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -41,7 +41,7 @@ printf 'cairn  check --read-data: %6.0f MB repository in %6.2f s = %7.1f MB/s\n'
 	"$(awk -v n="$cairn_size" 'BEGIN { print n / 1e6 }')" "$cairn_s" "$cairn_mbs"
 
 if ! command -v restic >/dev/null 2>&1; then
-	echo "restic is not installed (apt-get install restic); no ratio"
+	echo "restic is not installed (scripts/peers.sh install); no ratio"
 	exit 0
 fi
 export RESTIC_PASSWORD=bench RESTIC_REPOSITORY="$work/restic-repo"
