@@ -108,6 +108,19 @@ func (h Handle) Valid() error {
 type FileInfo struct {
 	Name string
 	Size int64
+	// Path is where List found the file: its slash-separated path in the
+	// repository layout, which for a file out of its place (a stray file
+	// in a fan-out folder) differs from Handle.Path. Stat leaves it empty.
+	Path string
+}
+
+// Where returns fi's path as listed, or the layout's path for a file of
+// type t named fi.Name when the backend did not say.
+func (fi FileInfo) Where(t FileType) string {
+	if fi.Path != "" {
+		return fi.Path
+	}
+	return Handle{Type: t, Name: fi.Name}.Path()
 }
 
 // Releaser is implemented by backends that are done with a Save's data

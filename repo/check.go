@@ -258,7 +258,7 @@ func (c *checker) checkPacks(ctx context.Context) error {
 	err := c.r.be.List(ctx, backend.Pack, func(fi backend.FileInfo) error {
 		id, err := blob.ParseID(fi.Name)
 		if err != nil {
-			c.problem("data/"+fi.Name, errors.New("pack file name is not a hash"))
+			c.problem(fi.Where(backend.Pack), errors.New("pack file name is not a hash"))
 			return nil
 		}
 		c.files[id] = fi.Size

@@ -172,6 +172,18 @@ func TestCheckTruncatedAndMissing(t *testing.T) {
 	}
 }
 
+// TestCheckNamesStrayFileWhereItIs checks that a file in the data folder
+// whose name is not a hash is reported at its full path, not by its base
+// name alone, so that the user can find it.
+func TestCheckNamesStrayFileWhereItIs(t *testing.T) {
+	e := newDamageEnv(t)
+	writeFile(t, filepath.Join(e.dir, "data", "ab", "cd", "stray.tmp"), []byte("left by a copy tool"), 0o644)
+	rep := e.check(CheckOptions{})
+	if rep.OK() || len(rep.Problems) != 1 || rep.Problems[0].File != "data/ab/cd/stray.tmp" {
+		t.Fatalf("problems %+v, want one at data/ab/cd/stray.tmp", rep.Problems)
+	}
+}
+
 func TestDamagedKeyAndConfig(t *testing.T) {
 	ctx := context.Background()
 	for _, tt := range []struct {

@@ -157,6 +157,18 @@ func testList(t *testing.T, be backend.Backend) {
 			t.Errorf("List(%v) = %v, want %v", ft, got, w)
 		}
 	}
+	// Every file listed says where it is: for files saved through the
+	// backend, the layout's path.
+	for _, ft := range backend.FileTypes {
+		if err := be.List(ctx, ft, func(fi backend.FileInfo) error {
+			if want := (backend.Handle{Type: ft, Name: fi.Name}).Path(); fi.Path != want {
+				t.Errorf("List(%v): %s listed at %q, want %q", ft, fi.Name, fi.Path, want)
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	stop := errors.New("stop")
 	if err := be.List(ctx, backend.Pack, func(backend.FileInfo) error { return stop }); !errors.Is(err, stop) {
 		t.Errorf("List with failing callback: %v, want the callback's error", err)

@@ -226,7 +226,11 @@ func (b *Backend) List(ctx context.Context, t backend.FileType, fn func(backend.
 			}
 			return err
 		}
-		return fn(backend.FileInfo{Name: d.Name(), Size: info.Size()})
+		rel, err := filepath.Rel(b.root, p)
+		if err != nil {
+			rel = filepath.Join(t.Dir(), d.Name())
+		}
+		return fn(backend.FileInfo{Name: d.Name(), Size: info.Size(), Path: filepath.ToSlash(rel)})
 	})
 	if err != nil {
 		return fmt.Errorf("list %v: %w", t, err)

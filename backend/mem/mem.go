@@ -72,7 +72,7 @@ func (b *Backend) List(ctx context.Context, t backend.FileType, fn func(backend.
 	var infos []backend.FileInfo
 	for h, data := range b.files {
 		if h.Type == t {
-			infos = append(infos, backend.FileInfo{Name: h.Name, Size: int64(len(data))})
+			infos = append(infos, backend.FileInfo{Name: h.Name, Size: int64(len(data)), Path: h.Path()})
 		}
 	}
 	b.mu.Unlock()

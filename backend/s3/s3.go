@@ -428,7 +428,8 @@ func (b *Backend) List(ctx context.Context, t backend.FileType, fn func(backend.
 		if strings.HasSuffix(obj.Key, "/") || strings.HasPrefix(name, ".") {
 			continue
 		}
-		if err := fn(backend.FileInfo{Name: name, Size: obj.Size}); err != nil {
+		rel := strings.TrimPrefix(obj.Key, strings.TrimSuffix(prefix, t.Dir()+"/"))
+		if err := fn(backend.FileInfo{Name: name, Size: obj.Size, Path: rel}); err != nil {
 			return err
 		}
 	}
