@@ -320,6 +320,38 @@ func TestLatest(t *testing.T) {
 	}
 }
 
+// TestOwnHome checks that every tool runs with its home and cache folders
+// under the work folder, and that the tools given are left as they were.
+func TestOwnHome(t *testing.T) {
+	tools, _ := Tools("/bin/cairn", nil, false)
+	got := withOwnHome(tools, "/w")
+	env := strings.Join(got[0].Env, " ")
+	for _, want := range []string{"HOME=/w/cairn-home", "XDG_CACHE_HOME=/w/cairn-home/.cache", "XDG_CONFIG_HOME=/w/cairn-home/.config", "CAIRN_PASSWORD=bench"} {
+		if !strings.Contains(env, want) {
+			t.Errorf("environment %q lacks %s", env, want)
+		}
+	}
+	if strings.Contains(strings.Join(tools[0].Env, " "), "HOME=") {
+		t.Errorf("the tools given were changed: %q", tools[0].Env)
+	}
+}
+
+// TestVersionLine checks that every tool's version line names the tool,
+// including kopia's, which prints only its number.
+func TestVersionLine(t *testing.T) {
+	cases := []struct{ bin, out, want string }{
+		{"/x/kopia", "0.23.1 build: 72ec08f from: kopia/kopia\n", "kopia 0.23.1 build: 72ec08f from: kopia/kopia"},
+		{"/usr/bin/restic", "restic 0.19.1 compiled with go1.26.8 on linux/amd64\n", "restic 0.19.1 compiled with go1.26.8 on linux/amd64"},
+		{"/usr/bin/borg", "borg 1.2.4\nmore\n", "borg 1.2.4"},
+		{"/usr/bin/borg", "\n", "unknown"},
+	}
+	for _, c := range cases {
+		if got := versionLine(c.bin, []byte(c.out)); got != c.want {
+			t.Errorf("versionLine(%q, %q) = %q, want %q", c.bin, c.out, got, c.want)
+		}
+	}
+}
+
 // TestSameSettings checks that --same-settings adds zstd variants of the
 // peers whose default is not zstd, and that every tool says its settings.
 func TestSameSettings(t *testing.T) {

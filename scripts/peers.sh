@@ -28,15 +28,16 @@ restic_install() {
 kopia_install() {
 	if [ -x "$dir/kopia" ]; then return 0; fi
 	echo "peers.sh: building kopia $kopia_version into .tools/peers (about a minute)" >&2
-	local src tmp
-	src=$(cd /tmp && GOFLAGS= go mod download -json "github.com/kopia/kopia@$kopia_version" |
-		sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+	local info src commit tmp
+	info=$(cd /tmp && GOFLAGS= go mod download -json "github.com/kopia/kopia@$kopia_version") || return 1
+	src=$(sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p' <<<"$info")
+	commit=$(sed -n 's/^[[:space:]]*"Hash": "\(.*\)",$/\1/p' <<<"$info")
 	[ -n "$src" ] && [ -d "$src" ] || return 1
 	tmp=$(mktemp -d /tmp/cairn-kopia-src.XXXXXX)
 	cp -r "$src/." "$tmp"
 	chmod -R u+w "$tmp"
 	(cd "$tmp" && GOFLAGS= go build -trimpath -o "$dir/kopia" \
-		-ldflags "-s -w -X github.com/kopia/kopia/repo.BuildVersion=${kopia_version#v}" .) >&2 ||
+		-ldflags "-s -w -X github.com/kopia/kopia/repo.BuildVersion=${kopia_version#v} -X github.com/kopia/kopia/repo.BuildInfo=${commit:-unknown} -X github.com/kopia/kopia/repo.BuildGitHubRepo=kopia/kopia" .) >&2 ||
 		{ rm -rf "$tmp"; return 1; }
 	rm -rf "$tmp"
 }
