@@ -32,6 +32,32 @@ type File struct {
 	Packs      []Pack
 }
 
+// MaxFileBlobs bounds the blobs one index file lists when cairn writes
+// it (about 2.5 MB of payload): loading a repository's index then holds
+// one small file's bytes at a time beside the index, not a whole
+// backup's (a backup of a million small files wrote 34 MB index files,
+// which cost 130 MB to load).
+const MaxFileBlobs = 50000
+
+// Split groups packs, in order, into runs of at most maxBlobs blobs each;
+// a pack with more blobs than that is a run of its own. It returns no
+// runs for no packs.
+func Split(packs []Pack, maxBlobs int) [][]Pack {
+	var runs [][]Pack
+	start, n := 0, 0
+	for i, p := range packs {
+		if i > start && n+len(p.Blobs) > maxBlobs {
+			runs = append(runs, packs[start:i:i])
+			start, n = i, 0
+		}
+		n += len(p.Blobs)
+	}
+	if start < len(packs) {
+		runs = append(runs, packs[start:])
+	}
+	return runs
+}
+
 // Encode returns the payload bytes of f.
 func (f *File) Encode() []byte {
 	n := 1 + 4 + len(f.Supersedes)*blob.IDSize + 4

@@ -3,6 +3,7 @@ package index
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"runtime"
 	"testing"
@@ -59,6 +60,43 @@ func TestFileRoundTrip(t *testing.T) {
 	for n := 0; n < len(b); n += 7 {
 		if _, err := Decode(b[:n]); !errors.Is(err, ErrFormat) {
 			t.Fatalf("truncated at %d: %v", n, err)
+		}
+	}
+}
+
+// TestSplit checks that Split keeps every pack, in order, in runs of at
+// most the given blob count, a larger pack alone.
+func TestSplit(t *testing.T) {
+	counts := func(runs [][]Pack) (out [][]int) {
+		for _, run := range runs {
+			var c []int
+			for _, p := range run {
+				c = append(c, len(p.Blobs))
+			}
+			out = append(out, c)
+		}
+		return out
+	}
+	mk := func(sizes ...int) []Pack {
+		var packs []Pack
+		for _, n := range sizes {
+			packs = append(packs, Pack{Blobs: make([]pack.Entry, n)})
+		}
+		return packs
+	}
+	cases := []struct {
+		sizes []int
+		want  string
+	}{
+		{nil, "[]"},
+		{[]int{3}, "[[3]]"},
+		{[]int{4, 6, 1}, "[[4 6] [1]]"},
+		{[]int{25, 2, 3, 9, 1}, "[[25] [2 3] [9 1]]"},
+		{[]int{10, 10, 10}, "[[10] [10] [10]]"},
+	}
+	for _, c := range cases {
+		if got := fmt.Sprint(counts(Split(mk(c.sizes...), 10))); got != c.want {
+			t.Errorf("Split(%v, 10) = %s, want %s", c.sizes, got, c.want)
 		}
 	}
 }

@@ -399,3 +399,55 @@ func TestParseSubset(t *testing.T) {
 		t.Errorf("10%% of 256 packs selected %d, want 26", len(sel))
 	}
 }
+
+// TestIndexFilesAreBounded checks that a backup writes index files of at
+// most Options.IndexFileBlobs blobs each (a reader holds one at a time),
+// that a repaired index is split the same way, and that the repository
+// is whole after both.
+func TestIndexFilesAreBounded(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	be, err := local.Open(dir)
+	must(t, err)
+	opts := testOpts
+	opts.IndexFileBlobs = 40
+	r, err := Init(ctx, be, pw, opts)
+	must(t, err)
+	src := t.TempDir()
+	for i := 0; i < 300; i++ {
+		writeFile(t, filepath.Join(src, fmt.Sprintf("d%d", i%7), fmt.Sprintf("f%03d", i)), randBytes(4000+i, uint64(i)), 0o644)
+	}
+	e := &backupEnv{t: t, be: be, r: r}
+	e.backup(src, nil)
+	sizes := func() (files, blobs int) {
+		for _, name := range mustNames(t, be, backend.Index) {
+			f, err := r.LoadIndexFile(ctx, name)
+			must(t, err)
+			n := 0
+			for _, p := range f.Packs {
+				n += len(p.Blobs)
+			}
+			if n > 40 && len(f.Packs) > 1 {
+				t.Errorf("index file %s lists %d blobs in %d packs, more than 40", name[:8], n, len(f.Packs))
+			}
+			files, blobs = files+1, blobs+n
+		}
+		return files, blobs
+	}
+	files, blobs := sizes()
+	if blobs < 307 || files < blobs/40 {
+		t.Fatalf("%d index files for %d blobs (300 files and their trees)", files, blobs)
+	}
+	_, err = r.RepairIndex(ctx, RepairIndexOptions{})
+	must(t, err)
+	if files2, blobs2 := sizes(); blobs2 != blobs || files2 < blobs/40 {
+		t.Errorf("after repair: %d index files for %d blobs, want %d blobs", files2, blobs2, blobs)
+	}
+	r2, err := Open(ctx, be, pw, opts)
+	must(t, err)
+	rep, err := r2.Check(ctx, CheckOptions{ReadData: true})
+	must(t, err)
+	if !rep.OK() {
+		t.Fatalf("check after split index files: %+v %+v", rep.Problems, rep.Damage)
+	}
+}

@@ -390,7 +390,8 @@ func (r *Repository) uploadPack(ctx context.Context, parts [][]byte, ip index.Pa
 	r.idx.Add(ip)
 	r.mu.Lock()
 	r.written = append(r.written, ip)
-	checkpoint := len(r.written) >= r.opts.CheckpointPacks
+	r.writtenBlobs += len(ip.Blobs)
+	checkpoint := len(r.written) >= r.opts.CheckpointPacks || r.writtenBlobs >= r.opts.IndexFileBlobs
 	r.mu.Unlock()
 	if checkpoint {
 		return r.WriteIndex(ctx)
@@ -451,31 +452,43 @@ func (r *Repository) Flush(ctx context.Context) error {
 	return r.WriteIndex(ctx)
 }
 
-// WriteIndex stores an index file for the packs stored since the last one
-// (a checkpoint). Blobs still waiting in packers are not included. An
-// earlier upload failure does not stop it: the packs that did arrive are
-// indexed all the same (design §12.3).
+// WriteIndex stores index files for the packs stored since the last one
+// (a checkpoint), each of at most Options.IndexFileBlobs blobs. Blobs still
+// waiting in packers are not included. An earlier upload failure does not
+// stop it: the packs that did arrive are indexed all the same (design
+// §12.3).
 func (r *Repository) WriteIndex(ctx context.Context) error {
 	r.mu.Lock()
 	packs := r.written
-	r.written = nil
+	r.written, r.writtenBlobs = nil, 0
 	r.mu.Unlock()
-	if len(packs) == 0 {
-		return nil
-	}
-	f := &index.File{Packs: packs}
-	name, err := r.SaveFile(ctx, backend.Index, crypto.KindIndex, f.Encode())
-	if err != nil {
+	runs := index.Split(packs, r.opts.IndexFileBlobs)
+	for i, run := range runs {
+		f := &index.File{Packs: run}
+		name, err := r.SaveFile(ctx, backend.Index, crypto.KindIndex, f.Encode())
+		if err != nil {
+			// The packs of this run and the ones after it wait for the
+			// next index file.
+			var rest []index.Pack
+			blobs := 0
+			for _, run := range runs[i:] {
+				rest = append(rest, run...)
+				for _, p := range run {
+					blobs += len(p.Blobs)
+				}
+			}
+			r.mu.Lock()
+			r.written = append(rest, r.written...)
+			r.writtenBlobs += blobs
+			r.mu.Unlock()
+			return fmt.Errorf("write index: %w", err)
+		}
 		r.mu.Lock()
-		r.written = append(packs, r.written...)
+		if r.indexNames != nil {
+			r.indexNames[name] = true // already in the in-memory index
+		}
 		r.mu.Unlock()
-		return fmt.Errorf("write index: %w", err)
 	}
-	r.mu.Lock()
-	if r.indexNames != nil {
-		r.indexNames[name] = true // already in the in-memory index
-	}
-	r.mu.Unlock()
 	return nil
 }
 
@@ -514,8 +527,12 @@ func (r *Repository) SalvageIndex(ctx context.Context) (int, error) {
 			kept = append(kept, p)
 		}
 	}
+	blobs := 0
+	for _, p := range kept {
+		blobs += len(p.Blobs)
+	}
 	r.mu.Lock()
-	r.written = kept
+	r.written, r.writtenBlobs = kept, blobs
 	r.mu.Unlock()
 	err = r.WriteIndex(ctx)
 	_ = fresh.Unlock()

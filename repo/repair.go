@@ -188,14 +188,16 @@ func (r *Repository) replaceIndex(ctx context.Context, packs []index.Pack, oldNa
 			supersedes = append(supersedes, id)
 		}
 	}
-	// One index file per 10,000 packs keeps files a manageable size.
-	for start := 0; start < len(packs) || start == 0; start += 10000 {
-		f := &index.File{Supersedes: supersedes, Packs: packs[start:min(start+10000, len(packs))]}
+	// Files of at most Options.IndexFileBlobs blobs each; an empty index
+	// still gets one file, which supersedes the old ones.
+	runs := index.Split(packs, r.opts.IndexFileBlobs)
+	if len(runs) == 0 {
+		runs = [][]index.Pack{nil}
+	}
+	for _, run := range runs {
+		f := &index.File{Supersedes: supersedes, Packs: run}
 		if _, err := r.SaveFile(ctx, backend.Index, crypto.KindIndex, f.Encode()); err != nil {
 			return 0, fmt.Errorf("write new index: %w", err)
-		}
-		if len(packs) == 0 {
-			break
 		}
 	}
 	locked := 0
@@ -593,6 +595,7 @@ func (r *Repository) ReconcilePacks(ctx context.Context) (*ReconcileReport, erro
 			r.idx.Add(p)
 			r.mu.Lock()
 			r.written = append(r.written, p)
+			r.writtenBlobs += len(p.Blobs)
 			r.mu.Unlock()
 			rep.Adopted++
 			return nil

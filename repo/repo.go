@@ -58,6 +58,10 @@ type Options struct {
 	// CheckpointPacks: after this many new packs an index file is written,
 	// so an interrupted run leaves reusable data. Zero means 64.
 	CheckpointPacks int
+	// IndexFileBlobs bounds the blobs of one index file this repository
+	// writes; an index file is also written once this many new blobs are
+	// stored. Zero means index.MaxFileBlobs.
+	IndexFileBlobs int
 	// Lock, for Init: lock every file the repository stores (S3 object
 	// lock; the storage must support it). Recorded in the config.
 	Lock LockPolicy
@@ -83,6 +87,9 @@ func (o *Options) fill() {
 	if o.CheckpointPacks <= 0 {
 		o.CheckpointPacks = 64
 	}
+	if o.IndexFileBlobs <= 0 {
+		o.IndexFileBlobs = index.MaxFileBlobs
+	}
 }
 
 // Repository is an open repository. Its methods are safe for concurrent use.
@@ -98,7 +105,9 @@ type Repository struct {
 	packers  [blob.NumTypes]*packer
 	inflight map[blob.Handle]struct{}
 	written  []index.Pack // packs stored since the last index file
-	failed   error
+	// writtenBlobs counts the blobs of written.
+	writtenBlobs int
+	failed       error
 
 	local     bool          // the storage answers at the speed of a disk (backend.Releaser)
 	uploadSem chan struct{} // bounds background pack uploads
