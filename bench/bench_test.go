@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -157,7 +158,8 @@ func TestCeilingSampleLimit(t *testing.T) {
 
 func TestPlot(t *testing.T) {
 	rep := &Report{Dataset: "x", Bytes: 1e9, Files: 10}
-	for i, tool := range []string{"cairn", "restic"} {
+	tools := []string{"cairn", "restic", "borg", "borg-zstd", "kopia", "kopia-zstd"}
+	for i, tool := range tools {
 		r := Result{Tool: tool}
 		for _, n := range StepNames {
 			r.Steps = append(r.Steps, Step{Name: n, MBps: float64(100 * (i + 1))})
@@ -171,7 +173,16 @@ func TestPlot(t *testing.T) {
 	}
 	data, err := os.ReadFile(file)
 	if err != nil || len(data) < 1000 || string(data[:5]) != "<?xml" {
-		t.Errorf("plot is not an SVG: %d bytes, %v", len(data), err)
+		t.Fatalf("plot is not an SVG: %d bytes, %v", len(data), err)
+	}
+	// Every tool has a colour of its own (white is the background).
+	fills := map[string]bool{}
+	for _, m := range regexp.MustCompile(`fill:#[0-9A-Fa-f]{6}`).FindAllString(string(data), -1) {
+		fills[strings.ToUpper(m)] = true
+	}
+	delete(fills, "FILL:#FFFFFF")
+	if len(fills) != len(tools) {
+		t.Errorf("%d bar colours for %d tools: %v", len(fills), len(tools), fills)
 	}
 }
 
@@ -384,5 +395,19 @@ func TestSameSettings(t *testing.T) {
 	}
 	if tools, _ := Tools("/bin/cairn", []string{"borg", "kopia"}, false); len(tools) != 3 {
 		t.Errorf("without --same-settings: %d tools, want cairn, borg and kopia", len(tools))
+	}
+}
+
+// TestRoundTicks checks that the axis is labelled at round values.
+func TestRoundTicks(t *testing.T) {
+	var got []string
+	for _, tk := range roundTicks(0, 2650) {
+		got = append(got, tk.Label)
+	}
+	if s := strings.Join(got, " "); s != "0 500 1000 1500 2000 2500" {
+		t.Errorf("ticks from 0 to 2650: %s", s)
+	}
+	if len(roundTicks(5, 5)) != 0 {
+		t.Error("ticks for an empty range")
 	}
 }
