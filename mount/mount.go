@@ -22,6 +22,21 @@ import (
 // DefaultCacheBytes is the default bound of the blob and tree cache.
 const DefaultCacheBytes = 256 << 20
 
+// Memory is the memory limit a mount with a cache of cacheBytes
+// (DefaultCacheBytes when 0) runs under: the cache, half as much again for
+// the blobs being loaded, read ahead and handed to the kernel beside it,
+// and what the runtime needs to collect garbage seldom. The CLI raises the
+// runtime's memory limit to it while mounted: under the small limit every
+// command starts with, the collector ran so often while the cache filled
+// that reading a 1 GiB file through the mount took 4.0-4.4 s instead of
+// 2.9 s. With it: 3.0 s at a 465 MB peak (570 MB without any limit).
+func Memory(cacheBytes int64) int64 {
+	if cacheBytes <= 0 {
+		cacheBytes = DefaultCacheBytes
+	}
+	return cacheBytes*3/2 + 48<<20
+}
+
 // DefaultRefresh is how old the snapshot listing may get before a look at
 // a snapshot folder lists the repository again.
 const DefaultRefresh = time.Minute

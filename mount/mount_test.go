@@ -112,3 +112,14 @@ func TestLRUBound(t *testing.T) {
 		t.Errorf("an entry larger than the bound was kept (size %d)", c.size)
 	}
 }
+
+// TestMemory checks that a mount's memory limit leaves room beyond its
+// cache, and follows the cache size asked for.
+func TestMemory(t *testing.T) {
+	if got := Memory(0); got != Memory(DefaultCacheBytes) || got < DefaultCacheBytes*3/2 {
+		t.Errorf("Memory(0) = %d, want the default cache's and at least %d", got, DefaultCacheBytes*3/2)
+	}
+	if small, big := Memory(64<<20), Memory(1<<30); small <= 64<<20 || big <= small || big < 3<<29 {
+		t.Errorf("Memory(64 MiB) = %d, Memory(1 GiB) = %d", small, big)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/cairn-backup/cairn/engine"
 	"github.com/cairn-backup/cairn/mount"
 	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
@@ -36,6 +37,7 @@ func runMount(cmd *cobra.Command, g *globals, dir string, o *mountFlags) error {
 		return err
 	}
 	defer unlock()
+	defer engine.GovernMemory(mount.Memory(int64(cacheBytes)))()
 	refresh := o.refresh
 	if refresh <= 0 {
 		refresh = -1 // list on every look
