@@ -235,7 +235,7 @@ func (g *globals) backupEvent(e engine.Event) {
 		g.verbosef(1, "checkpoint: %v\n", e.Err)
 	case engine.EventSalvaged:
 		if !g.json {
-			fmt.Fprintf(g.stderr, "no snapshot was made; the %d packs stored so far are indexed, and the next backup reuses them\n", e.Count)
+			fmt.Fprintf(g.stderr, "no snapshot was made; the packs stored so far are indexed (%d since the last checkpoint), and the next backup reuses them\n", e.Count)
 		}
 	case engine.EventSalvageFailed:
 		fmt.Fprintf(g.stderr, "warning: %v\n", e.Err)
