@@ -29,9 +29,12 @@ type copier struct {
 	mu       sync.Mutex // guards blobs, trees
 	blobs    map[blob.ID]blob.ID
 	trees    map[blob.ID]blob.ID
-	copied   atomic.Int64
-	present  atomic.Int64
-	bytes    atomic.Uint64
+	// bufs recycles the blobs in flight: a fresh buffer per blob made
+	// copy spend its time collecting garbage under the memory limit.
+	bufs    *blob.Buffers
+	copied  atomic.Int64
+	present atomic.Int64
+	bytes   atomic.Uint64
 }
 
 // SnapshotKey is what identifies a snapshot across copies: its original ID.
@@ -60,7 +63,8 @@ func Copy(ctx context.Context, src, dst *Repository, snaps []*snapshot.Snapshot,
 	}
 	probe := []byte("cairn copy: do both repositories share the blob-ID key?")
 	c := &copier{src: src, dst: dst, sameIDs: src.BlobID(probe) == dst.BlobID(probe), rep: &CopyReport{},
-		blobs: map[blob.ID]blob.ID{}, trees: map[blob.ID]blob.ID{}}
+		blobs: map[blob.ID]blob.ID{}, trees: map[blob.ID]blob.ID{},
+		bufs: blob.NewBuffers(dst.opts.Connections, 1<<20, 4<<20)}
 	// On failure or cancellation the report counts what was really done,
 	// and the blobs already stored in dst are indexed for the next run.
 	fail := func(err error) (*CopyReport, error) {
@@ -166,12 +170,14 @@ func (c *copier) blob(ctx context.Context, id blob.ID) (blob.ID, error) {
 		c.present.Add(1)
 		nid = id
 	} else {
-		data, err := c.src.LoadBlob(ctx, h)
+		data, err := c.src.LoadBlobInto(ctx, h, c.bufs.Get(0))
 		if err != nil {
 			return blob.ID{}, err
 		}
 		var known bool
-		if nid, known, err = c.dst.SaveBlob(ctx, blob.Data, data); err != nil {
+		nid, known, err = c.dst.SaveBlob(ctx, blob.Data, data)
+		c.bufs.Put(data) // SaveBlob keeps no reference to data
+		if err != nil {
 			return blob.ID{}, err
 		}
 		c.count(known, len(data))

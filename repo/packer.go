@@ -35,7 +35,8 @@ type packer struct {
 
 // SaveBlob stores data as a blob of type t unless the repository already
 // has it, and returns its ID and whether it was already known. The blob is
-// durable only after Flush.
+// durable only after Flush. data is copied (compressed or not) before
+// SaveBlob returns: the caller may reuse its buffer at once.
 func (r *Repository) SaveBlob(ctx context.Context, t blob.Type, data []byte) (blob.ID, bool, error) {
 	id, known, _, err := r.saveBlob(ctx, t, data, true)
 	return id, known, err
