@@ -240,6 +240,23 @@ type Report struct {
 	CeilingShare float64  `json:"ceiling_share,omitempty"`
 }
 
+// ReadReport reads a report written by "cairn bench run --json". A file
+// that is not one (not JSON, or without a cairn result) is an error.
+func ReadReport(name string) (*Report, error) {
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return nil, err
+	}
+	var rep Report
+	if err := json.Unmarshal(b, &rep); err != nil {
+		return nil, fmt.Errorf("%s is not a bench report: %w", name, err)
+	}
+	if len(rep.Results) == 0 || rep.Results[0].Tool != "cairn" {
+		return nil, fmt.Errorf("%s is not a bench report: it has no cairn results", name)
+	}
+	return &rep, nil
+}
+
 // Failed lists the steps that failed, as "tool step: why".
 func (r *Report) Failed() []string {
 	var out []string

@@ -23,7 +23,7 @@ func newBenchCmd(g *globals) *cobra.Command {
   cairn bench run /tmp/ds --compare restic,borg --plot bench.svg
   cairn bench scale --profile manysmall --sizes 20MiB,200MiB,2GiB`,
 	}
-	cmd.AddCommand(newBenchGenCmd(g), newBenchRunCmd(g), newBenchScaleCmd(g))
+	cmd.AddCommand(newBenchGenCmd(g), newBenchRunCmd(g), newBenchScaleCmd(g), newBenchShowCmd(g))
 	return cmd
 }
 
@@ -142,6 +142,40 @@ share of it.`,
 	return run
 }
 
+func newBenchShowCmd(g *globals) *cobra.Command {
+	var plotFile string
+	cmd := &cobra.Command{
+		Use:   "show FILE.json [--plot FILE.svg]",
+		Short: "Print the table of a saved bench run (and draw its plot)",
+		Long: `Read a report that "cairn bench run --json" wrote and print its table,
+ratios and pipeline ceiling as "bench run" prints them; with --plot, draw
+its MB/s plot too. Failed steps are shown as failed. A file that is not
+such a report is refused with one line and exit code 1.`,
+		Example: `  cairn bench run /tmp/ds --compare restic,kopia --json > bench.json
+  cairn bench show bench.json
+  cairn bench show bench.json --plot bench.svg`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			rep, err := bench.ReadReport(args[0])
+			if err != nil {
+				return err
+			}
+			if plotFile != "" {
+				if err := bench.Plot(rep, plotFile); err != nil {
+					return fmt.Errorf("plot: %w", err)
+				}
+			}
+			if g.json {
+				return g.printJSON(rep)
+			}
+			printBench(g, rep)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&plotFile, "plot", "", "also draw the MB/s of every step and tool into `file` (.svg, .png or .pdf)")
+	return cmd
+}
+
 func newBenchScaleCmd(g *globals) *cobra.Command {
 	var profile, sizes, work string
 	var seed uint64
@@ -228,7 +262,14 @@ func printBench(g *globals, rep *bench.Report) {
 	for _, r := range rep.Results {
 		for _, s := range r.Steps {
 			if s.Error != "" {
-				fmt.Fprintf(tw, "%s\t%s\tFAILED: %s\t\t\t\t\t\n", r.Tool, s.Name, s.Error)
+				// The reason follows the row's last cell, so that it
+				// widens no column; cut, as bench run prints each
+				// failure whole when it exits.
+				why := s.Error
+				if len(why) > 100 {
+					why = why[:97] + "..."
+				}
+				fmt.Fprintf(tw, "%s\t%s\tFAILED\t\t\t\t\t%s\n", r.Tool, s.Name, why)
 				continue
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%.2f\t%.2f\t%.1f\t%.0f\t%s\t\n", r.Tool, s.Name, s.Seconds, s.CPUSeconds, s.MBps, s.FilesPerS,
