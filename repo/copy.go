@@ -29,8 +29,8 @@ type copier struct {
 	mu       sync.Mutex // guards blobs, trees
 	blobs    map[blob.ID]blob.ID
 	trees    map[blob.ID]blob.ID
-	// bufs recycles the blobs in flight: a fresh buffer per blob made
-	// copy spend its time collecting garbage under the memory limit.
+	// bufs recycles the buffers of the blobs in flight instead of a
+	// fresh one per blob.
 	bufs    *blob.Buffers
 	copied  atomic.Int64
 	present atomic.Int64

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math/big"
 	"runtime"
+	"slices"
 	"sync"
 
 	"github.com/cairn-backup/cairn/backend"
@@ -453,6 +454,15 @@ func (r *Repository) Flush(ctx context.Context) error {
 	return r.WriteIndex(ctx)
 }
 
+// blobCount is the number of blobs the packs hold.
+func blobCount(packs []index.Pack) int {
+	n := 0
+	for _, p := range packs {
+		n += len(p.Blobs)
+	}
+	return n
+}
+
 // WriteIndex stores index files for the packs stored since the last one
 // (a checkpoint), each of at most Options.IndexFileBlobs blobs. Blobs still
 // waiting in packers are not included. An earlier upload failure does not
@@ -463,27 +473,21 @@ func (r *Repository) WriteIndex(ctx context.Context) error {
 	packs := r.written
 	r.written, r.writtenBlobs = nil, 0
 	r.mu.Unlock()
-	runs := index.Split(packs, r.opts.IndexFileBlobs)
-	for i, run := range runs {
+	done := 0 // packs indexed
+	for _, run := range index.Split(packs, r.opts.IndexFileBlobs) {
 		f := &index.File{Packs: run}
 		name, err := r.SaveFile(ctx, backend.Index, crypto.KindIndex, f.Encode())
 		if err != nil {
-			// The packs of this run and the ones after it wait for the
-			// next index file.
-			var rest []index.Pack
-			blobs := 0
-			for _, run := range runs[i:] {
-				rest = append(rest, run...)
-				for _, p := range run {
-					blobs += len(p.Blobs)
-				}
-			}
+			// This run's packs and the ones after it wait for the next
+			// index file.
+			rest := packs[done:]
 			r.mu.Lock()
-			r.written = append(rest, r.written...)
-			r.writtenBlobs += blobs
+			r.written = append(slices.Clip(rest), r.written...)
+			r.writtenBlobs += blobCount(rest)
 			r.mu.Unlock()
 			return fmt.Errorf("write index: %w", err)
 		}
+		done += len(run)
 		r.mu.Lock()
 		if r.indexNames != nil {
 			r.indexNames[name] = true // already in the in-memory index
@@ -528,12 +532,8 @@ func (r *Repository) SalvageIndex(ctx context.Context) (int, error) {
 			kept = append(kept, p)
 		}
 	}
-	blobs := 0
-	for _, p := range kept {
-		blobs += len(p.Blobs)
-	}
 	r.mu.Lock()
-	r.written, r.writtenBlobs = kept, blobs
+	r.written, r.writtenBlobs = kept, blobCount(kept)
 	r.mu.Unlock()
 	err = r.WriteIndex(ctx)
 	_ = fresh.Unlock()

@@ -115,17 +115,8 @@ share of it.`,
 			if err != nil {
 				return err
 			}
-			if plotFile != "" {
-				if err := bench.Plot(rep, plotFile); err != nil {
-					return fmt.Errorf("plot: %w", err)
-				}
-			}
-			if g.json {
-				if err := g.printJSON(rep); err != nil {
-					return err
-				}
-			} else {
-				printBench(g, rep)
+			if err := showReport(g, rep, plotFile); err != nil {
+				return err
 			}
 			if failed := rep.Failed(); len(failed) > 0 {
 				return fmt.Errorf("%d steps failed (they have no time and no ratio): %s", len(failed), strings.Join(failed, "; "))
@@ -160,16 +151,7 @@ such a report is refused with one line and exit code 1.`,
 			if err != nil {
 				return err
 			}
-			if plotFile != "" {
-				if err := bench.Plot(rep, plotFile); err != nil {
-					return fmt.Errorf("plot: %w", err)
-				}
-			}
-			if g.json {
-				return g.printJSON(rep)
-			}
-			printBench(g, rep)
-			return nil
+			return showReport(g, rep, plotFile)
 		},
 	}
 	cmd.Flags().StringVar(&plotFile, "plot", "", "also draw the MB/s of every step and tool into `file` (.svg, .png or .pdf)")
@@ -246,6 +228,21 @@ func scratchFolder(work string) (dir string, done func(), err error) {
 		return "", nil, err
 	}
 	return work, func() { _ = os.RemoveAll(work) }, nil
+}
+
+// showReport draws rep's plot into plotFile when one is given, then
+// prints rep as JSON or as a table.
+func showReport(g *globals, rep *bench.Report, plotFile string) error {
+	if plotFile != "" {
+		if err := bench.Plot(rep, plotFile); err != nil {
+			return fmt.Errorf("plot: %w", err)
+		}
+	}
+	if g.json {
+		return g.printJSON(rep)
+	}
+	printBench(g, rep)
+	return nil
 }
 
 func printBench(g *globals, rep *bench.Report) {
