@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -126,6 +127,28 @@ func TestRunCairn(t *testing.T) {
 	}
 	if want := float64(c.Cores) * 1e3 / sum; c.MBps < want*0.999 || c.MBps > want*1.001 {
 		t.Errorf("ceiling %.1f MB/s, stages give %.1f", c.MBps, want)
+	}
+
+	// Interrupted as the changed backup starts (as Ctrl-C would): Run
+	// stops, says how many commands had ended, and leaves the dataset as
+	// it was.
+	before, files, _, err := datasetSize(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	_, err = Run(ctx, data, RunOptions{Cairn: bin, Work: t.TempDir(), CeilingSample: -1, Log: func(f string, a ...any) {
+		if strings.Contains(fmt.Sprintf(f, a...), "backup-1pct-changed") {
+			cancel()
+		}
+	}})
+	var stopped *StoppedError
+	if !errors.As(err, &stopped) || stopped.Ran != 2 || stopped.Total != 5 || !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted run: %v, want stopped after 2 of 5 commands", err)
+	}
+	if after, files2, _, _ := datasetSize(data); after != before || files2 != files {
+		t.Errorf("dataset after the interrupted run: %d bytes in %d files, before %d in %d", after, files2, before, files)
 	}
 }
 

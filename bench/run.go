@@ -240,6 +240,21 @@ type Report struct {
 	CeilingShare float64  `json:"ceiling_share,omitempty"`
 }
 
+// StoppedError is Run's error when its context ends (Ctrl-C) mid-run: no
+// figures are reported, and Ran of the Total timed commands had ended
+// (the last of them may have been cut short).
+type StoppedError struct {
+	Ran, Total int
+	Err        error
+}
+
+func (e *StoppedError) Error() string {
+	return fmt.Sprintf("stopped after %d of %d timed commands: %v", e.Ran, e.Total, e.Err)
+}
+
+// Unwrap returns the context's error.
+func (e *StoppedError) Unwrap() error { return e.Err }
+
 // ReadReport reads a report written by "cairn bench run --json". A file
 // that is not one (not JSON, or without a cairn result) is an error.
 func ReadReport(name string) (*Report, error) {
@@ -426,8 +441,12 @@ func runOnce(ctx context.Context, tools []Tool, abs string, bytes int64, nfiles 
 	// made checks that a backup added a snapshot, and remembers it.
 	made := func(i int, t Tool) error { return newSnapshot(ctx, t, repos[i], &latest[i], &counts[i]) }
 	var verify func(i int, t Tool) error // checks a step's result, when set
+	ran := 0                             // commands run to their end
 	step := func(name string, argv func(i int, t Tool) ([]string, string)) {
 		for i, t := range tools {
+			if ctx.Err() != nil {
+				return // interrupted: nothing more runs
+			}
 			args, cwd := argv(i, t)
 			log("%s: %s\n", t.Name, name)
 			// Write back what the previous command left dirty, so that no
@@ -445,6 +464,9 @@ func runOnce(ctx context.Context, tools []Tool, abs string, bytes int64, nfiles 
 				s.FilesPerS = float64(nfiles) / s.Seconds
 			}
 			results[i].Steps = append(results[i].Steps, s)
+			if ctx.Err() == nil {
+				ran++
+			}
 		}
 	}
 	backup := func(i int, t Tool) ([]string, string) {
@@ -485,6 +507,10 @@ func runOnce(ctx context.Context, tools []Tool, abs string, bytes int64, nfiles 
 		_ = os.RemoveAll(filepath.Join(work, t.Name+"-restore"))
 	}
 	step("check-read-data", func(i int, t Tool) ([]string, string) { return t.Check(repos[i]), "" })
+	if err := ctx.Err(); err != nil {
+		// The last command counted may have been cut short too.
+		return nil, &StoppedError{Ran: ran, Total: 5 * len(tools), Err: err}
+	}
 	for i := range results {
 		results[i].StoredBytes = duBytes(repos[i])
 		if results[i].StoredBytes > 0 {

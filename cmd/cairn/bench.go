@@ -84,7 +84,9 @@ with zstd (as borg-zstd and kopia-zstd), beside their defaults.
 Before every backup the dataset is read once, so every tool finds it in
 the page cache, and before every step dirty pages are written back (sync). With --runs N,
 everything is repeated with fresh repositories and each step's median run
-is reported; every run appends to 1% of the files again.
+is reported; every run appends to 1% of the files again. Ctrl-C stops it
+at once with exit code 130: no figures, how many timed commands had
+ended, and the 1% change undone.
 
 Before the steps, each stage of a backup (chunking, hashing, compression,
 pack writing with verification) runs alone on one core over the first
@@ -112,6 +114,10 @@ share of it.`,
 			}
 			rep, err := bench.Run(cmd.Context(), args[0], bench.RunOptions{Cairn: self, Compare: peers, Work: work,
 				Runs: runs, CeilingSample: ceilingSample, SameSettings: same, Log: func(f string, a ...any) { g.verbosef(1, f, a...) }})
+			var stopped *bench.StoppedError
+			if errors.As(err, &stopped) {
+				fmt.Fprintf(g.stderr, "bench run stopped after %d of %d timed commands: no figures are reported, and the dataset is as it was\n", stopped.Ran, stopped.Total)
+			}
 			if err != nil {
 				return err
 			}
