@@ -248,6 +248,7 @@ type StoppedError struct {
 	Err        error
 }
 
+// Error says how far the run got and why it stopped.
 func (e *StoppedError) Error() string {
 	return fmt.Sprintf("stopped after %d of %d timed commands: %v", e.Ran, e.Total, e.Err)
 }
