@@ -62,7 +62,8 @@ type RestoreSummary struct {
 	TotalDuration  float64  `json:"total_duration"`
 	Interrupted    bool     `json:"interrupted"`
 	DryRun         bool     `json:"dry_run,omitempty"`
-	FilesDeleted   uint64   `json:"files_deleted,omitempty"` // entries removed (or, in a dry run, to remove) by --delete
+	FilesDeleted   uint64   `json:"files_deleted,omitempty"`  // entries removed (or, in a dry run, to remove) by --delete
+	FilesReplaced  uint64   `json:"files_replaced,omitempty"` // entries of another type than the snapshot's removed (or to remove) by --delete to make way
 }
 
 // CheckProblem is a repository file check could not read or found wrong.

@@ -74,12 +74,17 @@ type RestoreOptions struct {
 	// Deleted) and writes nothing.
 	DryRun bool
 	// Delete removes what the target holds that the restored tree does
-	// not (files, directories, links), only inside the target. It cannot
-	// be combined with Include or Exclude. OnDelete is told each path.
-	Delete   bool
-	OnDelete func(rel string)
-	Owner    bool // restore ownership (needs root)
-	Workers  int  // files written concurrently; 0 means 2×GOMAXPROCS
+	// not (files, directories, links), only inside the target, and
+	// replaces entries of the wrong type (a directory where the snapshot
+	// has a file or a link, a file or a link where it has a directory),
+	// whatever Overwrite says. It cannot be combined with Include or
+	// Exclude. OnDelete is told each path removed, OnReplace each path
+	// whose entry is removed to make way for the snapshot's.
+	Delete    bool
+	OnDelete  func(rel string)
+	OnReplace func(rel string)
+	Owner     bool // restore ownership (needs root)
+	Workers   int  // files written concurrently; 0 means 2×GOMAXPROCS
 	// MaxEntries bounds the entries a restore plans (0 means
 	// DefaultMaxEntries). Subtrees shared between directories are counted
 	// once per place they appear, over the distinct trees only, before
@@ -102,6 +107,7 @@ type RestoreSummary struct {
 	TotalBytes    uint64
 	Refused       uint64   // entries refused as unsafe
 	Deleted       uint64   // entries of the target removed by Delete
+	Replaced      uint64   // entries of the wrong type removed by Delete to make way
 	Failed        []string // files and directories that could not be restored
 	Verified      uint64
 }
@@ -190,7 +196,7 @@ func (r *Restorer) restore(ctx context.Context, node *Node, snapPath, target str
 	}
 	r.countPlan(p)
 	if r.opts.Delete {
-		if err := r.deleteExtra(ctx, root, target, p); err != nil {
+		if err := r.deleteExtra(ctx, root, p); err != nil {
 			return err
 		}
 	}
@@ -249,6 +255,7 @@ func (r *Restorer) makeDir(root *os.Root, d item) error {
 	if err == nil {
 		if r.opts.Overwrite != OverwriteAlways {
 			r.opts.OnWarning(d.snap, errors.New("a non-directory is in the way; not overwriting"))
+			r.fail(d.snap)
 			return nil
 		}
 		if err := root.Remove(d.rel); err != nil {
@@ -259,6 +266,7 @@ func (r *Restorer) makeDir(root *os.Root, d item) error {
 		// A parent that is not a directory we made (a symlink placed in the
 		// target) makes os.Root refuse: never follow it out of the target.
 		r.opts.OnWarning(d.snap, fmt.Errorf("create directory: %w", err))
+		r.fail(d.snap)
 		return nil
 	}
 	r.mu.Lock()
@@ -268,7 +276,8 @@ func (r *Restorer) makeDir(root *os.Root, d item) error {
 }
 
 // prepare makes way for a new entry at rel. It reports false when the entry
-// must be left alone.
+// must be left alone; unless Overwrite is never, the entry then counts as
+// failed, for the target does not hold what the snapshot does.
 func (r *Restorer) prepare(root *os.Root, it item) bool {
 	fi, err := root.Lstat(it.rel)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -276,17 +285,22 @@ func (r *Restorer) prepare(root *os.Root, it item) bool {
 	}
 	if err != nil {
 		r.opts.OnWarning(it.snap, err)
+		r.fail(it.snap)
 		return false
 	}
 	if r.opts.Overwrite == OverwriteNever {
 		return false
 	}
 	if fi.IsDir() {
-		r.opts.OnWarning(it.snap, errors.New("a directory is in the way; not replacing it"))
+		// --delete removed it before anything was written; without
+		// --delete a directory's content is the user's, never removed.
+		r.opts.OnWarning(it.snap, errors.New("a directory is in the way; not replacing it (--delete replaces it)"))
+		r.fail(it.snap)
 		return false
 	}
 	if err := root.Remove(it.rel); err != nil {
 		r.opts.OnWarning(it.snap, err)
+		r.fail(it.snap)
 		return false
 	}
 	return true
@@ -580,17 +594,24 @@ func (r *Restorer) verifyFile(ctx context.Context, root *os.Root, it item) error
 }
 
 // deleteExtra removes (or, in a dry run, counts) every entry below the
-// target that the plan does not restore. The walk does not follow
-// symlinks, and removal goes through the os.Root, so nothing outside the
-// target is touched.
-func (r *Restorer) deleteExtra(ctx context.Context, root *os.Root, target string, p *plan) error {
-	keep := map[string]bool{}
+// target that the plan does not restore, and every entry whose type is
+// not the plan's (a directory where the plan has a file, a link or a
+// device; anything else where it has a directory), so that the restore
+// that follows makes the target equal the snapshot. The walk does not
+// follow symlinks, and removal goes through the os.Root, so nothing
+// outside the target is touched.
+func (r *Restorer) deleteExtra(ctx context.Context, root *os.Root, p *plan) error {
+	wantDir := map[string]bool{}
 	for _, list := range [][]item{p.dirs, p.files, p.links, p.hardlinks} {
 		for _, it := range list {
-			keep[it.rel] = true
+			wantDir[it.rel] = it.node.Type == TypeDir
 		}
 	}
-	var extra []string
+	type removal struct {
+		rel      string
+		replaced bool
+	}
+	var gone []removal
 	err := fs.WalkDir(root.FS(), ".", func(rel string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -598,10 +619,11 @@ func (r *Restorer) deleteExtra(ctx context.Context, root *os.Root, target string
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if rel == "." || keep[rel] {
+		dir, planned := wantDir[rel]
+		if rel == "." || (planned && dir == d.IsDir()) {
 			return nil
 		}
-		extra = append(extra, rel)
+		gone = append(gone, removal{rel, planned})
 		if d.IsDir() {
 			return fs.SkipDir // removed whole
 		}
@@ -610,18 +632,26 @@ func (r *Restorer) deleteExtra(ctx context.Context, root *os.Root, target string
 	if err != nil {
 		return fmt.Errorf("list the target for --delete: %w", err)
 	}
-	for _, rel := range extra {
+	for _, g := range gone {
 		if !r.opts.DryRun {
-			if err := root.RemoveAll(rel); err != nil {
-				r.opts.OnWarning(rel, fmt.Errorf("delete: %w", err))
+			if err := root.RemoveAll(g.rel); err != nil {
+				r.opts.OnWarning(g.rel, fmt.Errorf("delete: %w", err))
+				r.fail(g.rel)
 				continue
 			}
 		}
 		r.mu.Lock()
-		r.sum.Deleted++
+		if g.replaced {
+			r.sum.Replaced++
+		} else {
+			r.sum.Deleted++
+		}
 		r.mu.Unlock()
-		if r.opts.OnDelete != nil {
-			r.opts.OnDelete(rel)
+		switch {
+		case g.replaced && r.opts.OnReplace != nil:
+			r.opts.OnReplace(g.rel)
+		case !g.replaced && r.opts.OnDelete != nil:
+			r.opts.OnDelete(g.rel)
 		}
 	}
 	return nil

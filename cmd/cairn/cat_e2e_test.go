@@ -455,3 +455,82 @@ func TestPruneRepackSmallFlag(t *testing.T) {
 		t.Errorf("check after --repack-small: %s", r.stderr)
 	}
 }
+
+// restore --delete makes the target equal the snapshot where the target
+// holds entries of another type: a directory where the snapshot has a
+// file or a symlink is removed with its content (never following a link
+// out of the target), a file where it has a directory is replaced; a dry
+// run names them and changes nothing. Without --delete a directory in the
+// way is left alone and the restore exits 1, counting it as failed.
+func TestRestoreDeleteReplacesWrongTypes(t *testing.T) {
+	env := repoEnv(t)
+	src := t.TempDir()
+	put(t, filepath.Join(src, "sub", "file"), "F")
+	put(t, filepath.Join(src, "sub", "dir", "inner"), "I")
+	if err := os.Symlink("file", filepath.Join(src, "sub", "link")); err != nil {
+		t.Fatal(err)
+	}
+	mustRun(t, env, "backup", src)
+	outside := t.TempDir()
+	put(t, filepath.Join(outside, "precious"), "keep me")
+	clutter := func(target string) {
+		t.Helper()
+		put(t, filepath.Join(target, "file", "x"), "in the way")
+		put(t, filepath.Join(target, "link", "y"), "in the way")
+		if err := os.Symlink(outside, filepath.Join(target, "link", "out")); err != nil {
+			t.Fatal(err)
+		}
+		put(t, filepath.Join(target, "dir"), "a file where a directory belongs")
+	}
+
+	plain := t.TempDir()
+	clutter(plain)
+	r := cairn(t, env, "restore", "latest:"+src+"/sub", "--target", plain, "--json")
+	if r.code != 1 {
+		t.Errorf("restore over a directory in the way: exit %d, want 1\n%s", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "a directory is in the way") {
+		t.Errorf("stderr does not name the directory in the way:\n%s", r.stderr)
+	}
+	if sum := lastJSON(t, r.stdout); len(sum["failed"].([]any)) < 2 {
+		t.Errorf("failed entries %v, want file and link", sum["failed"])
+	}
+
+	target := t.TempDir()
+	clutter(target)
+	dry := cairn(t, env, "restore", "latest:"+src+"/sub", "--target", target, "--delete", "--dry-run", "--json")
+	if dry.code != 0 {
+		t.Fatalf("dry run: exit %d\n%s", dry.code, dry.stderr)
+	}
+	if sum := lastJSON(t, dry.stdout); sum["files_replaced"] != 3.0 || sum["files_deleted"] != nil {
+		t.Errorf("dry run would replace %v and delete %v, want 3 and none", sum["files_replaced"], sum["files_deleted"])
+	}
+	for _, name := range []string{"file", "link", "dir"} {
+		if !strings.Contains(dry.stderr, "would replace "+name) {
+			t.Errorf("dry run does not name %s:\n%s", name, dry.stderr)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(target, "file", "x")); err != nil {
+		t.Errorf("a dry run replaced: %v", err)
+	}
+
+	res := cairn(t, env, "restore", "latest:"+src+"/sub", "--target", target, "--delete", "--verify")
+	if res.code != 0 {
+		t.Fatalf("restore --delete: exit %d\n%s", res.code, res.stderr)
+	}
+	if !strings.Contains(res.stdout, "replaced 3 entries") {
+		t.Errorf("summary does not count the replacements:\n%s", res.stdout)
+	}
+	if b, err := os.ReadFile(filepath.Join(target, "file")); err != nil || string(b) != "F" {
+		t.Errorf("file: %q %v", b, err)
+	}
+	if l, err := os.Readlink(filepath.Join(target, "link")); err != nil || l != "file" {
+		t.Errorf("link: %q %v", l, err)
+	}
+	if b, err := os.ReadFile(filepath.Join(target, "dir", "inner")); err != nil || string(b) != "I" {
+		t.Errorf("dir/inner: %q %v", b, err)
+	}
+	if b, err := os.ReadFile(filepath.Join(outside, "precious")); err != nil || string(b) != "keep me" {
+		t.Errorf("--delete reached outside the target: %q %v", b, err)
+	}
+}

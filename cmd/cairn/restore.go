@@ -114,7 +114,7 @@ resumes it.`,
 	fl.StringArrayVar(&includeFiles, "include-file", nil, "read --include patterns from `file` (repeatable)")
 	fl.StringArrayVar(&excludeFiles, "exclude-file", nil, "read --exclude patterns from `file` (repeatable)")
 	fl.BoolVarP(&dryRun, "dry-run", "n", false, "plan and count only: write and delete nothing")
-	fl.BoolVar(&del, "delete", false, "delete what the target holds that the snapshot lacks (only inside the target)")
+	fl.BoolVar(&del, "delete", false, "make the target equal the snapshot: delete what it lacks, replace entries of another type (only inside the target)")
 	fl.Uint64Var(&maxEntries, "max-entries", snapshot.DefaultMaxEntries, "refuse a snapshot expanding to more than `n` entries as malformed")
 	return cmd
 }
@@ -134,6 +134,13 @@ func runRestore(ctx context.Context, g *globals, r *repo.Repository, s *snapshot
 			verb = "would delete"
 		}
 		g.verbosef(1, "%s %s\n", verb, rel)
+	}
+	opts.OnReplace = func(rel string) {
+		verb := "replaced"
+		if opts.DryRun {
+			verb = "would replace"
+		}
+		g.verbosef(0, "%s %s: the snapshot holds an entry of another type there\n", verb, rel)
 	}
 	opts.OnWarning = func(p string, err error) {
 		mu.Lock()
@@ -163,11 +170,11 @@ func runRestore(ctx context.Context, g *globals, r *repo.Repository, s *snapshot
 			FilesRestored: sum.FilesRestored, FilesSkipped: sum.FilesSkipped, TotalBytes: sum.TotalBytes,
 			BytesRestored: sum.BytesWritten, DirsRestored: sum.DirsRestored, FilesVerified: sum.Verified,
 			Refused: sum.Refused, Failed: nonNil(sum.Failed), TotalDuration: dur.Seconds(), Interrupted: interrupted,
-			DryRun: opts.DryRun, FilesDeleted: sum.Deleted})
+			DryRun: opts.DryRun, FilesDeleted: sum.Deleted, FilesReplaced: sum.Replaced})
 	} else if opts.DryRun {
 		g.printf("would restore %d files, %s, from snapshot %s:%s to %s", sum.TotalFiles, ibytes(sum.TotalBytes), s.ID.Short(), sub, target)
 		if opts.Delete {
-			g.printf(", and delete %d entries there", sum.Deleted)
+			g.printf(", and delete %d entries there and replace %d of another type", sum.Deleted, sum.Replaced)
 		}
 		g.printf("\n")
 	} else {
@@ -183,6 +190,9 @@ func runRestore(ctx context.Context, g *globals, r *repo.Repository, s *snapshot
 			sum.DirsRestored, ibytes(sum.BytesWritten), formatDuration(dur))
 		if sum.Deleted > 0 {
 			g.printf("deleted %d entries the snapshot does not hold\n", sum.Deleted)
+		}
+		if sum.Replaced > 0 {
+			g.printf("replaced %d entries of another type than the snapshot's\n", sum.Replaced)
 		}
 		if interrupted || err != nil {
 			g.printf("Not restored: %d of the %d files planned\n", sum.TotalFiles-min(sum.TotalFiles, sum.FilesRestored+sum.FilesSkipped), sum.TotalFiles)
