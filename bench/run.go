@@ -207,6 +207,9 @@ type Step struct {
 	// is wrong (a restore whose files do not match the dataset). A failed
 	// step has no time, no rates and no ratio.
 	Error string `json:"error,omitempty"`
+	// Skipped says the step was not run, because the tool's first
+	// backup failed (Error then says so): there is nothing to measure.
+	Skipped bool `json:"skipped,omitempty"`
 }
 
 // fail marks the step failed: it keeps no figures.
@@ -278,7 +281,7 @@ func (r *Report) Failed() []string {
 	var out []string
 	for _, res := range r.Results {
 		for _, s := range res.Steps {
-			if s.Error != "" {
+			if s.Error != "" && !s.Skipped {
 				out = append(out, res.Tool+" "+s.Name+": "+s.Error)
 			}
 		}
@@ -443,10 +446,19 @@ func runOnce(ctx context.Context, tools []Tool, abs string, bytes int64, nfiles 
 	made := func(i int, t Tool) error { return newSnapshot(ctx, t, repos[i], &latest[i], &counts[i]) }
 	var verify func(i int, t Tool) error // checks a step's result, when set
 	ran := 0                             // commands run to their end
+	noBackup := make([]bool, len(tools)) // the tool's first backup failed
 	step := func(name string, argv func(i int, t Tool) ([]string, string)) {
 		for i, t := range tools {
 			if ctx.Err() != nil {
 				return // interrupted: nothing more runs
+			}
+			if noBackup[i] {
+				// A check of a repository that holds nothing, or a restore
+				// of no snapshot, would time nothing worth a figure.
+				log("%s: %s skipped: its first backup failed\n", t.Name, name)
+				results[i].Steps = append(results[i].Steps, Step{Name: name, Skipped: true, Error: "skipped: the first backup failed"})
+				ran++
+				continue
 			}
 			args, cwd := argv(i, t)
 			log("%s: %s\n", t.Name, name)
@@ -460,6 +472,7 @@ func runOnce(ctx context.Context, tools []Tool, abs string, bytes int64, nfiles 
 			}
 			if err != nil {
 				s.fail(err.Error())
+				noBackup[i] = name == "backup"
 			} else if s.Seconds > 0 {
 				s.MBps = float64(bytes) / 1e6 / s.Seconds
 				s.FilesPerS = float64(nfiles) / s.Seconds

@@ -264,6 +264,10 @@ func printBench(g *globals, rep *bench.Report) {
 	fmt.Fprint(tw, "tool\tstep\tseconds\tCPU s\tMB/s\tfiles/s\tpeak RSS\t\n")
 	for _, r := range rep.Results {
 		for _, s := range r.Steps {
+			if s.Skipped {
+				fmt.Fprintf(tw, "%s\t%s\tskipped\t\t\t\t\t%s\n", r.Tool, s.Name, "(its first backup failed)")
+				continue
+			}
 			if s.Error != "" {
 				// The reason follows the row's last cell, so that it
 				// widens no column; cut, as bench run prints each
