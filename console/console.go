@@ -7,10 +7,12 @@ import (
 	"embed"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html/template"
 	"net"
 	"net/http"
+	"net/url"
 	"sort"
 	"strings"
 	"sync"
@@ -142,7 +144,8 @@ func NewToken() string {
 	return hex.EncodeToString(b)
 }
 
-// ServeHTTP serves the console with security headers on every answer.
+// ServeHTTP serves the console with security headers on every answer,
+// and refuses a state-changing request from another origin.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'")
@@ -150,27 +153,83 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("Cache-Control", "no-store")
+	if err := sameOrigin(r); err != nil {
+		http.Error(w, err.Error(), http.StatusForbidden)
+		return
+	}
 	s.mux.ServeHTTP(w, r)
+}
+
+// crossOrigin is the standard library's check of Sec-Fetch-Site and
+// Origin against the request's host.
+var crossOrigin = http.NewCrossOriginProtection()
+
+// sameOrigin refuses a state-changing request (any method but GET, HEAD
+// and OPTIONS) that a browser says comes from another origin: by
+// Sec-Fetch-Site, by Origin, or, from a browser that sends neither, by
+// Referer. A request with none of them (curl, a script) is not a
+// browser's, and cannot carry a victim's cookie by accident.
+func sameOrigin(r *http.Request) error {
+	if err := crossOrigin.Check(r); err != nil {
+		return errors.New("refused: a state-changing request from another origin")
+	}
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		return nil
+	}
+	if r.Header.Get("Sec-Fetch-Site") != "" || r.Header.Get("Origin") != "" {
+		return nil // judged by crossOrigin
+	}
+	if ref := r.Header.Get("Referer"); ref != "" {
+		u, err := url.Parse(ref)
+		if err != nil || u.Host != r.Host {
+			return errors.New("refused: a state-changing request from another origin")
+		}
+	}
+	return nil
 }
 
 // authorized reports whether r carries the token or a live session, and
 // that session's CSRF token ("" for a bearer token: no cookie, no CSRF).
-func (s *Server) authorized(r *http.Request) (ok bool, csrf string) {
+// A bearer token is one attempt against the address's allowance, as a
+// log-in is: limited is true when none is left, before any comparison.
+func (s *Server) authorized(r *http.Request) (ok bool, csrf string, limited bool) {
 	if a := r.Header.Get("Authorization"); strings.HasPrefix(a, "Bearer ") {
-		return equal(strings.TrimPrefix(a, "Bearer "), s.opts.Token), ""
+		ok, limited := s.attempt(r, func() bool { return equal(strings.TrimPrefix(a, "Bearer "), s.opts.Token) })
+		return ok, "", limited
 	}
 	c, err := r.Cookie(SessionCookie)
 	if err != nil {
-		return false, ""
+		return false, "", false
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	sess, ok := s.sessions[c.Value]
 	if !ok || s.opts.Now().After(sess.expires) {
 		delete(s.sessions, c.Value)
-		return false, ""
+		return false, "", false
 	}
-	return true, sess.csrf
+	return true, sess.csrf, false
+}
+
+// attempt checks a credential against the allowance of r's address in
+// one atomic step: an attempt is reserved before check runs, so that
+// attempts sent at the same time cannot all be checked while the
+// failures of the first are not yet counted; a right credential gives its
+// reservation back. limited is true, and check is not run, when the
+// allowance is spent.
+func (s *Server) attempt(r *http.Request, check func() bool) (ok, limited bool) {
+	now := s.opts.Now()
+	res := s.limiter(r).ReserveN(now, 1)
+	if !res.OK() || res.DelayFrom(now) > 0 {
+		res.CancelAt(now)
+		return false, true
+	}
+	if check() {
+		res.CancelAt(now)
+		return true, false
+	}
+	return false, false
 }
 
 type ctxKey struct{}
@@ -179,7 +238,11 @@ type ctxKey struct{}
 // /login, API calls get 401.
 func (s *Server) auth(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		ok, csrf := s.authorized(r)
+		ok, csrf, limited := s.authorized(r)
+		if limited {
+			http.Error(w, "too many failed attempts; wait and try again", http.StatusTooManyRequests)
+			return
+		}
 		if !ok {
 			if strings.HasPrefix(r.URL.Path, "/api/") || r.Method != http.MethodGet {
 				http.Error(w, "authentication required", http.StatusUnauthorized)
@@ -216,8 +279,8 @@ func equal(a, b string) bool {
 	return b != "" && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
 }
 
-// limiter is the failed-login allowance of a client address: a burst of
-// 5, then one every 10 seconds.
+// limiter is the failed-attempt allowance of a client address (log-ins
+// and bearer tokens together): a burst of 5, then one every 10 seconds.
 func (s *Server) limiter(r *http.Request) *rate.Limiter {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
@@ -237,18 +300,20 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 	s.render(w, "login.html", map[string]any{"Error": r.URL.Query().Get("error")})
 }
 
-// login exchanges the token for a session cookie (HttpOnly, SameSite
-// Strict, 12 hours). Failed attempts are rate-limited per address.
+// login exchanges the token (or the password) for a session cookie
+// (HttpOnly, SameSite Strict, 12 hours). Failed attempts are limited per
+// address (attempt).
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
-	lim := s.limiter(r)
-	if lim.Tokens() < 1 {
+	given := r.PostFormValue("token")
+	ok, limited := s.attempt(r, func() bool {
+		return equal(given, s.opts.Token) ||
+			s.opts.PasswordHash != "" && bcrypt.CompareHashAndPassword([]byte(s.opts.PasswordHash), []byte(given)) == nil
+	})
+	if limited {
 		http.Error(w, "too many failed logins; wait and try again", http.StatusTooManyRequests)
 		return
 	}
-	given := r.PostFormValue("token")
-	okPassword := s.opts.PasswordHash != "" && bcrypt.CompareHashAndPassword([]byte(s.opts.PasswordHash), []byte(given)) == nil
-	if !equal(given, s.opts.Token) && !okPassword {
-		lim.Allow()
+	if !ok {
 		http.Redirect(w, r, "/login?error=wrong+token", http.StatusSeeOther)
 		return
 	}

@@ -283,3 +283,140 @@ func TestPasswordLogin(t *testing.T) {
 		}
 	}
 }
+
+// Failed attempts are limited under concurrency: 30 wrong log-ins sent at
+// once (each checked against a bcrypt hash, the slow path) and 40 wrong
+// bearer tokens sent at once get at most the allowance of 5 checked in
+// all; the rest are answered 429 without a comparison. The clock stands
+// still, so no attempt is refilled during the test.
+func TestLimitHoldsUnderConcurrency(t *testing.T) {
+	hash, err := bcrypt.GenerateFromPassword([]byte("correct horse battery"), bcrypt.DefaultCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 12, 8, 12, 0, 0, 0, time.UTC)
+	newServer := func() *httptest.Server {
+		s := New(Options{Token: "s3cret-token", PasswordHash: string(hash), Now: func() time.Time { return now },
+			Report: func(context.Context) (*assurance.Report, error) { return twoSources(), nil }})
+		srv := httptest.NewServer(s)
+		t.Cleanup(srv.Close)
+		return srv
+	}
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	burst := func(n int, send func() (*http.Response, error)) map[int]int {
+		t.Helper()
+		codes := make(chan int, n)
+		start := make(chan struct{})
+		for range n {
+			go func() {
+				<-start
+				resp, err := send()
+				if err != nil {
+					codes <- -1
+					return
+				}
+				resp.Body.Close()
+				codes <- resp.StatusCode
+			}()
+		}
+		close(start)
+		got := map[int]int{}
+		for range n {
+			got[<-codes]++
+		}
+		return got
+	}
+
+	srv := newServer()
+	got := burst(30, func() (*http.Response, error) {
+		return noRedirect.PostForm(srv.URL+"/login", url.Values{"token": {"wrong horse"}})
+	})
+	if got[http.StatusSeeOther] != 5 || got[http.StatusTooManyRequests] != 25 {
+		t.Errorf("30 concurrent wrong log-ins answered %v, want 5 checked (303) and 25 refused (429)", got)
+	}
+	// The allowance is spent: the right token waits too.
+	resp, err := noRedirect.PostForm(srv.URL+"/login", url.Values{"token": {"s3cret-token"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("log-in after the burst: %d, want 429", resp.StatusCode)
+	}
+
+	srv = newServer()
+	got = burst(40, func() (*http.Response, error) {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/api/overview", nil)
+		req.Header.Set("Authorization", "Bearer wrong")
+		return noRedirect.Do(req)
+	})
+	if got[http.StatusUnauthorized] != 5 || got[http.StatusTooManyRequests] != 35 {
+		t.Errorf("40 concurrent wrong bearer tokens answered %v, want 5 checked (401) and 35 refused (429)", got)
+	}
+
+	// A right token gives its attempt back: a client using the token
+	// is never limited by its own successes.
+	srv = newServer()
+	for i := range 20 {
+		if resp, _ := get(t, noRedirect, srv.URL+"/api/overview", "Authorization", "Bearer s3cret-token"); resp.StatusCode != 200 {
+			t.Fatalf("request %d with the right token: %d", i, resp.StatusCode)
+		}
+	}
+}
+
+// A state-changing request from another origin is refused even with a
+// valid session and CSRF token: by Origin, by Sec-Fetch-Site, and by
+// Referer from a browser that sends neither. The same request from the
+// console's own origin, or from a client that sends none (curl), passes.
+func TestCrossOriginRefused(t *testing.T) {
+	srv, _ := newTestServer(t)
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	resp, err := c.PostForm(srv.URL+"/login", url.Values{"token": {"s3cret-token"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	csrf := between(string(page), `<meta name="csrf" content="`, `"`)
+	if csrf == "" {
+		t.Fatal("no CSRF token on the overview page")
+	}
+	for _, tc := range []struct {
+		header, value string
+		want          int
+	}{
+		{"Origin", "https://evil.example", http.StatusForbidden},
+		{"Sec-Fetch-Site", "cross-site", http.StatusForbidden},
+		{"Referer", "https://evil.example/page", http.StatusForbidden},
+		{"Origin", srv.URL, http.StatusOK},
+		{"Referer", srv.URL + "/", http.StatusOK},
+		{"", "", http.StatusOK},
+	} {
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/api/refresh", nil)
+		req.Header.Set("X-CSRF-Token", csrf)
+		if tc.header != "" {
+			req.Header.Set(tc.header, tc.value)
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("refresh with %s %q: %d, want %d", tc.header, tc.value, resp.StatusCode, tc.want)
+		}
+	}
+	// A log-in from another origin (login CSRF) is refused as well.
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/login", strings.NewReader("token=s3cret-token"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", "https://evil.example")
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	if resp, err = noRedirect.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("log-in from another origin: %d, want 403", resp.StatusCode)
+	}
+}
