@@ -8,7 +8,7 @@ STATICCHECK_VERSION := v0.8.2
 VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS     := -X main.version=$(VERSION)
 
-.PHONY: all build test fmt-check vet cross lint unit minio deps bench demo clean install release
+.PHONY: all build test fmt-check vet cross lint unit minio deps peers-restic bench demo clean install release
 
 PREFIX      ?= /usr/local
 DESTDIR     ?=
@@ -22,7 +22,12 @@ build:
 ## detector, with a MinIO server (built into .tools/ on first use) running
 ## on 127.0.0.1 for the S3 tests and a PostgreSQL server (Debian's package,
 ## installed by scripts/deps.sh) for the pg_dump source test.
-test: fmt-check vet cross lint deps minio unit
+test: fmt-check vet cross lint deps minio peers-restic unit
+
+## peers-restic: restic 0.19.1, built into .tools/peers by scripts/peers.sh
+## (about a minute), against which forget's decisions are compared.
+peers-restic:
+	@scripts/peers.sh install restic || [ -z "$$CI" ]
 
 minio:
 	@scripts/minio.sh install || [ -z "$$CI" ]

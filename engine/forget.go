@@ -153,12 +153,13 @@ type ForgetPlan struct {
 }
 
 // PlanForget applies a retention policy to each group of snaps (times in
-// loc). It refuses, with ErrWouldEmptyGroup, a policy that keeps nothing of
-// some group.
-func PlanForget(snaps []*snapshot.Snapshot, p snapshot.Policy, by []GroupField, loc *time.Location) (*ForgetPlan, error) {
+// loc; now tells which snapshots are in the future, see
+// snapshot.Policy.Apply). It refuses, with ErrWouldEmptyGroup, a policy
+// that keeps nothing of some group.
+func PlanForget(snaps []*snapshot.Snapshot, p snapshot.Policy, by []GroupField, loc *time.Location, now time.Time) (*ForgetPlan, error) {
 	plan := &ForgetPlan{}
 	for _, gr := range GroupSnapshots(snaps, by) {
-		ds := p.Apply(gr.Snapshots, loc)
+		ds := p.Apply(gr.Snapshots, loc, now)
 		kept := 0
 		for _, d := range ds {
 			if d.Keep {
@@ -198,6 +199,9 @@ type ForgetOptions struct {
 	GroupBy []GroupField
 	DryRun  bool
 	Loc     *time.Location // the calendar of the policy's days and weeks (time.Local when nil)
+	// Now is the present: keep-within spans count back from the newest
+	// snapshot not after it, as restic's do (time.Now when nil).
+	Now func() time.Time
 }
 
 // Validate refuses options that name no snapshot or name them twice (IDs
@@ -240,7 +244,11 @@ func Forget(ctx context.Context, r *repo.Repository, snaps []*snapshot.Snapshot,
 		if loc == nil {
 			loc = time.Local
 		}
-		plan, err := PlanForget(snaps, opts.Policy, opts.GroupBy, loc)
+		now := time.Now
+		if opts.Now != nil {
+			now = opts.Now
+		}
+		plan, err := PlanForget(snaps, opts.Policy, opts.GroupBy, loc, now())
 		if err != nil {
 			return nil, err
 		}

@@ -55,13 +55,13 @@ func TestGroupSnapshots(t *testing.T) {
 // refused, whatever it keeps elsewhere.
 func TestPlanForgetNeverEmptiesAGroup(t *testing.T) {
 	by, _ := ParseGroupBy("host")
-	plan, err := PlanForget(snaps(), snapshot.Policy{Last: 1}, by, time.UTC)
+	plan, err := PlanForget(snaps(), snapshot.Policy{Last: 1}, by, time.UTC, time.Time{})
 	if err != nil || len(plan.Remove) != 3 || len(plan.Groups) != 2 {
 		t.Fatalf("keep-last 1 per host: %+v, %v", plan, err)
 	}
 	tagged := snaps()
 	tagged[1].Tags = []string{"keep"}
-	_, err = PlanForget(tagged, snapshot.Policy{Tags: [][]string{{"keep"}}}, by, time.UTC)
+	_, err = PlanForget(tagged, snapshot.Policy{Tags: [][]string{{"keep"}}}, by, time.UTC, time.Time{})
 	if !errors.Is(err, ErrWouldEmptyGroup) {
 		t.Errorf("a policy keeping nothing of host web: %v", err)
 	}

@@ -6,7 +6,9 @@
 #           source is downloaded with go mod download and built in a copy)
 #   borg    Debian's borgbackup package (apt-get)
 #
-#   scripts/peers.sh install        build or install the missing peers
+#   scripts/peers.sh install [NAME...]
+#                                   build or install the missing peers (all,
+#                                   or only those named: restic kopia borg)
 #   scripts/peers.sh run -- CMD ... install them, then run CMD with
 #                                   .tools/peers first on PATH
 #
@@ -52,17 +54,25 @@ borg_install() {
 
 install() {
 	mkdir -p "$dir"
-	restic_install || echo "peers.sh: could not build restic $restic_version; it is left out" >&2
-	kopia_install || echo "peers.sh: could not build kopia $kopia_version; it is left out" >&2
-	borg_install || echo "peers.sh: could not install borg; it is left out" >&2
+	local names=("$@") status=0
+	[ ${#names[@]} -gt 0 ] || names=(restic kopia borg)
+	for n in "${names[@]}"; do
+		case $n in
+		restic) restic_install || { echo "peers.sh: could not build restic $restic_version; it is left out" >&2; status=1; } ;;
+		kopia) kopia_install || { echo "peers.sh: could not build kopia $kopia_version; it is left out" >&2; status=1; } ;;
+		borg) borg_install || { echo "peers.sh: could not install borg; it is left out" >&2; status=1; } ;;
+		*) echo "peers.sh: no peer named $n" >&2; return 2 ;;
+		esac
+	done
+	return $status
 }
 
 case "${1:-}" in
-install) install ;;
+install) shift; install "$@" ;;
 run)
 	shift
 	[ "${1:-}" = -- ] && shift
-	install
+	install || true
 	export PATH="$dir:$PATH"
 	exec "$@"
 	;;

@@ -70,7 +70,7 @@ func TestPolicyGolden(t *testing.T) {
 	snaps := yearOfSnapshots(1)
 	for name, p := range goldenPolicies {
 		t.Run(name, func(t *testing.T) {
-			got := formatDecisions(p.Apply(snaps, time.UTC))
+			got := formatDecisions(p.Apply(snaps, time.UTC, time.Time{}))
 			file := filepath.Join("testdata", "policy", name+".golden")
 			if *update {
 				if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
@@ -93,11 +93,17 @@ func TestPolicyGolden(t *testing.T) {
 
 // oracle computes, independently of Apply, the snapshots a bucket rule
 // keeps: the newest snapshot of each of the n newest buckets (n < 0: all),
-// among snapshots at or after from.
+// among snapshots after from; and, when fewer than n buckets were found,
+// the oldest snapshot of all if it is after from (restic 0.16's "oldest"
+// rule).
 func oracle(snaps []*Snapshot, n int, from time.Time, key func(time.Time) int) map[blob.ID]bool {
 	newest := map[int]*Snapshot{}
+	var oldest *Snapshot
 	for _, s := range snaps {
-		if s.Time.Before(from) {
+		if oldest == nil || s.Time.Before(oldest.Time) {
+			oldest = s
+		}
+		if !s.Time.After(from) {
 			continue
 		}
 		k := key(s.Time)
@@ -116,6 +122,9 @@ func oracle(snaps []*Snapshot, n int, from time.Time, key func(time.Time) int) m
 	out := map[blob.ID]bool{}
 	for _, k := range keys {
 		out[newest[k].ID] = true
+	}
+	if (n < 0 || len(keys) < n) && oldest.Time.After(from) {
+		out[oldest.ID] = true
 	}
 	return out
 }
@@ -151,6 +160,8 @@ func TestPolicyProperties(t *testing.T) {
 		if p.Last != 0 {
 			newest := append([]*Snapshot(nil), snaps...)
 			sort.SliceStable(newest, func(i, j int) bool { return newest[i].Time.After(newest[j].Time) })
+			// keep-last's buckets are single snapshots: the oldest is
+			// among the n newest exactly when fewer than n exist.
 			if p.Last > 0 && len(newest) > p.Last {
 				newest = newest[:p.Last]
 			}
@@ -160,7 +171,7 @@ func TestPolicyProperties(t *testing.T) {
 		}
 		if !p.Within.IsZero() {
 			for _, s := range snaps {
-				if !s.Time.Before(p.Within.Before(latest)) {
+				if s.Time.After(p.Within.Before(latest)) {
 					want[s.ID] = true
 				}
 			}
@@ -170,7 +181,7 @@ func TestPolicyProperties(t *testing.T) {
 				want[id] = true
 			}
 		}
-		for _, d := range p.Apply(snaps, time.UTC) {
+		for _, d := range p.Apply(snaps, time.UTC, time.Time{}) {
 			if d.Keep != want[d.Snapshot.ID] {
 				t.Fatalf("iteration %d, policy %+v: snapshot %s at %v kept=%v (%v), the rules select it: %v",
 					iter, p, d.Snapshot.ID.Short(), d.Snapshot.Time, d.Keep, d.Reasons, want[d.Snapshot.ID])
