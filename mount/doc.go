@@ -12,5 +12,7 @@
 // asked for, through a cache of recently used blobs and trees bounded in
 // bytes. Damaged data is an I/O error on that file alone, logged with its
 // path. Names a restore would refuse are never shown. New snapshots
-// appear when a listing is older than the refresh interval.
+// appear when a listing is older than the refresh interval; the index is
+// read again when its files changed, and a read whose pack is gone (a
+// prune moved its blob) reads it again and retries once.
 package mount

@@ -160,7 +160,9 @@ func (m *mounter) refresh(ctx context.Context, force bool) error {
 		same = same && m.names[n]
 	}
 	if same && m.snaps != nil {
-		return nil
+		// The snapshots are the same, but a prune may have moved their
+		// blobs to other packs: the index follows the index files.
+		return m.reloadIndex(ctx)
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -188,6 +190,42 @@ func (m *mounter) refresh(ctx context.Context, force bool) error {
 	return nil
 }
 
+// reloadIndex reads the index again when the index files changed (a
+// prune, a backup, a repair), so that blobs a prune moved are found in
+// their new packs.
+func (m *mounter) reloadIndex(ctx context.Context) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, err := m.r.RefreshIndex(ctx); err != nil {
+		return fmt.Errorf("reload the index: %w", err)
+	}
+	return nil
+}
+
+// moved reports whether err may mean that the index is older than the
+// repository: the pack a blob was in is gone, or the blob is not indexed.
+func moved(err error) bool {
+	return errors.Is(err, repo.ErrFileMissing) || errors.Is(err, repo.ErrNotFound)
+}
+
+// loadFresh runs load under the index's read lock, and once more after
+// reloading the index when it failed because a pack was gone (a prune
+// finished since the index was read).
+func loadFresh[T any](ctx context.Context, m *mounter, load func() (T, error)) (T, error) {
+	m.mu.RLock()
+	v, err := load()
+	m.mu.RUnlock()
+	if err == nil || !moved(err) || ctx.Err() != nil {
+		return v, err
+	}
+	if rerr := m.reloadIndex(ctx); rerr != nil {
+		return v, fmt.Errorf("%w (and %v)", err, rerr)
+	}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return load()
+}
+
 // snapshots returns the snapshots, oldest first, listing again if due.
 func (m *mounter) snapshots(ctx context.Context) []*snapshot.Snapshot {
 	if err := m.refresh(ctx, false); err != nil {
@@ -204,9 +242,7 @@ func (m *mounter) tree(ctx context.Context, id blob.ID) (*snapshot.Tree, error) 
 	if v, ok := m.cache.get(h); ok {
 		return v.(*snapshot.Tree), nil
 	}
-	m.mu.RLock()
-	t, err := m.r.LoadTree(ctx, id)
-	m.mu.RUnlock()
+	t, err := loadFresh(ctx, m, func() (*snapshot.Tree, error) { return m.r.LoadTree(ctx, id) })
 	if err != nil {
 		return nil, err
 	}
@@ -224,9 +260,7 @@ func (m *mounter) data(ctx context.Context, id blob.ID) ([]byte, error) {
 	if v, ok := m.cache.get(h); ok {
 		return v.([]byte), nil
 	}
-	m.mu.RLock()
-	b, err := m.r.LoadBlob(ctx, h)
-	m.mu.RUnlock()
+	b, err := loadFresh(ctx, m, func() ([]byte, error) { return m.r.LoadBlob(ctx, h) })
 	if err != nil {
 		return nil, err
 	}

@@ -33,7 +33,9 @@ link counts, symlinks and extended attributes. A read loads only the blobs
 that hold the bytes asked for (reading the last 4 KiB of a 10 GiB file
 reads one blob), through a cache of recent blobs and trees of
 --cache-size. New snapshots appear without remounting: a snapshot folder
-lists the repository again when its listing is older than --refresh.
+lists the repository again when its listing is older than --refresh, and
+the index is read again when its files changed (a read whose pack a
+prune removed reads it again and retries once).
 
 Damaged data is an I/O error on that file alone, named on stderr; names a
 restore would refuse are left out with a warning. The mount holds a
