@@ -171,6 +171,12 @@ type PruneSummary struct {
 	LockedKept     int       `json:"locked_kept,omitempty"`
 	LockedUntil    time.Time `json:"locked_until,omitzero"`
 	RetainExtended int       `json:"retention_extended,omitempty"`
+	// Purge records (rewrite --forget): blobs removed from every pack
+	// whatever --max-unused says, named blobs that snapshots still use
+	// (they stay), and packs repacked only for them.
+	PurgedBlobs    int `json:"purged_blobs,omitempty"`
+	PurgeStillUsed int `json:"purge_still_used,omitempty"`
+	PurgePacks     int `json:"purge_packs,omitempty"`
 }
 
 // StatsSummary is stats --json.
@@ -301,6 +307,11 @@ type RewriteSummary struct {
 	EntriesRemoved int      `json:"entries_removed"`
 	NewSnapshots   []string `json:"new_snapshots"`
 	Forgotten      int      `json:"snapshots_removed"` // originals removed by --forget
+	// PurgeBlobs is how many blobs --forget recorded for removal by the
+	// next prune (the data and trees left out); Prune is that prune's
+	// summary, with --prune.
+	PurgeBlobs int           `json:"purge_blobs,omitempty"`
+	Prune      *PruneSummary `json:"prune,omitempty"`
 }
 
 // RecoverSummary is the last line of repair versions --json.

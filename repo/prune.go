@@ -89,6 +89,11 @@ type PruneReport struct {
 	LockedKept     int
 	LockedUntil    time.Time
 	RetainExtended int
+	// Purge records (rewrite --forget): the blobs they name that no
+	// snapshot uses, removed from every pack whatever MaxUnused says; the
+	// named blobs a snapshot still uses (the same content elsewhere),
+	// which stay; and the packs repacked only for them.
+	PurgeBlobs, PurgeStillUsed, PurgePacks int
 	// What was really done, for a prune that stopped early: the stage it
 	// reached ("plan", "repack", "index", "delete", "done") and the pack
 	// files it deleted.
@@ -107,6 +112,7 @@ type prunePack struct {
 	unusedBytes uint64 // sealed bytes of blobs no snapshot needs from this pack
 	usedBlobs   int
 	keep        []pack.Entry // blobs this pack holds the chosen copy of
+	purge       bool         // holds an unused blob a purge record names
 }
 
 // unusedShare is the share of the pack's blob bytes that is unused; header
@@ -128,6 +134,8 @@ type prunePlan struct {
 	del         []*prunePack           // packs holding nothing used
 	repack      []*prunePack           // packs to copy used blobs out of
 	unindexed   []string               // pack files no index names
+	purge       map[blob.Handle]bool   // blobs purge records name
+	purgeNames  []string               // the purge records
 	rep         *PruneReport
 }
 
@@ -205,6 +213,14 @@ func (r *Repository) planPrune(ctx context.Context, opts PruneOptions) (*prunePl
 		return nil, err
 	}
 	rep.BlobsUsed = len(used)
+	if plan.purge, plan.purgeNames, err = r.purgeRecords(ctx); err != nil {
+		return nil, err
+	}
+	for h := range plan.purge {
+		if _, ok := used[h]; ok {
+			rep.PurgeStillUsed++
+		}
+	}
 	if err := plan.chooseCopies(used); err != nil {
 		return nil, err
 	}
@@ -230,6 +246,8 @@ func (r *Repository) planPrune(ctx context.Context, opts PruneOptions) (*prunePl
 // chooseCopies keeps one copy of every used blob: the first pack, in name
 // order, that holds it. used[h] turns false once a copy is chosen.
 func (plan *prunePlan) chooseCopies(used map[blob.Handle]bool) error {
+	purged := map[blob.Handle]bool{}
+	defer func() { plan.rep.PurgeBlobs = len(purged) }()
 	for _, id := range plan.ids {
 		p := plan.packs[id]
 		for _, e := range p.ip.Blobs {
@@ -242,6 +260,10 @@ func (plan *prunePlan) chooseCopies(used map[blob.Handle]bool) error {
 			} else {
 				plan.rep.BlobsUnused++
 				p.unusedBytes += uint64(e.Length)
+				if plan.purge[h] {
+					p.purge = true
+					purged[h] = true
+				}
 			}
 		}
 	}
@@ -265,6 +287,12 @@ func (plan *prunePlan) classify(opts PruneOptions, small func(blob.Type) int64) 
 		switch {
 		case p.usedBlobs == 0:
 			plan.del = append(plan.del, p)
+		case p.purge:
+			// Removed on purpose: no share or size budget keeps it.
+			plan.repack = append(plan.repack, p)
+			if 100*p.unusedShare() <= opts.MaxUnused {
+				rep.PurgePacks++
+			}
 		case 100*p.unusedShare() > opts.MaxUnused:
 			candidates = append(candidates, p)
 		case opts.RepackUncompressed && p.holdsUncompressed():
@@ -287,6 +315,9 @@ func (plan *prunePlan) classify(opts PruneOptions, small func(blob.Type) int64) 
 		}
 	}
 	var budget uint64
+	for _, p := range plan.repack {
+		budget += uint64(p.size)
+	}
 	for _, p := range candidates {
 		if opts.MaxRepackBytes > 0 && budget+uint64(p.size) > opts.MaxRepackBytes {
 			rep.BytesUnusedRemain += p.unusedBytes
@@ -402,6 +433,9 @@ func (r *Repository) executePrune(ctx context.Context, plan *prunePlan) error {
 	}
 	r.idx, r.indexErrors = index.New(), nil
 	if err := r.LoadIndex(ctx); err != nil {
+		return err
+	}
+	if err := r.removePurged(ctx, plan.rep, plan.purgeNames); err != nil {
 		return err
 	}
 	if r.cfg.Lock.Enabled() {

@@ -316,6 +316,10 @@ type RepairSnapshotsOptions struct {
 	Forget bool // remove the original of every repaired snapshot
 	// OnRemoved is told about each file or directory left out.
 	OnRemoved func(s *snapshot.Snapshot, path, why string)
+	// OnPurge is told how many blobs the purge record of Forget names
+	// (the data and trees left out, and the trees replaced), once it is
+	// stored.
+	OnPurge func(blobs int)
 }
 
 // RepairSnapshots writes, for every snapshot that uses blobs the index no
@@ -351,6 +355,10 @@ type RewriteOptions struct {
 	Time time.Time
 	// OnRemoved is told about each file or directory left out.
 	OnRemoved func(s *snapshot.Snapshot, path, why string)
+	// OnPurge is told how many blobs the purge record of Forget names
+	// (the data and trees left out, and the trees replaced), once it is
+	// stored.
+	OnPurge func(blobs int)
 }
 
 // RewriteSnapshots writes, for every snapshot of snaps that opts change, a
@@ -359,6 +367,7 @@ type RewriteOptions struct {
 // snapshots" first. It returns the new snapshots (with DryRun, unsaved).
 func (r *Repository) RewriteSnapshots(ctx context.Context, snaps []*snapshot.Snapshot, opts RewriteOptions) ([]*snapshot.Snapshot, error) {
 	rw := &rewriter{r: r, dryRun: opts.DryRun, forget: opts.Forget, tag: "rewrite", onRemoved: opts.OnRemoved,
+		purge: purgeSet(opts.Forget && !opts.DryRun), onPurge: opts.OnPurge,
 		byPath: opts.Exclude != nil, summary: opts.Summary,
 		drop: func(p string, n *snapshot.Node) string {
 			if opts.Exclude != nil && opts.Exclude(p, n) {
@@ -377,6 +386,13 @@ func (r *Repository) RewriteSnapshots(ctx context.Context, snaps []*snapshot.Sna
 		}
 		return changed
 	})
+}
+
+func purgeSet(on bool) map[blob.Handle]bool {
+	if !on {
+		return nil
+	}
+	return map[blob.Handle]bool{}
 }
 
 // totals are the files and file bytes below a tree.
@@ -403,6 +419,10 @@ type rewriter struct {
 	unreadable func(dir string, err error) bool
 	snap       *snapshot.Snapshot
 	done       map[string]rewritten // trees already rewritten, by ID (and path when byPath)
+	// purge collects the blobs left out and the trees replaced, for the
+	// purge record of rewrite --forget (nil: none is written).
+	purge   map[blob.Handle]bool
+	onPurge func(blobs int)
 }
 
 // run rewrites every snapshot; meta may change the new snapshot's
@@ -449,13 +469,64 @@ func (rw *rewriter) run(ctx context.Context, snaps []*snapshot.Snapshot, meta fu
 		if err := rw.r.SaveSnapshot(ctx, &ns); err != nil {
 			return out, err
 		}
-		if rw.forget {
-			if err := rw.r.RemoveSnapshot(ctx, s.ID); err != nil {
-				return out, err
-			}
+	}
+	if rw.dryRun || !rw.forget {
+		return out, nil
+	}
+	// The purge record is stored before any original goes: a rewrite
+	// killed in between leaves both snapshots and the record, and the
+	// record keeps naming the blobs until no snapshot uses them.
+	if len(rw.purge) > 0 {
+		hs := make([]blob.Handle, 0, len(rw.purge))
+		for h := range rw.purge {
+			hs = append(hs, h)
+		}
+		if _, err := rw.r.SavePurge(ctx, hs); err != nil {
+			return out, err
+		}
+		if rw.onPurge != nil {
+			rw.onPurge(len(hs))
+		}
+	}
+	for _, ns := range out {
+		if err := rw.r.RemoveSnapshot(ctx, ns.Original); err != nil {
+			return out, err
 		}
 	}
 	return out, nil
+}
+
+// dropped notes the blobs of an entry the rewrite leaves out (a file's
+// data, a directory's trees and everything below them) for the purge
+// record, when there is one.
+func (rw *rewriter) dropped(ctx context.Context, n *snapshot.Node) error {
+	if rw.purge == nil {
+		return nil
+	}
+	for _, id := range n.Content {
+		rw.purge[blob.Handle{Type: blob.Data, ID: id}] = true
+	}
+	if n.Type != snapshot.TypeDir || n.Subtree.IsZero() {
+		return nil
+	}
+	h := blob.Handle{Type: blob.Tree, ID: n.Subtree}
+	if rw.purge[h] {
+		return nil // walked already
+	}
+	rw.purge[h] = true
+	t, err := rw.r.LoadTree(ctx, n.Subtree)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return nil // what cannot be read cannot be named; prune's usual rules apply to it
+	}
+	for i := range t.Nodes {
+		if err := rw.dropped(ctx, &t.Nodes[i]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // tree returns the rewritten version of tree id at dir, whether it
@@ -490,6 +561,9 @@ func (rw *rewriter) tree(ctx context.Context, id blob.ID, dir string) (rewritten
 		if why := rw.drop(p, &n); why != "" {
 			rw.onRemoved(rw.snap, p, why)
 			res.changed = true
+			if err := rw.dropped(ctx, &n); err != nil {
+				return rewritten{}, err
+			}
 			continue
 		}
 		switch n.Type {
@@ -511,6 +585,9 @@ func (rw *rewriter) tree(ctx context.Context, id blob.ID, dir string) (rewritten
 	}
 	res.id = id
 	if res.changed {
+		if rw.purge != nil {
+			rw.purge[blob.Handle{Type: blob.Tree, ID: id}] = true // it names what was left out
+		}
 		if res.id, err = rw.save(ctx, out); err != nil {
 			return rewritten{}, err
 		}

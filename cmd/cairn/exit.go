@@ -107,6 +107,8 @@ func (d *damage) err() error {
 
 var errNothingToRewrite = errors.New("nothing to rewrite: give --exclude, --snapshot-summary, --new-host or --new-time")
 
+var errPruneNeedsForget = errors.New("--prune needs --forget: while the originals stay, what they hold is still used")
+
 func errBadTime(flag, s string) error {
 	return fmt.Errorf("%s %q: want \"2006-01-02 15:04:05\"", flag, s)
 }

@@ -31,6 +31,12 @@ func (p *pruneFlags) options(dryRun bool) (repo.PruneOptions, error) {
 }
 
 func runPrune(ctx context.Context, g *globals, r *repo.Repository, opts repo.PruneOptions) error {
+	return pruneAndReport(ctx, g, r, opts, func(s message.PruneSummary) error { return g.printJSON(s) })
+}
+
+// pruneAndReport runs prune and prints what it did; with --json, the
+// summary goes to emit (printed, or nested in another command's summary).
+func pruneAndReport(ctx context.Context, g *globals, r *repo.Repository, opts repo.PruneOptions, emit func(message.PruneSummary) error) error {
 	start := time.Now()
 	rep, err := r.Prune(ctx, opts)
 	if err != nil && rep != nil && rep.Stage != "" {
@@ -57,7 +63,7 @@ func runPrune(ctx context.Context, g *globals, r *repo.Repository, opts repo.Pru
 		return err
 	}
 	if g.json {
-		return g.printJSON(message.PruneSummary{MessageType: message.TypeSummary, MessageVersion: message.SchemaVersion, DryRun: opts.DryRun, Packs: rep.Packs,
+		return emit(message.PruneSummary{MessageType: message.TypeSummary, MessageVersion: message.SchemaVersion, DryRun: opts.DryRun, Packs: rep.Packs,
 			PacksDeleted: rep.PacksDeleted, PacksRepacked: rep.PacksRepacked, UnindexedDeleted: rep.UnindexedDeleted,
 			PacksWritten: rep.PacksWritten, BlobsUsed: rep.BlobsUsed, BlobsUnused: rep.BlobsUnused,
 			BlobsRepacked: rep.BlobsRepacked, BytesTotal: rep.BytesTotal, BytesUnused: rep.BytesUnused,
@@ -66,7 +72,8 @@ func runPrune(ctx context.Context, g *globals, r *repo.Repository, opts repo.Pru
 			RepackBlobs: rep.RepackBlobs, RepackBytes: rep.RepackBytes, RemovedBlobs: rep.RepackRemovedBlobs + rep.DeleteBlobs,
 			RemovedBytes: rep.RepackRemovedBytes + rep.DeleteBytes, PacksKept: rep.PacksKept, PacksFullyUsed: rep.PacksFullyUsed,
 			PacksPartlyUsed: rep.PacksPartlyUsed, PacksUnused: rep.PacksUnused,
-			LockedKept: rep.LockedKept, LockedUntil: rep.LockedUntil, RetainExtended: rep.RetainExtended})
+			LockedKept: rep.LockedKept, LockedUntil: rep.LockedUntil, RetainExtended: rep.RetainExtended,
+			PurgedBlobs: rep.PurgeBlobs, PurgeStillUsed: rep.PurgeStillUsed, PurgePacks: rep.PurgePacks})
 	}
 	printPrunePlan(g, rep)
 	verb := map[bool]string{true: "would", false: "will"}[opts.DryRun]
@@ -81,10 +88,27 @@ func runPrune(ctx context.Context, g *globals, r *repo.Repository, opts repo.Pru
 	if rep.RetainExtended > 0 {
 		g.printf("extended the retention of %d files in use\n", rep.RetainExtended)
 	}
+	printPurge(g, rep, opts.DryRun)
 	if !opts.DryRun {
 		g.printf("done in %s\n", formatDuration(time.Since(start)))
 	}
 	return nil
+}
+
+// printPurge says what the purge records of rewrite --forget made prune
+// remove, and what stays because a snapshot still uses it.
+func printPurge(g *globals, rep *repo.PruneReport, dryRun bool) {
+	verb := map[bool]string{true: "would remove", false: "removed"}[dryRun]
+	if rep.PurgeBlobs > 0 {
+		g.printf("%s for good %d blobs that rewrite --forget left out", verb, rep.PurgeBlobs)
+		if rep.PurgePacks > 0 {
+			g.printf(" (repacking %d packs --max-unused alone would keep)", rep.PurgePacks)
+		}
+		g.printf("\n")
+	}
+	if rep.PurgeStillUsed > 0 {
+		g.printf("%d blobs that rewrite --forget left out are still used by snapshots (the same content elsewhere): they stay until no snapshot uses them\n", rep.PurgeStillUsed)
+	}
 }
 
 // printPrunePlan prints the plan's figures as restic's prune does.

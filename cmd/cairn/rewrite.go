@@ -14,6 +14,7 @@ func newRewriteCmd(g *globals) *cobra.Command {
 		f                snapFilter
 		spec             snapshot.FilterSpec
 		dryRun, forget   bool
+		prune            bool
 		summary          bool
 		newHost, newTime string
 	)
@@ -24,17 +25,23 @@ func newRewriteCmd(g *globals) *cobra.Command {
 patterns match (the patterns of backup), for each given snapshot, or every
 snapshot passing --host/--tag/--path when none is given. A snapshot that
 changes is saved anew, tagged "rewrite" and naming the original; with
---forget the original is removed afterwards. Data no snapshot uses any
-more stays in the repository until "cairn prune" removes it: run prune
-after removing a file that must not be kept (a password backed up by
-mistake).
+--forget the original is removed afterwards, and the blobs left out (the
+files' data, and the directory trees that named them) are recorded for
+removal: the next "cairn prune" removes every one of them that no
+snapshot uses from every pack holding it, whatever --max-unused says
+(--prune runs that prune at once). A blob a snapshot still uses (the same
+content in another file, or a snapshot not rewritten) stays, and prune
+says how many; it goes with the first prune after no snapshot uses it.
+This is how a file that must not be kept (a password backed up by
+mistake) really leaves the repository.
 
 --snapshot-summary gives every selected snapshot a summary with its file
 count and size, as restic's does. --new-host and --new-time change those
 fields. A directory that cannot be read stops the rewrite: run "cairn
 repair snapshots" first. Rewrite takes an exclusive lock.`,
 		Example: `  cairn rewrite --exclude '/home/*/.ssh' --exclude '*.key' --dry-run
-  cairn rewrite --exclude /etc/secret.conf --forget latest && cairn prune
+  cairn rewrite --exclude /etc/secret.conf --forget --prune
+  cairn rewrite --exclude '**/.env' --forget latest && cairn prune
   cairn rewrite --host old-name --new-host new-name --forget
   cairn rewrite --snapshot-summary`,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -55,6 +62,11 @@ repair snapshots" first. Rewrite takes an exclusive lock.`,
 			if opts.Exclude == nil && !summary && newHost == "" && newTime == "" {
 				return errNothingToRewrite
 			}
+			if prune && !forget {
+				return errPruneNeedsForget
+			}
+			purged := 0
+			opts.OnPurge = func(n int) { purged = n }
 			r, unlock, err := g.openLocked(ctx, true)
 			if err != nil {
 				return err
@@ -87,9 +99,30 @@ repair snapshots" first. Rewrite takes an exclusive lock.`,
 				forgotten = len(out)
 			}
 			verb := map[bool]string{true: "would rewrite", false: "rewrote"}[dryRun]
-			return g.report(message.RewriteSummary{MessageType: message.TypeSummary, MessageVersion: message.SchemaVersion,
-				DryRun: dryRun, Rewritten: len(out), EntriesRemoved: removed, NewSnapshots: ids, Forgotten: forgotten},
-				"%s %d of %d snapshots, leaving out %d entries%s\n", verb, len(out), len(snaps), removed, forgetNote(forget, dryRun, len(out)))
+			sum := message.RewriteSummary{MessageType: message.TypeSummary, MessageVersion: message.SchemaVersion,
+				DryRun: dryRun, Rewritten: len(out), EntriesRemoved: removed, NewSnapshots: ids, Forgotten: forgotten, PurgeBlobs: purged}
+			if !g.json {
+				g.printf("%s %d of %d snapshots, leaving out %d entries%s\n", verb, len(out), len(snaps), removed, forgetNote(forget, dryRun, len(out)))
+				if purged > 0 && !prune {
+					g.printf("recorded %d blobs left out for removal: the next \"cairn prune\" removes those no snapshot uses\n", purged)
+				}
+			}
+			if prune && !dryRun {
+				if !g.json {
+					g.printf("\n")
+				}
+				err := pruneAndReport(ctx, g, r, repo.PruneOptions{MaxUnused: 5}, func(ps message.PruneSummary) error {
+					sum.Prune = &ps
+					return nil
+				})
+				if err != nil {
+					return err
+				}
+			}
+			if g.json {
+				return g.printJSON(sum)
+			}
+			return nil
 		},
 	}
 	f.addFlags(cmd.Flags())
@@ -99,7 +132,8 @@ repair snapshots" first. Rewrite takes an exclusive lock.`,
 	fl.StringArrayVar(&spec.ExcludeFiles, "exclude-file", nil, "read exclude patterns from `file` (repeatable)")
 	fl.StringArrayVar(&spec.IExcludeFiles, "iexclude-file", nil, "like --exclude-file, ignoring case")
 	fl.BoolVarP(&dryRun, "dry-run", "n", false, "only report what would be rewritten")
-	fl.BoolVar(&forget, "forget", false, "remove the original snapshots")
+	fl.BoolVar(&forget, "forget", false, "remove the original snapshots, and record what was left out for removal by the next prune")
+	fl.BoolVar(&prune, "prune", false, "with --forget: prune at once, removing what was left out that no snapshot uses")
 	fl.BoolVar(&summary, "snapshot-summary", false, "give every snapshot a summary of its files and size")
 	fl.StringVar(&newHost, "new-host", "", "set the host to `name`")
 	fl.StringVar(&newTime, "new-time", "", "set the time to `time` (\"2006-01-02 15:04:05\")")

@@ -80,3 +80,77 @@ func TestRewriteRemovesAFileForGood(t *testing.T) {
 		t.Errorf("restored main.go: %q %v", b, err)
 	}
 }
+
+// dataBlobsHolding lists the data blobs of the repository whose content
+// holds s.
+func dataBlobsHolding(t *testing.T, env []string, s string) []string {
+	t.Helper()
+	var out []string
+	for _, line := range strings.Split(strings.TrimSpace(mustRun(t, env, "list", "blobs")), "\n") {
+		if f := strings.Fields(line); len(f) == 2 && f[0] == "data" && strings.Contains(mustRun(t, env, "cat", "blob", f[1]), s) {
+			out = append(out, f[1])
+		}
+	}
+	return out
+}
+
+// TestRewriteForgetPurges: a secret left out by rewrite --forget goes with
+// prune's defaults, although its pack is almost all used (its share is
+// far below --max-unused's 5%); a secret whose content another file still
+// holds stays, and prune says so. rewrite --forget --prune does it in one
+// step.
+func TestRewriteForgetPurges(t *testing.T) {
+	for _, oneStep := range []bool{false, true} {
+		t.Run(map[bool]string{false: "then-prune", true: "with-prune"}[oneStep], func(t *testing.T) {
+			env := repoEnv(t)
+			src := t.TempDir()
+			gone := "the first secret " + strings.Repeat("g", 40)
+			kept := "the second secret " + strings.Repeat("k", 40)
+			big := make([]byte, 400<<10)
+			for i := range big {
+				big[i] = byte(i*7 + i/251)
+			}
+			for name, data := range map[string]string{"app/.env": gone, "config/.env": kept, "config/env.bak": kept, "app/big.bin": string(big)} {
+				put(t, filepath.Join(src, name), data)
+			}
+			mustRun(t, env, "backup", src)
+			if n := len(dataBlobsHolding(t, env, "the first secret")); n != 1 {
+				t.Fatalf("%d blobs hold the first secret before the rewrite", n)
+			}
+			args := []string{"rewrite", "--exclude", ".env", "--forget", "--json"}
+			if oneStep {
+				args = append(args, "--prune")
+			}
+			var sum message.RewriteSummary
+			out := mustRun(t, env, args...)
+			if err := strictJSON(out, &sum); err != nil || sum.Forgotten != 1 || sum.PurgeBlobs < 3 {
+				t.Fatalf("rewrite: %v %+v (want the two secrets and the replaced trees recorded)\n%s", err, sum, out)
+			}
+			ps := sum.Prune
+			if !oneStep {
+				if sum.Prune != nil {
+					t.Errorf("a rewrite without --prune pruned: %+v", sum.Prune)
+				}
+				var p message.PruneSummary
+				if err := strictJSON(mustRun(t, env, "prune", "--json"), &p); err != nil {
+					t.Fatal(err)
+				}
+				ps = &p
+			}
+			if ps == nil || ps.PurgedBlobs < 1 || ps.PurgeStillUsed != 1 || ps.PurgePacks < 1 {
+				t.Errorf("prune summary %+v: want the first secret purged from a pack --max-unused kept, the second still used", ps)
+			}
+			if b := dataBlobsHolding(t, env, "the first secret"); len(b) != 0 {
+				t.Errorf("after rewrite --forget and prune, blobs %v still hold the first secret", b)
+			}
+			if b := dataBlobsHolding(t, env, "the second secret"); len(b) != 1 {
+				t.Errorf("the second secret, still in config/env.bak, is in %d blobs, want 1", len(b))
+			}
+			text := mustRun(t, env, "prune")
+			if !strings.Contains(text, "1 blobs that rewrite --forget left out are still used by snapshots") {
+				t.Errorf("prune does not say what stays:\n%s", text)
+			}
+			mustRun(t, env, "check", "--read-data")
+		})
+	}
+}
