@@ -66,9 +66,9 @@ func Runbook(cfg *config.Config, src *config.Source, f Facts, now time.Time) str
 	if len(locked) > 0 {
 		p("\n## If a repository was attacked (files deleted or overwritten)\n\n")
 		p("Object-locked: %s. Its bucket keeps every version, and no locked one can\nbe deleted. With the maintenance credentials (not this machine's):\n\n", strings.Join(locked, ", "))
-		p("1. Find a time before the attack (the last good run in the logs or `cairn status`).\n")
-		p("2. See what would come back, then bring it back:\n\n   ```sh\n   cairn repair versions --as-of \"YYYY-MM-DD HH:MM\" --dry-run\n   cairn repair versions --as-of \"YYYY-MM-DD HH:MM\"\n   ```\n\n")
-		p("3. Prove it: `cairn check --read-data`, then `cairn prune` (locks the restored\n   copies again), then restore as below. Rotate the backup machine's credentials.\n")
+		p("1. See what the newest intact state would bring back (damaged versions are\n   skipped and named), or go back to a time before the attack (the last good\n   run in the logs or `cairn status`):\n\n   ```sh\n   cairn repair versions --dry-run\n   cairn repair versions --as-of \"YYYY-MM-DD HH:MM\" --dry-run\n   ```\n\n")
+		p("2. Bring it back (the copies are locked with the repository's own mode and\n   period):\n\n   ```sh\n   cairn repair versions --as-of \"YYYY-MM-DD HH:MM\"\n   ```\n\n")
+		p("3. Prove it: `cairn check --read-data`, then `cairn prune`, then restore as\n   below. Rotate the backup machine's credentials.\n")
 	}
 	p("\n## After the restore: checks\n\n")
 	if len(src.Drill.Verify) == 0 {

@@ -330,20 +330,60 @@ func FindRetainer(be Backend) Retainer {
 	}
 }
 
+// AsOfOptions say which versions RestoreAsOf brings back and how it
+// writes them.
+type AsOfOptions struct {
+	// Time is the state to go back to: each file's newest version or
+	// delete marker written at or before it. Zero means the newest intact
+	// state: each file's newest intact version, delete markers passed
+	// over (in an object-locked repository cairn deletes every version of
+	// a file, so a delete marker is never its own).
+	Time   time.Time
+	DryRun bool
+	// Intact reports whether a version's bytes are a whole, undamaged file
+	// of that name (for cairn: the name is the hash of the bytes). A
+	// version that is not is skipped for the next older one. Nil trusts
+	// every version.
+	Intact func(h Handle, data io.Reader) (bool, error)
+	// Policy learns the retention every copy is written with (the
+	// repository's own, never the bucket's default) from view, the
+	// storage as it will be once restored (read-only). It is called once,
+	// before the first copy, and not in a dry run; an error stops the
+	// recovery before anything is written. Nil writes copies with no
+	// retention of their own.
+	Policy func(ctx context.Context, view Backend) (mode string, period time.Duration, err error)
+}
+
 // AsOfReport says what RestoreAsOf did (or, in a dry run, would do).
 type AsOfReport struct {
-	Restored  []string // files brought back to the version they had then
-	Hidden    []string // files that did not exist then, hidden
-	Unchanged int      // files as they were then
+	Restored  []string         // files brought back to an earlier version
+	Hidden    []string         // files hidden: written since, or no intact version
+	Unchanged int              // files as they were then
+	Skipped   []SkippedVersion // versions passed over as damaged
+	// Mode and Period are the retention the copies were written with.
+	Mode   string
+	Period time.Duration
+}
+
+// SkippedVersion is a stored version RestoreAsOf found damaged.
+type SkippedVersion struct {
+	Path      string    `json:"path"`
+	VersionID string    `json:"version_id"`
+	Time      time.Time `json:"time"`
+	Size      int64     `json:"size"`
 }
 
 // Versioner is implemented by storage that keeps every version of its
 // files (an S3 bucket with versioning, which object lock turns on).
 type Versioner interface {
-	// RestoreAsOf brings every file back to the version it had at time
-	// t: files deleted or overwritten since come back, files written
-	// since are hidden. Nothing is deleted: later versions stay.
-	RestoreAsOf(ctx context.Context, t time.Time, dryRun bool) (AsOfReport, error)
+	// RestoreAsOf brings every file back to the version opts choose:
+	// files deleted or overwritten since come back, files written since
+	// (or with no intact version) are hidden. Nothing is deleted: later
+	// versions stay.
+	RestoreAsOf(ctx context.Context, opts AsOfOptions) (AsOfReport, error)
+	// Versioned reports whether the storage keeps versions now (an S3
+	// bucket whose versioning is on).
+	Versioned(ctx context.Context) (bool, error)
 }
 
 // FindVersioner returns the Versioner below be's wrappers, or nil.

@@ -276,15 +276,66 @@ func CleanupCaches(root string, maxAge time.Duration) ([]CacheEntry, error) {
 // ErrNoVersions says that the storage keeps no versions to recover from.
 var ErrNoVersions = errors.New("the storage keeps no earlier versions of its files (recovery needs an S3 bucket with versioning, which object lock turns on)")
 
-// RecoverAsOf brings the repository's storage back to its state at time t
-// from the versions the storage keeps (backend.Versioner): after an
-// attacker with the client's credentials deleted or overwrote files, or
-// wrote garbage under new names. It needs no password: the repository may
-// be unreadable until it has run.
-func RecoverAsOf(ctx context.Context, be backend.Backend, t time.Time, dryRun bool) (backend.AsOfReport, error) {
+// KeepsVersions reports whether be keeps earlier versions of its files
+// (an S3 bucket with versioning), from which RecoverAsOf can bring back
+// damaged or deleted files whole.
+func KeepsVersions(ctx context.Context, be backend.Backend) bool {
+	v := backend.FindVersioner(be)
+	if v == nil {
+		return false
+	}
+	ok, err := v.Versioned(ctx)
+	return err == nil && ok
+}
+
+// RecoverOptions say what RecoverAsOf brings back.
+type RecoverOptions struct {
+	// AsOf is the time to go back to; zero means the newest intact state
+	// (each file's newest version whose bytes match its name), which only
+	// an object-locked repository allows: there a delete marker is never
+	// cairn's own.
+	AsOf   time.Time
+	DryRun bool
+	// Password returns the repository's password, asked only when files
+	// are to be copied: the copies carry the retention mode and period of
+	// the restored repository's config, which only the password opens.
+	Password func(ctx context.Context) ([]byte, error)
+}
+
+// ErrUnlockedAuto is returned when RecoverAsOf is asked for the newest
+// intact state of a repository without an object lock.
+var ErrUnlockedAuto = errors.New("the repository has no object lock, so a delete marker may be a prune's: give --as-of, a time before the attack")
+
+// RecoverAsOf brings the repository's storage back from the versions the
+// storage keeps (backend.Versioner), after an attacker with the client's
+// or the owner's credentials deleted or overwrote files, or wrote garbage
+// under new names: every file gets its newest version at or before
+// opts.AsOf whose bytes match its name (damaged versions are skipped and
+// reported), and every copy is locked with the mode and period of the
+// restored config, never the bucket's default retention.
+func RecoverAsOf(ctx context.Context, be backend.Backend, opts RecoverOptions) (backend.AsOfReport, error) {
 	v := backend.FindVersioner(be)
 	if v == nil {
 		return backend.AsOfReport{}, ErrNoVersions
 	}
-	return v.RestoreAsOf(backend.BypassCache(ctx), t, dryRun)
+	aopts := backend.AsOfOptions{Time: opts.AsOf, DryRun: opts.DryRun, Intact: repo.FileIntact,
+		Policy: func(ctx context.Context, view backend.Backend) (string, time.Duration, error) {
+			if opts.Password == nil {
+				return "", 0, errors.New("the password is needed to read the restored repository's lock policy")
+			}
+			pw, err := opts.Password(ctx)
+			if err != nil {
+				return "", 0, err
+			}
+			r, err := repo.Open(ctx, view, pw, repo.Options{DeferIndex: true})
+			if err != nil {
+				return "", 0, fmt.Errorf("open the repository as it will be restored: %w", err)
+			}
+			lock := r.LockPolicy()
+			if !lock.Enabled() && opts.AsOf.IsZero() {
+				return "", 0, ErrUnlockedAuto
+			}
+			return lock.Mode, lock.Period, nil
+		}}
+	return v.RestoreAsOf(backend.BypassCache(ctx), aopts)
 }

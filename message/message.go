@@ -319,8 +319,23 @@ type RecoverSummary struct {
 	MessageType    string    `json:"message_type"`    // "summary"
 	MessageVersion int       `json:"message_version"` // SchemaVersion
 	DryRun         bool      `json:"dry_run"`
-	AsOf           time.Time `json:"as_of"`
+	AsOf           time.Time `json:"as_of,omitzero"` // zero: the newest intact state
 	Restored       []string  `json:"restored"`
 	Hidden         []string  `json:"hidden"`
 	Unchanged      int       `json:"unchanged"`
+	// Skipped are the stored versions passed over because their bytes do
+	// not match their name (damaged or planted).
+	Skipped []SkippedVersion `json:"skipped_versions"`
+	// RetentionMode and RetentionPeriod are what the copies were locked
+	// with: the restored config's, never the bucket's default.
+	RetentionMode   string  `json:"retention_mode,omitempty"`
+	RetentionPeriod float64 `json:"retention_period_seconds,omitempty"`
+}
+
+// SkippedVersion is a stored version repair versions found damaged.
+type SkippedVersion struct {
+	Path      string    `json:"path"`
+	VersionID string    `json:"version_id"`
+	Time      time.Time `json:"time"`
+	Size      int64     `json:"size"`
 }

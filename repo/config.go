@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
+	"github.com/cairn-backup/cairn/backend"
 	"github.com/cairn-backup/cairn/blob"
 	"github.com/cairn-backup/cairn/chunk"
 	"github.com/cairn-backup/cairn/crypto"
@@ -240,4 +243,31 @@ func unframe(framed []byte) ([]byte, error) {
 		return out, nil
 	}
 	return nil, fmt.Errorf("envelope compression %d: %w", framed[0], crypto.ErrCorrupt)
+}
+
+// maxConfigFile bounds the config file FileIntact reads.
+const maxConfigFile = 64 << 10
+
+// FileIntact reports whether r holds a whole, undamaged file named h,
+// without the password: a file's name is the hash of its bytes, and the
+// config ends with the hash of what precedes it (design §3, §5). It
+// reads r to its end.
+func FileIntact(h backend.Handle, r io.Reader) (bool, error) {
+	if h.Type == backend.Config {
+		data, err := io.ReadAll(io.LimitReader(r, maxConfigFile+1))
+		if err != nil {
+			return false, err
+		}
+		if len(data) < blob.IDSize || len(data) > maxConfigFile {
+			return false, nil
+		}
+		env, sum := data[:len(data)-blob.IDSize], data[len(data)-blob.IDSize:]
+		want := crypto.Hash(env)
+		return bytes.Equal(want[:], sum), nil
+	}
+	hs := crypto.NewHash()
+	if _, err := io.Copy(hs, r); err != nil {
+		return false, err
+	}
+	return hex.EncodeToString(hs.Sum(nil)) == h.Name, nil
 }

@@ -19,7 +19,6 @@ import (
 	"net/http"
 	"os"
 	"path"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -483,78 +482,3 @@ func (b *Backend) Close() error { return nil }
 
 var _ backend.Versioner = (*Backend)(nil)
 
-// RestoreAsOf brings every object below the prefix back to the version it
-// had at time t (the newest version or delete marker written at or before
-// t decides): an object deleted or overwritten since is copied from that
-// version, so it becomes the newest again; an object that did not exist
-// then is hidden behind a delete marker. No version is deleted, so the
-// recovery itself can be undone. Copies keep the repository's retention
-// (SetRetention), when one was set.
-func (b *Backend) RestoreAsOf(ctx context.Context, t time.Time, dryRun bool) (backend.AsOfReport, error) {
-	var rep backend.AsOfReport
-	prefix := ""
-	if b.cfg.Prefix != "" {
-		prefix = strings.Trim(b.cfg.Prefix, "/") + "/"
-	}
-	type state struct {
-		latest minio.ObjectInfo // the newest version or delete marker
-		then   *minio.ObjectInfo
-		seen   bool
-	}
-	objects := map[string]*state{}
-	var keys []string
-	for o := range b.client.ListObjects(ctx, b.cfg.Bucket, minio.ListObjectsOptions{Prefix: prefix, Recursive: true, WithVersions: true}) {
-		if o.Err != nil {
-			return rep, b.wrap("list versions", o.Err)
-		}
-		st := objects[o.Key]
-		if st == nil {
-			st = &state{}
-			objects[o.Key] = st
-			keys = append(keys, o.Key)
-		}
-		if o.IsLatest || !st.seen {
-			if !st.seen || o.LastModified.After(st.latest.LastModified) || o.IsLatest {
-				st.latest, st.seen = o, true
-			}
-		}
-		if !o.LastModified.After(t) && (st.then == nil || o.LastModified.After(st.then.LastModified)) {
-			v := o
-			st.then = &v
-		}
-	}
-	sort.Strings(keys)
-	mode, period := b.retention()
-	for _, key := range keys {
-		st := objects[key]
-		wanted := st.then != nil && !st.then.IsDeleteMarker
-		current := !st.latest.IsDeleteMarker
-		switch {
-		case wanted && current && st.latest.VersionID == st.then.VersionID:
-			rep.Unchanged++
-		case wanted:
-			rep.Restored = append(rep.Restored, strings.TrimPrefix(key, prefix))
-			if dryRun {
-				continue
-			}
-			dst := minio.CopyDestOptions{Bucket: b.cfg.Bucket, Object: key}
-			if mode != "" {
-				dst.Mode, dst.RetainUntilDate = mode, b.now().Add(period).UTC().Truncate(time.Second).Add(time.Second)
-			}
-			if _, err := b.client.CopyObject(ctx, dst, minio.CopySrcOptions{Bucket: b.cfg.Bucket, Object: key, VersionID: st.then.VersionID}); err != nil {
-				return rep, b.wrap("restore "+key, err)
-			}
-		case current:
-			rep.Hidden = append(rep.Hidden, strings.TrimPrefix(key, prefix))
-			if dryRun {
-				continue
-			}
-			if err := b.client.RemoveObject(ctx, b.cfg.Bucket, key, minio.RemoveObjectOptions{}); err != nil {
-				return rep, b.wrap("hide "+key, err)
-			}
-		default:
-			rep.Unchanged++
-		}
-	}
-	return rep, nil
-}

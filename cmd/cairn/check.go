@@ -1,7 +1,7 @@
 package main
 
 import (
-	"errors"
+	"context"
 	"fmt"
 	"time"
 
@@ -58,7 +58,9 @@ verified: any ceil(100/P) consecutive runs together read every pack.`,
 	return cmd
 }
 
-func printCheck(g *globals, rep *repo.CheckReport, dur time.Duration) {
+// printCheck prints a check's findings; versioned says that the storage
+// keeps earlier versions, which recovery then tries first.
+func printCheck(g *globals, rep *repo.CheckReport, dur time.Duration, versioned bool) {
 	if g.json {
 		out := message.CheckSummary{MessageType: message.TypeSummary, MessageVersion: message.SchemaVersion, OK: rep.OK(), Problems: []message.CheckProblem{},
 			Damage: []message.CheckDamage{}, UnindexedPacks: len(rep.UnindexedPacks), Packs: rep.Packs, Snapshots: rep.Snapshots,
@@ -151,6 +153,11 @@ func printCheck(g *globals, rep *repo.CheckReport, dur time.Duration) {
 	}
 	if rep.OK() {
 		g.printf("no errors were found\n")
+		return
+	}
+	if versioned {
+		fmt.Fprintf(g.stderr, "%d damaged or missing blobs hurt %d files. The storage keeps earlier versions: first \"cairn repair versions --dry-run\", which brings damaged and deleted files back whole; only what it cannot bring back needs \"cairn repair index --read-data\", then \"cairn repair snapshots\" (which drop data).\n",
+			len(rep.Damage), len(files))
 		return
 	}
 	fmt.Fprintf(g.stderr, "%d damaged or missing blobs hurt %d files. To recover: \"cairn repair index --read-data\", then \"cairn repair snapshots\", then run a backup.\n",
@@ -274,34 +281,45 @@ func newRepairVersionsCmd(g *globals) *cobra.Command {
 	var asOf string
 	var dryRun bool
 	versions := &cobra.Command{
-		Use:   "versions --as-of TIME",
-		Short: "Bring the repository back to its state at a time, from the storage's versions",
-		Long: `After an attack with the backup machine's credentials (files deleted,
-overwritten, or garbage written under new names) on an S3 bucket with
-object lock (which keeps every version): bring every file back to the
-version it had at --as-of. Deleted and overwritten files are copied back
-from their earlier versions; files written since are hidden behind delete
-markers. Nothing is deleted, so this can itself be undone.
+		Use:   "versions [--as-of TIME]",
+		Short: "Bring the repository back from the storage's versions after an attack",
+		Long: `After an attack on an S3 bucket with object lock (which keeps every
+version): files deleted, overwritten with garbage, or garbage written under
+new names, with the backup machine's or the owner's credentials. Every
+file gets back its newest version at or before --as-of whose bytes match
+its name (every file is named by the hash of its bytes, and the config
+ends with its own): a damaged or planted version is skipped for an older
+one, and named. Files with no such version (written since, or garbage
+under a new name) are hidden behind delete markers. Without --as-of it
+finds the newest intact state by itself (object-locked repositories only,
+where cairn never leaves a delete marker of its own). Nothing is deleted,
+so this can itself be undone.
 
-It needs no password and takes no lock: run it with the maintenance
-credentials, then "cairn check --read-data", then "cairn prune" to lock
-the restored copies again.`,
-		Example: `  cairn repair versions --as-of "2026-12-01 03:00" --dry-run
+It reads every version it keeps (about the repository's size) and takes
+no lock. Before the first copy it opens the repository as it will be
+restored, with the password, and locks every copy with the mode and
+period of that config, never the bucket's default retention (which an
+attacker with the owner's keys may have weakened). Run it with the
+maintenance credentials, then "cairn check --read-data".`,
+		Example: `  cairn repair versions --dry-run                      # what the newest intact state is
+  cairn repair versions --as-of "2026-12-01 03:00" --dry-run
   cairn repair versions --as-of "2026-12-01 03:00" && cairn check --read-data`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if asOf == "" {
-				return errors.New("give --as-of: a time before the attack (\"2006-01-02 15:04:05\")")
-			}
-			t, err := parseSnapshotTime("--as-of", asOf)
-			if err != nil {
-				return err
+			ctx := cmd.Context()
+			var t time.Time
+			if asOf != "" {
+				var err error
+				if t, err = parseSnapshotTime("--as-of", asOf); err != nil {
+					return err
+				}
 			}
 			be, err := g.openBackend()
 			if err != nil {
 				return err
 			}
-			rep, err := engine.RecoverAsOf(cmd.Context(), be, t, dryRun)
+			rep, err := engine.RecoverAsOf(ctx, be, engine.RecoverOptions{AsOf: t, DryRun: dryRun,
+				Password: func(ctx context.Context) ([]byte, error) { return g.password(ctx, "enter the repository password: ") }})
 			if err != nil {
 				return err
 			}
@@ -311,15 +329,31 @@ the restored copies again.`,
 			for _, f := range rep.Hidden {
 				g.verbosef(1, "hide %s\n", f)
 			}
+			skipped := []message.SkippedVersion{}
+			for _, s := range rep.Skipped {
+				g.verbosef(0, "skipped version %s of %s (%s, %d bytes): its bytes do not match its name\n", s.VersionID, s.Path, s.Time.Local().Format(time.DateTime), s.Size)
+				skipped = append(skipped, message.SkippedVersion{Path: s.Path, VersionID: s.VersionID, Time: s.Time, Size: s.Size})
+			}
+			if g.json {
+				return g.printJSON(message.RecoverSummary{MessageType: message.TypeSummary, MessageVersion: message.SchemaVersion,
+					DryRun: dryRun, AsOf: t, Restored: nonNil(rep.Restored), Hidden: nonNil(rep.Hidden), Unchanged: rep.Unchanged,
+					Skipped: skipped, RetentionMode: rep.Mode, RetentionPeriod: rep.Period.Seconds()})
+			}
 			verb := map[bool]string{true: "would restore", false: "restored"}[dryRun]
-			return g.report(message.RecoverSummary{MessageType: message.TypeSummary, MessageVersion: message.SchemaVersion,
-				DryRun: dryRun, AsOf: t, Restored: nonNil(rep.Restored), Hidden: nonNil(rep.Hidden), Unchanged: rep.Unchanged},
-				"%s %d files and hid %d written since %s; %d were as they were\n", verb, len(rep.Restored), len(rep.Hidden),
-				t.Local().Format(time.DateTime), rep.Unchanged)
+			state := "the newest intact state"
+			if !t.IsZero() {
+				state = "their state at " + t.Local().Format(time.DateTime)
+			}
+			g.printf("%s %d files and hid %d, back to %s; %d were as they were; %d damaged versions skipped\n", verb, len(rep.Restored),
+				len(rep.Hidden), state, rep.Unchanged, len(rep.Skipped))
+			if rep.Mode != "" {
+				g.printf("the copies are locked in %s mode for %s, as the repository's config says\n", rep.Mode, rep.Period)
+			}
+			return nil
 		},
 	}
-	versions.Flags().StringVar(&asOf, "as-of", "", "the `time` to go back to (\"2006-01-02 15:04:05\", local time)")
-	versions.Flags().BoolVarP(&dryRun, "dry-run", "n", false, "only report what would be restored and hidden")
+	versions.Flags().StringVar(&asOf, "as-of", "", "the `time` to go back to (\"2006-01-02 15:04:05\", local time); none: the newest intact state")
+	versions.Flags().BoolVarP(&dryRun, "dry-run", "n", false, "only report what would be restored, hidden and skipped")
 	return versions
 }
 
@@ -398,7 +432,7 @@ func runCheck(cmd *cobra.Command, g *globals, o *checkFlags) error {
 	if err != nil {
 		return err
 	}
-	printCheck(g, rep, time.Since(start))
+	printCheck(g, rep, time.Since(start), !rep.OK() && engine.KeepsVersions(ctx, r.Backend()))
 	if !rep.OK() {
 		return fmt.Errorf("the repository is damaged: %d problems, %d damaged or missing blobs", len(rep.Problems), len(rep.Damage))
 	}
