@@ -481,4 +481,3 @@ func (b *Backend) removeVersions(ctx context.Context, h backend.Handle) error {
 func (b *Backend) Close() error { return nil }
 
 var _ backend.Versioner = (*Backend)(nil)
-
