@@ -26,12 +26,28 @@ type TargetFacts struct {
 	// with can delete files there (learnt by deleting a canary); nil when
 	// unknown.
 	BackupCanDelete *bool `json:"backup_can_delete,omitempty"`
+	// BackupCanBypass says whether those credentials deleted a
+	// governance-locked canary version for good with the bypass; nil when
+	// not probed (compliance mode, or credentials that cannot delete).
+	BackupCanBypass *bool `json:"backup_can_bypass_governance,omitempty"`
+	// Protection names what protects the target from this machine, as the
+	// probe found it: "compliance lock", "governance lock", "append-only
+	// credentials", "governance lock and append-only credentials", or ""
+	// for nothing (repo.Protection.Kind).
+	Protection string `json:"protection,omitempty"`
+	// LockWeak says how the storage's lock is weaker than the config's
+	// (the bucket's default retention), with the remedy.
+	LockWeak string `json:"lock_weak,omitempty"`
 }
 
 // Immutable reports whether the backed-up machine cannot destroy the
-// target: its files are locked, or its credentials cannot delete.
+// target: what the probe found protects it, or, where no probe ran, an
+// object lock.
 func (t TargetFacts) Immutable() bool {
-	return t.ObjectLock != "" || (t.BackupCanDelete != nil && !*t.BackupCanDelete)
+	if t.BackupCanDelete == nil {
+		return t.ObjectLock != ""
+	}
+	return t.Protection != ""
 }
 
 // Facts is everything an audit of one source looks at.
@@ -88,14 +104,27 @@ type SourceAudit struct {
 	Offsite     string      `json:"offsite_target,omitempty"`
 	// OffsiteImmutable: an offsite target the backed-up machine cannot
 	// destroy (object lock, or credentials without delete).
-	OffsiteImmutable bool          `json:"offsite_immutable"`
-	LastDrill        *DrillSummary `json:"last_drill,omitempty"`
-	LastCheck        time.Time     `json:"last_check,omitzero"`
-	LastCheckOK      bool          `json:"last_check_ok"`
-	CheckCoverage    float64       `json:"rolling_coverage"`
-	State            string        `json:"compliance_state"`
-	Verdict          string        `json:"verdict"` // go or no-go
-	Reasons          []string      `json:"reasons,omitempty"`
+	OffsiteImmutable bool `json:"offsite_immutable"`
+	// OffsiteProtection names what protects the offsite copy from this
+	// machine (TargetFacts.Protection).
+	OffsiteProtection string        `json:"offsite_protection,omitempty"`
+	LastDrill         *DrillSummary `json:"last_drill,omitempty"`
+	LastCheck         time.Time     `json:"last_check,omitzero"`
+	LastCheckOK       bool          `json:"last_check_ok"`
+	CheckCoverage     float64       `json:"rolling_coverage"`
+	State             string        `json:"compliance_state"`
+	Verdict           string        `json:"verdict"` // go or no-go
+	Reasons           []string      `json:"reasons,omitempty"`
+}
+
+// target returns the facts of the named target.
+func (a *SourceAudit) target(f Facts, name string) *TargetFacts {
+	for i := range f.Targets {
+		if f.Targets[i].Name == name {
+			return &f.Targets[i]
+		}
+	}
+	return nil
 }
 
 // Compliant reports a go verdict.
@@ -125,9 +154,12 @@ func Audit(src *config.Source, f Facts, now time.Time) *SourceAudit {
 		}
 		if t.Offsite && t.Error == "" && !t.Latest.IsZero() {
 			if a.Offsite == "" || (t.Immutable() && !a.OffsiteImmutable) {
-				a.Offsite = t.Name
+				a.Offsite, a.OffsiteProtection = t.Name, t.Protection
 			}
 			a.OffsiteImmutable = a.OffsiteImmutable || t.Immutable()
+		}
+		if t.LockWeak != "" {
+			no("the object lock of %s is weaker than its config asks: %s", t.Name, t.LockWeak)
 		}
 		a.RPOByTarget = append(a.RPOByTarget, st)
 	}
@@ -143,7 +175,11 @@ func Audit(src *config.Source, f Facts, now time.Time) *SourceAudit {
 	if a.Offsite == "" {
 		no("no copy on another backend or filesystem (3-2-1): add an offsite target")
 	} else if !a.OffsiteImmutable {
-		no("the offsite copy %s can be deleted by the backed-up machine: create it with object lock (cairn init --retention-mode governance --retention-period 30d) or give this machine append-only credentials (README: Offsite copies that survive ransomware)", a.Offsite)
+		if t := a.target(f, a.Offsite); t != nil && t.BackupCanBypass != nil && *t.BackupCanBypass {
+			no("the offsite copy %s is under a governance lock, but this machine's credentials bypass it (they deleted a governance-locked canary version for good): give this machine append-only credentials without s3:BypassGovernanceRetention (README: Offsite copies that survive ransomware), or use compliance mode in a new repository", a.Offsite)
+		} else {
+			no("the offsite copy %s can be deleted by the backed-up machine: create it with object lock (cairn init --retention-mode compliance --retention-period 30d) or give this machine append-only credentials (README: Offsite copies that survive ransomware)", a.Offsite)
+		}
 	}
 	a.drill(src, f.Drills, now, no)
 	a.check(f.State)

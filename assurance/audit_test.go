@@ -40,11 +40,13 @@ max-age = "7d"
 
 // healthy returns the facts of a well-protected source at base.
 func healthy(base time.Time) Facts {
+	canDelete, canBypass := true, false
 	return Facts{
 		Targets: []TargetFacts{
 			{Name: "local", URL: "/srv/backup", Latest: base.Add(-20 * time.Minute), Snapshots: 30},
 			{Name: "offsite", URL: "s3:https://s3.example.com/bucket/app", Latest: base.Add(-19 * time.Minute), Snapshots: 30, Offsite: true,
-				ObjectLock: "governance", LockPeriod: "720h0m0s"},
+				ObjectLock: "governance", LockPeriod: "720h0m0s", BackupCanDelete: &canDelete, BackupCanBypass: &canBypass,
+				Protection: "governance lock"},
 		},
 		Automation: "systemd",
 		State: &routine.State{LastCheck: map[string]time.Time{"local": base.Add(-2 * time.Hour), "offsite": base.Add(-2 * time.Hour)},
@@ -123,31 +125,51 @@ func TestAuditMarkdownGolden(t *testing.T) {
 	}
 }
 
-// An offsite copy the backed-up machine can delete is a gap; a locked one,
-// or one its credentials cannot delete from, is not.
+// An offsite copy the backed-up machine can delete is a gap; so is one
+// under a governance lock that its credentials bypass. A compliance lock,
+// a governance lock they cannot bypass, or credentials that cannot delete
+// are not, and the audit names which protection holds. A bucket default
+// weaker than the config's is a no-go of its own.
 func TestAuditOffsiteImmutability(t *testing.T) {
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	yes, no := true, false
 	for _, c := range []struct {
-		target TargetFacts
-		gap    bool
+		target     TargetFacts
+		gap        string // the no-go reason's telling words, "" for none
+		protection string
 	}{
-		{TargetFacts{Name: "offsite", Offsite: true, Latest: now, BackupCanDelete: &yes}, true},
-		{TargetFacts{Name: "offsite", Offsite: true, Latest: now}, true},
-		{TargetFacts{Name: "offsite", Offsite: true, Latest: now, BackupCanDelete: &yes, ObjectLock: "governance", LockPeriod: "720h0m0s"}, false},
-		{TargetFacts{Name: "offsite", Offsite: true, Latest: now, BackupCanDelete: &no}, false},
+		{TargetFacts{Name: "offsite", Offsite: true, Latest: now, BackupCanDelete: &yes}, "can be deleted by the backed-up machine", ""},
+		{TargetFacts{Name: "offsite", Offsite: true, Latest: now}, "can be deleted by the backed-up machine", ""},
+		{TargetFacts{Name: "offsite", Offsite: true, Latest: now, BackupCanDelete: &yes, BackupCanBypass: &no, ObjectLock: "governance",
+			LockPeriod: "720h0m0s", Protection: "governance lock"}, "", "governance lock"},
+		{TargetFacts{Name: "offsite", Offsite: true, Latest: now, BackupCanDelete: &yes, BackupCanBypass: &yes, ObjectLock: "governance",
+			LockPeriod: "720h0m0s"}, "this machine's credentials bypass it", ""},
+		{TargetFacts{Name: "offsite", Offsite: true, Latest: now, BackupCanDelete: &no, Protection: "append-only credentials"}, "", "append-only credentials"},
+		{TargetFacts{Name: "offsite", Offsite: true, Latest: now, BackupCanDelete: &yes, ObjectLock: "compliance", LockPeriod: "720h0m0s",
+			Protection: "compliance lock", LockWeak: "the bucket's default retention is governance, weaker than the config's compliance: run \"cairn prune\""},
+			"weaker than its config asks", "compliance lock"},
 	} {
 		src := &config.Source{Name: "app", Tier: "critical", RPO: "1h", RPODuration: time.Hour, Targets: []string{"local", "offsite"}}
 		f := Facts{Targets: []TargetFacts{{Name: "local", Latest: now}, c.target}, State: &routine.State{}}
 		a := Audit(src, f, now)
-		gap := false
+		found := false
 		for _, r := range a.Reasons {
-			if strings.Contains(r, "can be deleted by the backed-up machine") {
-				gap = true
+			if c.gap != "" && strings.Contains(r, c.gap) {
+				found = true
+			}
+			if c.gap == "" && (strings.Contains(r, "offsite copy") || strings.Contains(r, "object lock of")) {
+				t.Errorf("%+v: unexpected reason %q", c.target, r)
 			}
 		}
-		if gap != c.gap || a.OffsiteImmutable == c.gap {
-			t.Errorf("%+v: gap %v (immutable %v), want gap %v; reasons %q", c.target, gap, a.OffsiteImmutable, c.gap, a.Reasons)
+		if c.gap != "" && !found {
+			t.Errorf("%+v: no reason saying %q; reasons %q", c.target, c.gap, a.Reasons)
+		}
+		if a.OffsiteProtection != c.protection {
+			t.Errorf("%+v: protection %q, want %q", c.target, a.OffsiteProtection, c.protection)
+		}
+		md := AuditMarkdown([]*SourceAudit{a}, "cairn.toml", now)
+		if c.protection != "" && !strings.Contains(md, "offsite safe from this machine | yes ("+c.protection+")") {
+			t.Errorf("%+v: the report does not name the protection:\n%s", c.target, md)
 		}
 	}
 }

@@ -48,7 +48,11 @@ func auditSection(b *strings.Builder, a *SourceAudit, now time.Time) {
 	}
 	row("offsite copy (3-2-1)", "%s", yesNo(a.Offsite != "", a.Offsite, "**none**"))
 	if a.Offsite != "" {
-		row("offsite safe from this machine", "%s", yesNo(a.OffsiteImmutable, "yes (object lock or append-only credentials)", "**no**: it can delete the offsite copy"))
+		safe := "yes"
+		if a.OffsiteProtection != "" {
+			safe = "yes (" + a.OffsiteProtection + ")"
+		}
+		row("offsite safe from this machine", "%s", yesNo(a.OffsiteImmutable, safe, "**no**: it can delete the offsite copy"))
 	}
 	if d := a.LastDrill; d != nil {
 		row("last restore drill", "%s from %s: %s, %s (%s RTO %s), %s old%s", d.Time.In(now.Location()).Format("2006-01-02 15:04"), d.Target,

@@ -27,11 +27,10 @@ type Records interface {
 }
 
 // Immutability is what protects a repository from the machine that backs
-// up into it.
-type Immutability struct {
-	Lock      repo.LockPolicy
-	CanDelete bool
-}
+// up into it (repo.Protection: the lock, whether its credentials can
+// delete, and bypass a governance lock, and whether the bucket's default
+// retention is weaker than the config's).
+type Immutability = repo.Protection
 
 // VerifyResult is the outcome of one verify command of a drill.
 type VerifyResult struct {

@@ -35,11 +35,13 @@ func GatherFacts(ctx context.Context, r *routine.Runner, name string, records Re
 				f.Drills = append(f.Drills, ds...)
 			}
 			if im, err := records.Immutability(ctx, t); err == nil {
+				tf := &f.Targets[len(f.Targets)-1]
 				if im.Lock.Enabled() {
-					f.Targets[len(f.Targets)-1].ObjectLock, f.Targets[len(f.Targets)-1].LockPeriod = im.Lock.Mode, im.Lock.Period.String()
+					tf.ObjectLock, tf.LockPeriod = im.Lock.Mode, im.Lock.Period.String()
 				}
 				can := im.CanDelete
-				f.Targets[len(f.Targets)-1].BackupCanDelete = &can
+				tf.BackupCanDelete, tf.BackupCanBypass = &can, im.CanBypass
+				tf.Protection, tf.LockWeak = im.Kind(), im.Weak
 			}
 		}
 	}

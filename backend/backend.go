@@ -311,9 +311,32 @@ type Retainer interface {
 	SetRetention(mode string, period time.Duration)
 	// Retention returns a file's current retention.
 	Retention(ctx context.Context, h Handle) (Retention, error)
-	// Retain extends a file's retention to until; a later retention is
-	// kept (retention never shortens).
+	// Retain extends a file's retention to until, in the mode
+	// SetRetention set; a later retention is kept (retention never
+	// shortens), and a weaker mode (governance, or none, under a
+	// compliance policy) is raised to it.
 	Retain(ctx context.Context, h Handle, until time.Time) error
+}
+
+// BucketRetainer is a Retainer whose storage also has a default retention
+// for files written without one of their own (an S3 bucket's object lock
+// configuration), and can tell what a holder of its credentials may do
+// against a locked file.
+type BucketRetainer interface {
+	Retainer
+	// BucketDefault returns the default retention's mode and period (""
+	// and 0 for none).
+	BucketDefault(ctx context.Context) (mode string, period time.Duration, err error)
+	// SetBucketDefault sets the default retention (whole days only; other
+	// periods are left to the writers, who set one per file).
+	SetBucketDefault(ctx context.Context, mode string, period time.Duration) error
+	// ProbeBypass stores data under h locked in governance mode for a
+	// minute, then tries to delete that version with the governance
+	// bypass, as an attacker holding these credentials would. It reports
+	// whether the delete went through (the lock does not hold against
+	// these credentials); when it did not, the file lapses and goes with
+	// the other released lock files.
+	ProbeBypass(ctx context.Context, h Handle, data []byte) (bypassed bool, err error)
 }
 
 // FindRetainer returns the Retainer below be's wrappers, or nil.

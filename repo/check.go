@@ -162,6 +162,11 @@ func (c *checker) checkRetention(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if weak, err := r.bucketDefaultWeakness(ctx); err != nil {
+		c.problem("bucket default retention", fmt.Errorf("read it: %w", err))
+	} else if weak != "" {
+		c.problem("bucket default retention", errors.New(weak))
+	}
 	threshold := r.opts.Now().Add(r.cfg.Lock.Period / 2)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(r.opts.Connections)
@@ -171,6 +176,9 @@ func (c *checker) checkRetention(ctx context.Context) error {
 			if err != nil {
 				c.problem(h.String(), fmt.Errorf("read its retention: %w", err))
 				return nil
+			}
+			if ret.Mode != "" && LockModeRank(ret.Mode) < LockModeRank(r.cfg.Lock.Mode) {
+				c.problem(h.String(), fmt.Errorf("locked in %s mode, weaker than the config's %s: run \"cairn prune\" with the maintenance credentials, which locks it again in %s mode", ret.Mode, r.cfg.Lock.Mode, r.cfg.Lock.Mode))
 			}
 			if ret.Until.Before(threshold) {
 				c.mu.Lock()

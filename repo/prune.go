@@ -573,13 +573,18 @@ func (r *Repository) filesInUse(ctx context.Context) ([]backend.Handle, error) {
 // ExtendRetention extends, to a full lock period from now, the retention
 // of every file the repository still uses (config, keys, index files,
 // snapshots, records and the packs the index names) whose retention ends
-// within half a period, and returns how many it extended. So a file in use
+// within half a period or whose mode is weaker than the config's (which
+// it raises), sets the bucket's default retention again if it is weaker
+// than the config's, and returns how many files it extended. So a file in use
 // is always protected for at least half the period, and a file no longer
 // used becomes deletable at most one period after its last extension.
 func (r *Repository) ExtendRetention(ctx context.Context) (int, error) {
 	rt := backend.FindRetainer(r.be)
 	if rt == nil || !r.cfg.Lock.Enabled() {
 		return 0, nil
+	}
+	if err := r.restoreBucketDefault(ctx); err != nil {
+		return 0, err
 	}
 	now := r.opts.Now()
 	until, threshold := now.Add(r.cfg.Lock.Period), now.Add(r.cfg.Lock.Period/2)
@@ -596,7 +601,7 @@ func (r *Repository) ExtendRetention(ctx context.Context) (int, error) {
 			if err != nil {
 				return fmt.Errorf("retention of %v: %w", h, err)
 			}
-			if !cur.Until.Before(threshold) {
+			if !cur.Until.Before(threshold) && LockModeRank(cur.Mode) >= LockModeRank(r.cfg.Lock.Mode) {
 				return nil
 			}
 			if err := rt.Retain(gctx, h, until); err != nil {

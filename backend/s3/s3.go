@@ -181,28 +181,93 @@ func (b *Backend) Retention(ctx context.Context, h backend.Handle) (backend.Rete
 	return r, nil
 }
 
-// Retain extends an object's retention to until; a later one is kept.
+// Retain extends an object's retention to until in the repository's mode
+// (SetRetention); a later one is kept, and a weaker mode is raised
+// (governance to compliance needs the governance bypass, which the
+// maintenance credentials that run prune hold).
 func (b *Backend) Retain(ctx context.Context, h backend.Handle, until time.Time) error {
 	cur, err := b.Retention(ctx, h)
 	if err != nil {
 		return err
 	}
-	if !cur.Until.Before(until) {
-		return nil
-	}
-	mode, _ := b.retention()
-	if cur.Mode != "" {
-		mode = minio.RetentionMode(strings.ToUpper(cur.Mode))
-	}
-	if mode == "" {
+	want, _ := b.retention()
+	if want == "" {
 		return fmt.Errorf("retain %v: the repository has no lock mode", h)
 	}
+	curMode := minio.RetentionMode(strings.ToUpper(cur.Mode))
+	weaker := modeRank(curMode) < modeRank(want)
+	if !cur.Until.Before(until) && !weaker {
+		return nil
+	}
+	mode := curMode
+	if weaker || mode == "" {
+		mode = want
+	}
+	if cur.Until.After(until) {
+		until = cur.Until
+	}
 	until = until.UTC().Truncate(time.Second).Add(time.Second)
-	if err := b.client.PutObjectRetention(ctx, b.cfg.Bucket, b.key(h), minio.PutObjectRetentionOptions{Mode: &mode, RetainUntilDate: &until}); err != nil {
+	opts := minio.PutObjectRetentionOptions{Mode: &mode, RetainUntilDate: &until, GovernanceBypass: curMode == minio.Governance && mode != minio.Governance}
+	if err := b.client.PutObjectRetention(ctx, b.cfg.Bucket, b.key(h), opts); err != nil {
 		return b.wrap("retain "+h.String(), err)
 	}
 	return nil
 }
+
+// modeRank orders lock modes by strength: none, governance, compliance.
+func modeRank(m minio.RetentionMode) int {
+	switch m {
+	case minio.Compliance:
+		return 2
+	case minio.Governance:
+		return 1
+	}
+	return 0
+}
+
+// BucketDefault returns the bucket's default retention ("" and 0: none).
+func (b *Backend) BucketDefault(ctx context.Context) (string, time.Duration, error) {
+	_, m, validity, unit, err := b.client.GetObjectLockConfig(ctx, b.cfg.Bucket)
+	if err != nil {
+		return "", 0, b.wrap("object lock configuration of bucket "+b.cfg.Bucket, err)
+	}
+	if m == nil || validity == nil || unit == nil {
+		return "", 0, nil
+	}
+	d := time.Duration(*validity) * 24 * time.Hour
+	if *unit == minio.Years {
+		d = time.Duration(*validity) * 365 * 24 * time.Hour
+	}
+	return strings.ToLower(string(*m)), d, nil
+}
+
+// ProbeBypass writes data under h locked in governance mode for a minute
+// and tries to delete that version with the governance bypass.
+func (b *Backend) ProbeBypass(ctx context.Context, h backend.Handle, data []byte) (bool, error) {
+	until := b.now().Add(time.Minute).UTC().Truncate(time.Second)
+	opts := minio.PutObjectOptions{ContentType: "application/octet-stream", Mode: minio.Governance, RetainUntilDate: until}
+	info, err := b.client.PutObject(ctx, b.cfg.Bucket, b.key(h), bytes.NewReader(data), int64(len(data)), opts)
+	if err != nil && minio.ToErrorResponse(err).Code == "AccessDenied" {
+		// Credentials that may not set a retention: the bucket's default
+		// locks what they write, and that is what they would face.
+		opts.Mode, opts.RetainUntilDate = "", time.Time{}
+		info, err = b.client.PutObject(ctx, b.cfg.Bucket, b.key(h), bytes.NewReader(data), int64(len(data)), opts)
+	}
+	if err != nil {
+		return false, b.wrap("probe: save "+h.String(), err)
+	}
+	err = b.client.RemoveObject(ctx, b.cfg.Bucket, b.key(h), minio.RemoveObjectOptions{VersionID: info.VersionID, GovernanceBypass: true})
+	if err == nil {
+		return true, nil
+	}
+	werr := b.wrap("probe: delete "+h.String(), err)
+	if errors.Is(werr, backend.ErrPermission) || errors.Is(werr, backend.ErrLocked) {
+		return false, nil
+	}
+	return false, werr
+}
+
+var _ backend.BucketRetainer = (*Backend)(nil)
 
 func init() {
 	// cairn's retry wrapper retries whole requests with its own bounds;

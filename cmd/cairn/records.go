@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 
 	"github.com/cairn-backup/cairn/assurance"
-	"github.com/cairn-backup/cairn/backend"
 	"github.com/cairn-backup/cairn/config"
 	"github.com/cairn-backup/cairn/repo"
 	"github.com/cairn-backup/cairn/routine"
@@ -69,11 +67,5 @@ func (c configuredRecords) Immutability(ctx context.Context, r *config.Repositor
 		return assurance.Immutability{}, err
 	}
 	defer rp.Close()
-	im := assurance.Immutability{Lock: rp.LockPolicy(), CanDelete: true}
-	if err := rp.CanDelete(ctx); errors.Is(err, backend.ErrPermission) {
-		im.CanDelete = false
-	} else if err != nil {
-		return im, err
-	}
-	return im, nil
+	return rp.ProbeProtection(ctx)
 }
