@@ -564,9 +564,6 @@ func (r *Repository) filesInUse(ctx context.Context) ([]backend.Handle, error) {
 	for id := range r.idx.PackIDs() {
 		handles = append(handles, backend.Handle{Type: backend.Pack, Name: id.String()})
 	}
-	for id := range r.idx.PackIDs() {
-		handles = append(handles, backend.Handle{Type: backend.Pack, Name: id.String()})
-	}
 	return handles, nil
 }
 

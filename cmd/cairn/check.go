@@ -155,6 +155,9 @@ func printCheck(g *globals, rep *repo.CheckReport, dur time.Duration, versioned 
 		g.printf("no errors were found\n")
 		return
 	}
+	if len(rep.Damage) == 0 {
+		return // the problems above carry their own remedies
+	}
 	if versioned {
 		fmt.Fprintf(g.stderr, "%d damaged or missing blobs hurt %d files. The storage keeps earlier versions: first \"cairn repair versions --dry-run\", which brings damaged and deleted files back whole; only what it cannot bring back needs \"cairn repair index --read-data\", then \"cairn repair snapshots\" (which drop data).\n",
 			len(rep.Damage), len(files))

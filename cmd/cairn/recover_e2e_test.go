@@ -20,7 +20,8 @@ import (
 // every object. repair versions --as-of a time after the first attack
 // skips the garbage version for the good one below it (and names it),
 // and locks every copy in the config's compliance mode, not the bucket's
-// new default; check --read-data passes. Later garbage over a snapshot is
+// new default; check --read-data then finds only the weakened default,
+// which prune sets again. Later garbage over a snapshot is
 // undone by repair versions without a time (the newest intact state).
 func TestRecoverSkipsDamagedVersions(t *testing.T) {
 	url := s3test.URL(t)
@@ -83,6 +84,13 @@ func TestRecoverSkipsDamagedVersions(t *testing.T) {
 	if sum.RetentionMode != "compliance" || sum.RetentionPeriod != 86400 {
 		t.Errorf("copies locked in %q for %v s, want the config's compliance for a day", sum.RetentionMode, sum.RetentionPeriod)
 	}
+	// The data is whole again; the weakened bucket default is still an
+	// error, until prune sets it again.
+	if r := cairn(t, env, "check", "--read-data"); r.code != 1 || !strings.Contains(r.stderr, "the bucket's default retention is governance") ||
+		strings.Contains(r.stderr, "damaged or missing blobs hurt") {
+		t.Errorf("check after recovery, with the bucket default still weakened: exit %d\n%s", r.code, r.stderr)
+	}
+	mustRun(t, env, "prune")
 	mustRun(t, env, "check", "--read-data")
 	after := t.TempDir()
 	mustRun(t, env, "restore", "latest", "--target", after)
