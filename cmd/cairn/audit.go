@@ -36,8 +36,12 @@ configuration, the state files and the repositories themselves:
   gaps         backed up? automated (systemd timer, crontab entry or running
                daemon)? retention defined? newest snapshot within the RPO on
                every target? an offsite copy (S3, or another filesystem than
-               the source's)? last drill passed, within the RTO and not older
-               than drill.max-age? last check passed, and its rolling coverage
+               the source's), and safe from this machine (it probes, with
+               canaries, whether its credentials can delete, and bypass a
+               governance lock; it names the protection that holds, and a
+               bucket default retention weaker than the config's is a gap)?
+               last drill passed, within the RTO and not older than
+               drill.max-age? last check passed, and its rolling coverage
   state        none, script_only (manual runs only), scheduled_only
                (scheduled but nothing backed up yet), script_and_scheduled
   verdict      go, or no-go with the reasons
