@@ -123,6 +123,43 @@ func TestServeConsole(t *testing.T) {
 	if b, err := os.ReadFile(filepath.Join(dest, "report.txt")); err != nil || string(b) != "quarterly numbers\n" {
 		t.Errorf("restored file: %q %v", b, err)
 	}
+	// A state-changing request from another origin is refused, even with
+	// the token.
+	req, _ = http.NewRequest(http.MethodPost, base+"api/refresh", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Origin", "https://evil.example")
+	if resp, err = http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("refresh from another origin: %d, want 403", resp.StatusCode)
+	}
+	// Wrong tokens sent at once: the allowance of 5 holds under
+	// concurrency, the rest are refused before any comparison.
+	codes := make(chan int, 30)
+	for range 30 {
+		go func() {
+			req, _ := http.NewRequest(http.MethodGet, base+"api/overview", nil)
+			req.Header.Set("Authorization", "Bearer wrong-token")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				codes <- -1
+				return
+			}
+			resp.Body.Close()
+			codes <- resp.StatusCode
+		}()
+	}
+	got := map[int]int{}
+	for range 30 {
+		got[<-codes]++
+	}
+	// (The server's clock runs: a slow machine may see one attempt
+	// refilled, 10 s after the first.)
+	if n := got[http.StatusUnauthorized]; n < 5 || n > 6 || got[http.StatusTooManyRequests] != 30-n {
+		t.Errorf("30 concurrent wrong tokens answered %v, want 5 checked (401) and 25 refused (429)", got)
+	}
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
