@@ -392,3 +392,42 @@ func contextReader(ctx context.Context, rd io.Reader) io.Reader {
 	context.AfterFunc(ctx, func() { _ = pw.CloseWithError(ctx.Err()) })
 	return pr
 }
+
+// MissingPath is a backup path that cannot be read at all (it does not
+// exist: a disk not mounted, a folder moved; or it cannot be looked at).
+type MissingPath struct {
+	Path string
+	Err  error
+}
+
+// ErrAllMissing is returned when every backup path is missing: there is
+// nothing to back up.
+var ErrAllMissing = errors.New("every path to back up is missing: nothing to back up")
+
+// SplitMissing splits backup paths into those that can be backed up and
+// those that are missing. As restic does, a missing path is left out and
+// the backup of the others goes on (the command then exits 3, as for
+// unreadable files), so that one unmounted disk among a nightly job's
+// paths does not cost the backup of the rest; with strict, a missing path
+// is an error and nothing is backed up. Every path missing is
+// ErrAllMissing.
+func SplitMissing(paths []string, strict bool) (present []string, missing []MissingPath, err error) {
+	for _, p := range paths {
+		if _, err := os.Lstat(p); err != nil {
+			if strict {
+				return nil, nil, fmt.Errorf("cannot back up %s: %w", p, err)
+			}
+			missing = append(missing, MissingPath{Path: p, Err: err})
+			continue
+		}
+		present = append(present, p)
+	}
+	if len(present) == 0 && len(missing) > 0 {
+		var names []string
+		for _, m := range missing {
+			names = append(names, m.Path)
+		}
+		return nil, missing, fmt.Errorf("%w (%s)", ErrAllMissing, strings.Join(names, ", "))
+	}
+	return present, missing, nil
+}

@@ -24,6 +24,8 @@ type backupOptions struct {
 	excludeCaches               bool
 	excludeIfPresent            []string
 	oneFileSystem               bool
+	failOnMissing               bool
+	missing                     []engine.MissingPath // paths left out because they are missing
 	excludeLargerThan           string
 	filesFrom, filesFromRaw     []string
 	filesFromVerbatim           []string
@@ -72,6 +74,7 @@ root, a trailing "/" matches directories only, and "!pattern" re-includes.`,
 	f.BoolVar(&o.excludeCaches, "exclude-caches", false, "skip directories holding a CACHEDIR.TAG file")
 	f.StringArrayVar(&o.excludeIfPresent, "exclude-if-present", nil, "skip directories holding a file called `name` (repeatable)")
 	f.BoolVarP(&o.oneFileSystem, "one-file-system", "x", false, "do not cross filesystem boundaries")
+	f.BoolVar(&o.failOnMissing, "fail-on-missing", false, "a missing path is an error and nothing is backed up (default: it is left out, the others are backed up, exit 3)")
 	f.StringVar(&o.excludeLargerThan, "exclude-larger-than", "", "leave out files larger than `size` (e.g. 1G)")
 	f.StringArrayVar(&o.filesFrom, "files-from", nil, "read the paths to back up from `file`, one per line (# comments; glob patterns expanded)")
 	f.StringArrayVar(&o.filesFromVerbatim, "files-from-verbatim", nil, "read the paths from `file`, one per line, exactly as written")
@@ -133,12 +136,12 @@ func (o *backupOptions) check(args []string) ([]string, *snapshot.Filter, error)
 	if err != nil {
 		return nil, nil, err
 	}
-	for _, p := range paths {
-		if _, err := os.Lstat(p); err != nil {
-			return nil, nil, fmt.Errorf("cannot back up %s: %w", p, pathErrorCause(err))
-		}
+	present, missing, err := engine.SplitMissing(paths, o.failOnMissing)
+	if err != nil {
+		return nil, nil, err
 	}
-	return paths, filter, nil
+	o.missing = missing
+	return present, filter, nil
 }
 
 func runBackup(ctx context.Context, g *globals, o *backupOptions, args []string) error {
@@ -146,6 +149,9 @@ func runBackup(ctx context.Context, g *globals, o *backupOptions, args []string)
 	paths, filter, err := o.check(args)
 	if err != nil {
 		return err
+	}
+	for _, m := range o.missing {
+		g.reportItemError("archival", m.Path, fmt.Errorf("missing, left out of the snapshot (%v)", pathErrorCause(m.Err)))
 	}
 	when, err := o.snapshotTime()
 	if err != nil {
@@ -197,6 +203,12 @@ func runBackup(ctx context.Context, g *globals, o *backupOptions, args []string)
 		g.exitCode = exitPartial
 		if !g.json {
 			fmt.Fprintf(g.stderr, "Warning: %d files or directories could not be read; the snapshot leaves them out.\n", res.ItemErrors)
+		}
+	}
+	if len(o.missing) > 0 {
+		g.exitCode = exitPartial
+		if !g.json {
+			fmt.Fprintf(g.stderr, "Warning: %d of the paths to back up are missing; the snapshot leaves them out (--fail-on-missing makes this an error).\n", len(o.missing))
 		}
 	}
 	return nil

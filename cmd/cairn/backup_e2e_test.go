@@ -432,3 +432,41 @@ func TestCatObjects(t *testing.T) {
 		t.Error("cat blob did not print the file's content")
 	}
 }
+
+// TestBackupMissingPath: backing up A, B and a missing path backs up A
+// and B, names the missing one, and exits 3 (restic's behaviour), so a
+// nightly job with one unmounted disk still protects the rest; with
+// --fail-on-missing nothing is backed up and the exit code is 1; every
+// path missing is always an error.
+func TestBackupMissingPath(t *testing.T) {
+	env := repoEnv(t)
+	a, b := t.TempDir(), t.TempDir()
+	put(t, filepath.Join(a, "a.txt"), "A")
+	put(t, filepath.Join(b, "b.txt"), "B")
+	missing := filepath.Join(t.TempDir(), "unmounted-disk")
+	r := cairn(t, env, "backup", a, b, missing)
+	if r.code != 3 || !strings.Contains(r.stderr, missing+": missing, left out of the snapshot") || !strings.Contains(r.stderr, "1 of the paths to back up are missing") {
+		t.Errorf("backup with a missing path: exit %d\n%s", r.code, r.stderr)
+	}
+	target := t.TempDir()
+	mustRun(t, env, "restore", "latest", "--target", target)
+	for p, want := range map[string]string{filepath.Join(a, "a.txt"): "A", filepath.Join(b, "b.txt"): "B"} {
+		if got, err := os.ReadFile(filepath.Join(target, p)); err != nil || string(got) != want {
+			t.Errorf("restored %s: %q %v", p, got, err)
+		}
+	}
+	r = cairn(t, env, "backup", "--json", a, missing)
+	if r.code != 3 || !strings.Contains(r.stderr, `"message_type":"error"`) || !strings.Contains(r.stderr, `"item":"`+missing+`"`) {
+		t.Errorf("backup --json with a missing path: exit %d\n%s", r.code, r.stderr)
+	}
+	before := snapshotCount(t, env)
+	if r := cairn(t, env, "backup", "--fail-on-missing", a, missing); r.code != 1 || !strings.Contains(r.stderr, "cannot back up "+missing) {
+		t.Errorf("backup --fail-on-missing: exit %d\n%s", r.code, r.stderr)
+	}
+	if r := cairn(t, env, "backup", missing); r.code != 1 || !strings.Contains(r.stderr, "every path to back up is missing") {
+		t.Errorf("backup of only a missing path: exit %d\n%s", r.code, r.stderr)
+	}
+	if n := snapshotCount(t, env); n != before {
+		t.Errorf("%d snapshots after refused backups, want %d", n, before)
+	}
+}

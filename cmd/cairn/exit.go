@@ -15,7 +15,7 @@ import (
 const (
 	exitOK          = 0
 	exitError       = 1
-	exitPartial     = 3 // backup made, but some files could not be read
+	exitPartial     = 3 // backup made, but some files could not be read or some paths were missing
 	exitNoRepo      = 10
 	exitLockFailed  = 11
 	exitWrongPass   = 12
