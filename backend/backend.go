@@ -297,6 +297,11 @@ var ErrLocked = errors.New("file is locked by its retention")
 // deleting a file, say.
 var ErrPermission = errors.New("the storage refused it: these credentials lack the permission")
 
+// ErrNoCredentials is returned (wrapped, with ErrPermission) when the
+// storage refused a request sent without credentials, because none were
+// found.
+var ErrNoCredentials = errors.New("no S3 credentials were found (cairn reads AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY from the environment, or, for a repository of cairn.toml, its s3-credentials-file), so the request went unsigned")
+
 // Retention is how a stored file is protected from deletion and
 // overwriting: S3 object lock's mode and the time it runs out.
 type Retention struct {
@@ -407,6 +412,9 @@ type Versioner interface {
 	// Versioned reports whether the storage keeps versions now (an S3
 	// bucket whose versioning is on).
 	Versioned(ctx context.Context) (bool, error)
+	// HasVersions reports whether earlier versions of h are stored (it
+	// may be hidden behind a delete marker, or overwritten).
+	HasVersions(ctx context.Context, h Handle) (bool, error)
 }
 
 // FindVersioner returns the Versioner below be's wrappers, or nil.

@@ -198,8 +198,14 @@ func applyS3Creds(cfg *s3.Config, creds []string) {
 	}
 }
 
-// NoRepositoryError says which location holds no repository.
-type NoRepositoryError struct{ Location string }
+// NoRepositoryError says which location holds no repository. Versioned
+// says that the storage keeps an earlier version of the config (a
+// versioned or object-locked bucket whose files were deleted): "repair
+// versions" may bring the repository back.
+type NoRepositoryError struct {
+	Location  string
+	Versioned bool
+}
 
 // Error names the location.
 func (e *NoRepositoryError) Error() string { return "there is no repository at " + e.Location }
@@ -213,7 +219,7 @@ func (e *NoRepositoryError) Unwrap() error { return repo.ErrNoRepository }
 // the key and, unless opts.DeferIndex, loads the index.
 func Open(ctx context.Context, be backend.Backend, location string, password func() ([]byte, error), opts repo.Options) (*repo.Repository, error) {
 	if _, err := be.Stat(ctx, backend.Handle{Type: backend.Config}); errors.Is(err, backend.ErrNotExist) {
-		return nil, &NoRepositoryError{Location: location}
+		return nil, &NoRepositoryError{Location: location, Versioned: hiddenConfig(ctx, be)}
 	} else if err != nil {
 		return nil, fmt.Errorf("open repository: %w", err)
 	}
@@ -285,6 +291,17 @@ func KeepsVersions(ctx context.Context, be backend.Backend) bool {
 		return false
 	}
 	ok, err := v.Versioned(ctx)
+	return err == nil && ok
+}
+
+// hiddenConfig reports whether the storage keeps an earlier version of a
+// config that is not visible (deleted, with its versions kept).
+func hiddenConfig(ctx context.Context, be backend.Backend) bool {
+	v := backend.FindVersioner(be)
+	if v == nil {
+		return false
+	}
+	ok, err := v.HasVersions(backend.BypassCache(ctx), backend.Handle{Type: backend.Config})
 	return err == nil && ok
 }
 

@@ -528,8 +528,8 @@ func (r *Repository) CanDelete(ctx context.Context) error {
 	}
 	err = r.be.Remove(ctx, backend.Handle{Type: backend.Lock, Name: name})
 	switch {
-	case errors.Is(err, backend.ErrPermission):
-		return fmt.Errorf("deleting files: %w", err)
+	case errors.Is(err, backend.ErrPermission) && !errors.Is(err, backend.ErrNoCredentials):
+		return fmt.Errorf("%w: %w", ErrCannotDelete, err)
 	case errors.Is(err, backend.ErrLocked):
 		return nil // the right is there; a bucket default retention keeps the canary a while
 	}

@@ -30,6 +30,10 @@ var (
 	ErrWrongPassword = crypto.ErrWrongPassword
 	// ErrNotFound: a named object (key, blob, file prefix) does not exist.
 	ErrNotFound = errors.New("not found")
+	// ErrCannotDelete: CanDelete found that these credentials may write
+	// but not delete (append-only credentials); it wraps
+	// backend.ErrPermission.
+	ErrCannotDelete = errors.New("these credentials cannot delete files")
 	// ErrFileMissing: a file of the repository (a pack, an index file)
 	// does not exist; the same error as the backend's ErrNotExist, so
 	// that layers above repo can check it.

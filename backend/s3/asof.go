@@ -202,6 +202,22 @@ func (b *Backend) Versioned(ctx context.Context) (bool, error) {
 	return cfg.Enabled(), nil
 }
 
+// HasVersions reports whether any version of h is stored.
+func (b *Backend) HasVersions(ctx context.Context, h backend.Handle) (bool, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	key := b.key(h)
+	for o := range b.client.ListObjects(ctx, b.cfg.Bucket, minio.ListObjectsOptions{Prefix: key, WithVersions: true}) {
+		if o.Err != nil {
+			return false, b.wrap("list versions of "+h.String(), o.Err)
+		}
+		if o.Key == key && !o.IsDeleteMarker {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
 // asOfView is the storage as RestoreAsOf will leave it, read-only: each
 // file's chosen version.
 type asOfView struct {

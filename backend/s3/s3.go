@@ -366,6 +366,8 @@ func (b *Backend) wrap(what string, err error) error {
 		return backend.Permanent(fmt.Errorf("%s: bucket %s was not created with object locking: put the repository in a new bucket (cairn init --retention-mode creates it)", what, b.cfg.Bucket))
 	case resp.Code == "ObjectLocked" || strings.Contains(resp.Message, "WORM protected"):
 		return backend.Permanent(fmt.Errorf("%s: %w", what, backend.ErrLocked))
+	case resp.Code == "AccessDenied" && b.cfg.AccessKey == "":
+		return backend.Permanent(fmt.Errorf("%s: %w: %w", what, backend.ErrNoCredentials, backend.ErrPermission))
 	case resp.Code == "AccessDenied":
 		return backend.Permanent(fmt.Errorf("%s: %w (%s)", what, backend.ErrPermission, resp.Message))
 	case resp.StatusCode >= 400 && resp.StatusCode < 500 && resp.StatusCode != http.StatusRequestTimeout && resp.StatusCode != http.StatusTooManyRequests:

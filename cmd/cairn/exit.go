@@ -59,12 +59,18 @@ func sentence(err error) string {
 	var dk *repo.DamagedKeysError
 	var nr *engine.NoRepositoryError
 	switch {
-	case errors.Is(err, backend.ErrPermission):
+	case errors.Is(err, backend.ErrNoCredentials):
+		return err.Error() + "; give the credentials, or check that the bucket is the one you meant"
+	case errors.Is(err, repo.ErrCannotDelete):
 		return err.Error() + "; append-only credentials cannot delete: run forget and prune from the maintenance machine"
+	case errors.Is(err, backend.ErrPermission):
+		return err.Error() + "; check these credentials' policy (the S3 user's permissions on this bucket)"
 	case errors.As(err, &dk):
 		return dk.Error() + "; if the password is right, restore the key files from a copy or use another key"
 	case errors.Is(err, repo.ErrWrongPassword):
 		return "wrong password, or no key file matches it"
+	case errors.As(err, &nr) && nr.Versioned:
+		return fmt.Sprintf("there is no repository at %s, but the bucket keeps an earlier version of its config: its files were deleted and their versions are kept, so \"cairn repair versions --dry-run\" shows what it would bring back (do not run \"cairn init\" over it)", nr.Location)
 	case errors.As(err, &nr):
 		return fmt.Sprintf("there is no repository at %s (run \"cairn init\" to create one)", nr.Location)
 	case errors.Is(err, repo.ErrNoRepository):

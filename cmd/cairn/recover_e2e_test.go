@@ -121,3 +121,40 @@ func TestRecoverSkipsDamagedVersions(t *testing.T) {
 		t.Errorf("snapshots after recovering the newest intact state: %v, want %v", got, ids)
 	}
 }
+
+// TestDiagnosesPointToTheFix: an S3 repository opened without credentials
+// says that none were found and where cairn looked (not that append-only
+// credentials cannot delete); an object-locked bucket whose files were
+// all hidden behind delete markers points to repair versions, never to
+// init.
+func TestDiagnosesPointToTheFix(t *testing.T) {
+	env, mc, bucket := lockedRepo(t, "2d")
+	src := t.TempDir()
+	writeTree(t, src, 2, 10<<10, 61)
+	mustRun(t, env, "backup", src)
+	var repoURL string
+	for _, e := range env {
+		if strings.HasPrefix(e, "CAIRN_REPOSITORY=") {
+			repoURL = e
+		}
+	}
+	r := cairn(t, []string{"CAIRN_PASSWORD=s3 password", repoURL}, "snapshots")
+	if r.code != 13 || !strings.Contains(r.stderr, "no S3 credentials were found") || !strings.Contains(r.stderr, "AWS_ACCESS_KEY_ID") ||
+		strings.Contains(r.stderr, "append-only") {
+		t.Errorf("snapshots without credentials: exit %d\n%s", r.code, r.stderr)
+	}
+	ctx := context.Background()
+	for o := range mc.ListObjects(ctx, bucket, minio.ListObjectsOptions{Recursive: true, Prefix: "repo/"}) {
+		if err := mc.RemoveObject(ctx, bucket, o.Key, minio.RemoveObjectOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r = cairn(t, env, "snapshots")
+	if r.code != 10 || !strings.Contains(r.stderr, `"cairn repair versions --dry-run"`) || strings.Contains(r.stderr, `to create one`) {
+		t.Errorf("snapshots of a bucket whose files are hidden: exit %d\n%s", r.code, r.stderr)
+	}
+	mustRun(t, env, "repair", "versions")
+	if n := snapshotCount(t, env); n != 1 {
+		t.Errorf("%d snapshots after repair versions, want 1", n)
+	}
+}
