@@ -149,6 +149,9 @@ type Done struct {
 	Repository       string `json:"repository,omitempty"`
 	ChangedSnapshots *int   `json:"changed_snapshots,omitempty"`
 	Removed          *int   `json:"removed,omitempty"`
+	// Retained counts, for unlock, the ended lock files the object lock
+	// keeps until their retention lapses.
+	Retained *int `json:"retained,omitempty"`
 }
 
 // Key is a key file as key list --json and cat keys print it.
@@ -174,6 +177,13 @@ type Lock struct {
 	PID       int       `json:"pid"`
 	UID       uint32    `json:"uid"`
 	GID       uint32    `json:"gid"`
+	// Ends names the lock file this one replaces (a refresh) or, with
+	// Released, ends (a release marker); State is "in force", "ended" (a
+	// later file ends it), "release marker" or "stale" (in force, but not
+	// refreshed, or its process is gone).
+	Ends     string `json:"ends,omitempty"`
+	Released bool   `json:"released"`
+	State    string `json:"state"`
 }
 
 // Tree is a tree as cat tree prints it.

@@ -54,7 +54,7 @@ func TestLocksWithoutDeletion(t *testing.T) {
 	}
 	// The maintenance machine removes every ended lock and marker.
 	maint := openWithClock(t, full, clock)
-	n, err := maint.RemoveLocks(ctx, false)
+	n, _, err := maint.RemoveLocks(ctx, false)
 	must(t, err)
 	if left, _ := backend.Names(ctx, full, backend.Lock); len(left) != 0 || n != 6 {
 		t.Errorf("unlock removed %d, left %v", n, left)

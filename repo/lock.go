@@ -439,23 +439,25 @@ func (r *Repository) checkLock() error {
 	return l.Valid()
 }
 
-// RemoveLocks removes stale locks, or every lock file (damaged ones too)
-// with all, and returns how many it removed.
-func (r *Repository) RemoveLocks(ctx context.Context, all bool) (int, error) {
+// RemoveLocks removes stale locks and ended lock files with their release
+// markers, or every lock file (damaged ones too) with all. It returns how
+// many it removed, and how many the object lock retains (a bucket default
+// keeps lock files too; a later unlock removes them once it lapses).
+func (r *Repository) RemoveLocks(ctx context.Context, all bool) (removed, retained int, err error) {
 	var names []string
 	if all {
 		var err error
 		if names, err = backend.Names(ctx, r.be, backend.Lock); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 	} else {
 		all, _, err := r.lockFiles(ctx)
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		active, _, err := r.Locks(ctx)
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		live := map[string]bool{}
 		for _, l := range active {
@@ -474,18 +476,40 @@ func (r *Repository) RemoveLocks(ctx context.Context, all bool) (int, error) {
 		}
 		names = append(names, markers...)
 	}
-	n := 0
 	for _, name := range names {
 		err := r.be.Remove(ctx, backend.Handle{Type: backend.Lock, Name: name})
 		if errors.Is(err, backend.ErrLocked) {
-			continue // retained by a bucket default: removed once it lapses
+			retained++ // retained by a bucket default: removed once it lapses
+			continue
 		}
 		if err != nil && !errors.Is(err, backend.ErrNotExist) {
-			return n, err
+			return removed, retained, err
 		}
-		n++
+		removed++
 	}
-	return n, nil
+	return removed, retained, nil
+}
+
+// LockState says what a lock file is: "in force", "stale" (in force, but
+// not refreshed, or its process gone), "ended" (a later file ends it) or
+// "release marker".
+func (r *Repository) LockState(ctx context.Context, l LockInfo) (string, error) {
+	if l.Released {
+		return "release marker", nil
+	}
+	active, _, err := r.Locks(ctx)
+	if err != nil {
+		return "", err
+	}
+	for _, a := range active {
+		if a.Name == l.Name {
+			if r.Stale(a) {
+				return "stale", nil
+			}
+			return "in force", nil
+		}
+	}
+	return "ended", nil
 }
 
 // remove deletes a file after checking that the lock is still fresh.

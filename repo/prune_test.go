@@ -81,7 +81,7 @@ func TestLocks(t *testing.T) {
 		t.Errorf("an unrefreshed lock still claims to be valid: %v", err)
 	}
 	must(t, l.Unlock())
-	n, err := b.RemoveLocks(ctx, false)
+	n, _, err := b.RemoveLocks(ctx, false)
 	if err != nil || n != 1 {
 		t.Errorf("unlock removed %d stale locks (%v), want 1", n, err)
 	}
@@ -103,7 +103,7 @@ func TestLocks(t *testing.T) {
 		t.Error("lock of a dead process is not stale")
 	}
 	_ = lock(t, a, false)
-	if n, _ := a.RemoveLocks(ctx, true); n != 1 {
+	if n, _, _ := a.RemoveLocks(ctx, true); n != 1 {
 		t.Errorf("unlock --remove-all removed %d locks, want 1", n)
 	}
 }
@@ -308,7 +308,7 @@ func TestPruneKilledAtEveryStep(t *testing.T) {
 		// The killed process leaves its lock; the user runs unlock.
 		r2, err := Open(ctx, be, pw, testOpts)
 		must(t, err)
-		_, _ = r2.RemoveLocks(ctx, true)
+		_, _, _ = r2.RemoveLocks(ctx, true)
 		got := restoreAll(t, be, t.TempDir())
 		for id, w := range want {
 			if got[id] != w {

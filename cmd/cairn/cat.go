@@ -97,8 +97,12 @@ func catObject(ctx context.Context, g *globals, cmd *cobra.Command, r *repo.Repo
 		if err != nil {
 			return err
 		}
+		state, err := r.LockState(ctx, l)
+		if err != nil {
+			return err
+		}
 		return g.printJSON(message.Lock{ID: l.Name, Time: l.Time, Exclusive: l.Exclusive, Hostname: l.Host,
-			Username: l.User, PID: l.PID, UID: l.UID, GID: l.GID})
+			Username: l.User, PID: l.PID, UID: l.UID, GID: l.GID, Ends: l.Ends, Released: l.Released, State: state})
 	case "record":
 		rec, err := r.LoadRecord(ctx, id)
 		if err != nil {

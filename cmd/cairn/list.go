@@ -16,14 +16,21 @@ var listTypes = map[string]backend.FileType{
 }
 
 func newListCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
+	var allLocks bool
+	cmd := &cobra.Command{
 		Use:   "list packs|index|snapshots|keys|locks|records|blobs",
 		Short: "List the IDs of the repository's files, or its blobs",
 		Long: `Print the IDs of the repository's files of one type, one per line, as
 restic's list does; "blobs" prints every indexed blob as "TYPE ID". No lock
-is taken, so this works while other commands run.`,
+is taken, so this works while other commands run.
+
+"locks" lists the locks in force (stale ones too: they still block until
+"cairn unlock" removes them); --all lists every lock file, also the ended
+ones and the release markers that an object-locked bucket keeps until
+their retention lapses ("cairn cat lock ID" tells which is which).`,
 		Example: `  cairn list snapshots
   cairn list locks
+  cairn list locks --all
   cairn list blobs | grep ^tree`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -43,6 +50,15 @@ is taken, so this works while other commands run.`,
 						lines = append(lines, bt.String()+" "+id.String())
 					})
 				}
+			} else if t == backend.Lock && !allLocks {
+				locks, _, err := r.Locks(ctx)
+				if err != nil {
+					return err
+				}
+				for _, l := range locks {
+					lines = append(lines, l.Name)
+				}
+				sort.Strings(lines)
 			} else {
 				names, err := backend.Names(ctx, r.Backend(), t)
 				if err != nil {
@@ -60,4 +76,6 @@ is taken, so this works while other commands run.`,
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&allLocks, "all", false, "locks: list every lock file, also ended ones and release markers")
+	return cmd
 }

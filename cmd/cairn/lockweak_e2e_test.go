@@ -4,7 +4,9 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -181,4 +183,63 @@ func TestPruneRelocksWeakenedFiles(t *testing.T) {
 			t.Errorf("%s after prune: %v %v, want compliance", o.Key, m, err)
 		}
 	}
+}
+
+// TestLocksAsUsersReadThem: in an object-locked repository the bucket's
+// default retention keeps the lock files of ended commands (and their
+// release markers). list locks shows only the locks in force (a check
+// stalled mid-run holds one), --all every file; cat lock shows every
+// field and the state; unlock says what it removed and what the
+// retention keeps.
+func TestLocksAsUsersReadThem(t *testing.T) {
+	env, _, _ := lockedRepo(t, "2d")
+	src := t.TempDir()
+	writeTree(t, src, 3, 10<<10, 71)
+	mustRun(t, env, "backup", src)
+	mustRun(t, env, "backup", src)
+	mustRun(t, env, "check")
+	if out := strings.TrimSpace(mustRun(t, env, "list", "locks")); out != "" {
+		t.Errorf("list locks after every command ended:\n%s", out)
+	}
+	all := strings.Fields(mustRun(t, env, "list", "locks", "--all"))
+	if len(all) == 0 {
+		t.Fatal("list locks --all lists nothing: the bucket default kept no lock file, so the test tests nothing")
+	}
+	states := map[string]int{}
+	for _, id := range all {
+		var l struct {
+			State    string  `json:"state"`
+			Released *bool   `json:"released"`
+			Ends     *string `json:"ends"`
+		}
+		if err := strictJSONLoose(mustRun(t, env, "cat", "lock", id), &l); err != nil || l.Released == nil {
+			t.Fatalf("cat lock %s: %v", id, err)
+		}
+		states[l.State]++
+	}
+	if states["in force"] != 0 || states["ended"]+states["release marker"] != len(all) {
+		t.Errorf("states of the kept lock files: %v", states)
+	}
+	out := mustRun(t, env, "unlock")
+	if !strings.Contains(out, "removed 0 lock files") || !strings.Contains(out, "kept by the object lock until their retention lapses") {
+		t.Errorf("unlock:\n%s", out)
+	}
+
+	s := startStalled(t, env, 1, "check", "--read-data")
+	held := strings.Fields(mustRun(t, env, "list", "locks"))
+	if len(held) != 1 {
+		t.Errorf("list locks while a check runs: %q, want its lock", held)
+	} else if !strings.Contains(mustRun(t, env, "cat", "lock", held[0]), `"state":"in force"`) {
+		t.Errorf("cat lock of the running check's lock does not say in force")
+	}
+	if code := s.stop(t, os.Interrupt); code != 130 {
+		t.Errorf("stalled check: exit %d", code)
+	}
+}
+
+// strictJSONLoose decodes the last line of out into v, allowing fields v
+// does not name.
+func strictJSONLoose(out string, v any) error {
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	return json.Unmarshal([]byte(lines[len(lines)-1]), v)
 }

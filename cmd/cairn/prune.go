@@ -176,8 +176,12 @@ func newUnlockCmd(g *globals) *cobra.Command {
 		Use:   "unlock",
 		Short: "Remove stale locks",
 		Long: `Remove locks that are stale: not refreshed for 30 minutes, or held by a
-process of this host that no longer runs. --remove-all removes every lock;
-use it only when you are sure no other cairn is working on the repository.`,
+process of this host that no longer runs, and lock files that are ended
+(refreshed or released) with their release markers. --remove-all removes
+every lock; use it only when you are sure no other cairn is working on the
+repository. In an object-locked repository the bucket's default retention
+keeps ended lock files for a while: unlock says how many, and removes them
+once it lapses.`,
 		Example: `  cairn unlock
   cairn unlock --remove-all`,
 		Args: cobra.NoArgs,
@@ -186,11 +190,18 @@ use it only when you are sure no other cairn is working on the repository.`,
 			if err != nil {
 				return err
 			}
-			n, err := r.RemoveLocks(cmd.Context(), all)
+			n, kept, err := r.RemoveLocks(cmd.Context(), all)
 			if err != nil {
 				return err
 			}
-			return g.report(message.Done{MessageType: message.TypeSummary, MessageVersion: message.SchemaVersion, Removed: &n}, "removed %d locks\n", n)
+			if g.json {
+				return g.printJSON(message.Done{MessageType: message.TypeSummary, MessageVersion: message.SchemaVersion, Removed: &n, Retained: &kept})
+			}
+			g.printf("removed %d lock files\n", n)
+			if kept > 0 {
+				g.printf("%d ended lock files are kept by the object lock until their retention lapses (they hold no lock; an unlock after that removes them)\n", kept)
+			}
+			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&all, "remove-all", false, "remove every lock, stale or not")
