@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
+	"github.com/cairn-backup/cairn/duration"
 	"github.com/cairn-backup/cairn/engine"
 	"github.com/cairn-backup/cairn/message"
 	"github.com/cairn-backup/cairn/repo"
@@ -71,7 +73,19 @@ Without the password the repository cannot be read: keep it safe.`,
 			if g.json {
 				return g.printJSON(message.Done{MessageType: "initialized", ID: r.Config().ID.String(), Repository: g.repo})
 			}
-			g.printf("created cairn repository %s at %s\n\n", r.Config().ID.Short(), g.repo)
+			g.printf("created cairn repository %s at %s\n", r.Config().ID.Short(), g.repo)
+			if l := r.LockPolicy(); l.Enabled() {
+				span := duration.Span{Clock: l.Period}
+				if l.Period%(24*time.Hour) == 0 {
+					span = duration.Span{Days: int(l.Period / (24 * time.Hour))}
+				}
+				g.printf("object lock: every file is retained in %s mode for %s after it is written (prune extends what is in use)", l.Mode, span)
+				if l.Period%(24*time.Hour) == 0 {
+					g.printf("; the bucket's default retention is the same")
+				}
+				g.printf("\n")
+			}
+			g.printf("\n")
 			g.printf("Knowledge of the password is required to access the repository.\nLosing it means the data in the repository is irrecoverably lost.\n")
 			return nil
 		},

@@ -27,7 +27,10 @@ func offsiteProject(t *testing.T, mode string) (cfgEnv, offEnv []string, mc *min
 	t.Helper()
 	url := s3test.URL(t)
 	offEnv = s3Env(t, url)
-	mustRun(t, offEnv, "init", "--retention-mode", mode, "--retention-period", "2d")
+	if out := mustRun(t, offEnv, "init", "--retention-mode", mode, "--retention-period", "2d"); !strings.Contains(out,
+		"object lock: every file is retained in "+mode+" mode for 2d after it is written") {
+		t.Errorf("init does not say what lock it set:\n%s", out)
+	}
 	endpoint, ak, sk := s3test.Server(t)
 	bucket = strings.SplitN(strings.TrimPrefix(url, "s3:http://"+endpoint+"/"), "/", 2)[0]
 	mc, err := minio.New(endpoint, &minio.Options{Creds: credentials.NewStaticV4(ak, sk, "")})
