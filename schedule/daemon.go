@@ -52,7 +52,8 @@ type Daemon struct {
 }
 
 // Serve runs until ctx is cancelled (SIGTERM), then waits for the jobs in
-// progress, which are interrupted cleanly, and returns.
+// progress, which are interrupted cleanly, and returns ctx's error (the
+// command exits 130, as every interrupted command does).
 func (d *Daemon) Serve(ctx context.Context) error {
 	d.running, d.started, d.finished = map[string]bool{}, d.Clock.Now(), make(chan struct{}, 1)
 	if d.MaxWait == 0 {
@@ -105,7 +106,7 @@ func (d *Daemon) Serve(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			d.logf("daemon: stopping; waiting for jobs in progress\n")
-			return nil
+			return ctx.Err() // after the jobs in progress (deferred Wait)
 		case <-d.Clock.At(now.Add(wait)):
 		case <-d.finished:
 		}

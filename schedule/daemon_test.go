@@ -3,6 +3,7 @@ package schedule
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -202,8 +203,8 @@ func TestDaemonSchedulesUnderFakeClock(t *testing.T) {
 	}
 	waitIdle()
 	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Serve after its context ended: %v, want context.Canceled (exit 130)", err)
 	}
 	mu.Lock()
 	defer mu.Unlock()
