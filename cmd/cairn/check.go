@@ -123,7 +123,7 @@ func printCheck(g *globals, rep *repo.CheckReport, dur time.Duration, versioned 
 	if len(rep.UnindexedPacks) > 0 {
 		g.printf("%d packs are not referenced by any index (left by an interrupted command; \"cairn repair index\" adopts them)\n", len(rep.UnindexedPacks))
 	}
-	g.printf("checked %d snapshots, %d trees, %d packs", rep.Snapshots, rep.Trees, rep.Packs)
+	g.printf("checked %s, %s, %s", count(rep.Snapshots, "snapshot"), count(rep.Trees, "tree"), count(rep.Packs, "pack"))
 	if rep.PacksRead > 0 {
 		g.printf("; read %d packs, %s in %s (%s/s)", rep.PacksRead, ibytes(rep.BytesRead), formatDuration(dur),
 			ibytes(uint64(float64(rep.BytesRead)/max(dur.Seconds(), 0.001))))

@@ -107,11 +107,11 @@ func printDrill(g *globals, d *assurance.DrillRecord) {
 	if d.Sample {
 		what = "restored (sample)"
 	}
-	g.printf("  %s %d files, %s in %s (%s/s)\n", what, d.Files, humanize.IBytes(d.Bytes), seconds(d.Duration), humanize.IBytes(uint64(d.Throughput)))
+	g.printf("  %s %s, %s in %s (%s/s)\n", what, count(d.Files, "file"), humanize.IBytes(d.Bytes), shortDuration(seconds(d.Duration)), humanize.IBytes(uint64(d.Throughput)))
 	if d.Sample {
-		g.printf("  full restore of %s estimated at %s (extrapolated from the sample)\n", humanize.IBytes(d.FullBytes), seconds(d.EstimatedDuration))
+		g.printf("  full restore of %s estimated at %s (extrapolated from the sample)\n", humanize.IBytes(d.FullBytes), shortDuration(seconds(d.EstimatedDuration)))
 	}
-	g.printf("  RTO %s: %s\n", seconds(d.RTO), map[bool]string{true: "within", false: "exceeded"}[d.WithinRTO])
+	g.printf("  RTO %s: %s\n", shortDuration(seconds(d.RTO)), map[bool]string{true: "within", false: "exceeded"}[d.WithinRTO])
 	for _, v := range d.Verify {
 		g.printf("  verify %q: %s\n", v.Command, map[bool]string{true: "ok", false: "FAILED"}[v.OK])
 	}

@@ -355,7 +355,7 @@ func runForget(cmd *cobra.Command, g *globals, f *snapFilter, ff *forgetFlags, p
 		}
 	} else {
 		verb := map[bool]string{true: "would remove", false: "removed"}[dryRun]
-		g.printf("%s %d snapshots\n", verb, len(remove))
+		g.printf("%s %s\n", verb, count(len(remove), "snapshot"))
 	}
 	if prune && !dryRun {
 		return runPrune(ctx, g, r, popts)

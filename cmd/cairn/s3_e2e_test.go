@@ -434,7 +434,7 @@ func TestS3Cache(t *testing.T) {
 		t.Errorf("no CACHEDIR.TAG: %v", err)
 	}
 	noCache := t.TempDir()
-	if out := mustRun(t, append(env, "CAIRN_CACHE_DIR="+noCache), "--no-cache", "snapshots"); !strings.Contains(out, "1 snapshots") {
+	if out := mustRun(t, append(env, "CAIRN_CACHE_DIR="+noCache), "--no-cache", "snapshots"); !strings.Contains(out, "1 snapshot\n") {
 		t.Errorf("snapshots --no-cache:\n%s", out)
 	}
 	if m, _ := filepath.Glob(filepath.Join(noCache, "*")); len(m) != 0 {

@@ -96,7 +96,7 @@ func newSnapshotsCmd(g *globals) *cobra.Command {
 					g.printf("\n")
 				}
 			}
-			g.printf("%d snapshots\n", total)
+			g.printf("%s\n", count(total, "snapshot"))
 			return nil
 		},
 	}

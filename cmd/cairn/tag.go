@@ -43,7 +43,7 @@ afterwards, so an interruption never loses a snapshot.`,
 			if err != nil {
 				return fmt.Errorf("modified %d snapshots: %w", changed, err)
 			}
-			return g.report(message.Done{MessageType: message.TypeSummary, MessageVersion: message.SchemaVersion, ChangedSnapshots: &changed}, "modified %d snapshots\n", changed)
+			return g.report(message.Done{MessageType: message.TypeSummary, MessageVersion: message.SchemaVersion, ChangedSnapshots: &changed}, "modified %s\n", count(changed, "snapshot"))
 		},
 	}
 	f.addFlags(cmd.Flags())
