@@ -270,7 +270,8 @@ func lastLine(s string) string {
 // drillState records the drill time, and notifies a failure as runs do.
 func drillState(rn *routine.Session, rec *DrillRecord) {
 	now := rn.Runner().Now()
-	rn.Warnf(rn.Runner().Store.Update(rn.Source().Name, func(st *routine.State) { st.LastDrill = now }))
+	status := map[bool]string{true: "pass", false: "fail"}[rec.Pass]
+	rn.Warnf(rn.Runner().Store.Update(rn.Source().Name, func(st *routine.State) { st.LastDrill, st.LastDrillStatus = now, status }))
 	cfg := rn.Runner().Config.NotifyFor(rn.Source())
 	if !rec.Pass {
 		rn.Warnf(rn.Runner().Notifier.Send(rn.Context(), cfg, routine.Event{Event: config.EventFailure, Source: rn.Source().Name, Host: rec.Host,

@@ -251,12 +251,12 @@ func (rn *run) finish() {
 		point.RepoSize[k] = v
 	}
 	rn.warnf(rn.Store.Update(rn.src.Name, func(cur *State) {
-		drill, alerted := cur.LastDrill, cur.RPOAlerted
+		drill, drillStatus, alerted := cur.LastDrill, cur.LastDrillStatus, cur.RPOAlerted
 		history := append(cur.History, point)
 		*cur = *rn.st
 		cur.History = history[max(0, len(history)-MaxHistory):]
 		if drill.After(cur.LastDrill) {
-			cur.LastDrill = drill
+			cur.LastDrill, cur.LastDrillStatus = drill, drillStatus
 		}
 		if alerted.After(cur.RPOAlerted) {
 			cur.RPOAlerted = alerted

@@ -30,8 +30,10 @@ type State struct {
 	// RPOAlerted is the last success an RPO alert was sent for, so that
 	// one missed window alerts once.
 	RPOAlerted time.Time `json:"rpo_alerted,omitzero"`
-	// LastDrill is the time of the last scheduled drill.
-	LastDrill time.Time `json:"last_drill,omitzero"`
+	// LastDrill is the time of the last drill, and LastDrillStatus how
+	// it went ("pass" or "fail").
+	LastDrill       time.Time `json:"last_drill,omitzero"`
+	LastDrillStatus string    `json:"last_drill_status,omitempty"`
 	// History has a point per run, oldest first, the last MaxHistory
 	// kept: what the console plots.
 	History []RunPoint `json:"history,omitempty"`

@@ -119,7 +119,7 @@ func Status(c *config.Config, installed map[string]bool, store routine.StateStor
 		if st, err := store.Load(j.Source); err == nil {
 			js.LastRun, js.LastStatus = st.LastRun, st.LastStatus
 			if j.What != "backup" {
-				js.LastRun, js.LastStatus = st.LastDrill, ""
+				js.LastRun, js.LastStatus = st.LastDrill, st.LastDrillStatus
 			}
 		}
 		out = append(out, js)

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cairn-backup/cairn/config"
 	"github.com/cairn-backup/cairn/routine"
 )
 
@@ -93,5 +94,40 @@ func TestInstallAndRemove(t *testing.T) {
 	}
 	if text := ReadCrontab(cron.CrontabFile); text != "0 1 * * * /usr/bin/other\n" {
 		t.Errorf("crontab after remove: %q; want the user's own line only", text)
+	}
+}
+
+// A drill's line of schedule status says how the last drill went (it was
+// blank for a drill that passed).
+func TestStatusOfDrill(t *testing.T) {
+	c, err := config.Parse("test.toml", []byte(`[repositories.r]
+url = "/tmp/unused"
+[sources.app]
+paths = ["/data"]
+targets = ["r"]
+schedule = "0 * * * *"
+[sources.app.drill]
+schedule = "0 3 * * 0"
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.StateDir = t.TempDir()
+	store := routine.StateStore{Dir: c.StateDir}
+	drilled := time.Date(2026, 3, 1, 3, 0, 0, 0, time.UTC)
+	if err := store.Save("app", &routine.State{LastRun: drilled.Add(time.Hour), LastStatus: "ok", LastDrill: drilled, LastDrillStatus: "pass"}); err != nil {
+		t.Fatal(err)
+	}
+	seen := false
+	for _, js := range Status(c, nil, store, drilled.Add(2*time.Hour)) {
+		if js.What == "restore drill" {
+			seen = true
+			if !js.LastRun.Equal(drilled) || js.LastStatus != "pass" {
+				t.Errorf("drill status %+v, want its last drill and pass", js)
+			}
+		}
+	}
+	if !seen {
+		t.Fatal("no drill job in the status")
 	}
 }
