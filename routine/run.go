@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/cairn-backup/cairn/config"
@@ -145,6 +146,12 @@ func (rn *run) targets() []*config.Repository {
 
 // step records a step and logs it.
 func (rn *run) step(name, status, msg string, start time.Time, details any) {
+	switch {
+	case status == StatusFailed && msg == errNotStarted.Error():
+		status = StatusSkipped
+	case status == StatusFailed && strings.HasPrefix(msg, errInterrupted.Error()):
+		msg = errInterrupted.Error() // not Go's "context canceled"
+	}
 	s := Step{Name: name, Status: status, Message: msg, Duration: time.Since(start).Seconds()}
 	if details != nil {
 		s.Details, _ = json.Marshal(details)
@@ -173,12 +180,23 @@ func (rn *run) warnf(err error) {
 // cairn runs one command and returns its result; a command that could
 // not be started at all counts as failed.
 func (rn *run) cairn(c Command) (Result, error) {
+	if rn.ctx.Err() != nil {
+		return Result{}, errNotStarted
+	}
 	res, err := rn.Exec.Cairn(rn.ctx, c)
-	if err == nil && rn.ctx.Err() != nil {
-		err = fmt.Errorf("interrupted: %w", rn.ctx.Err())
+	if rn.ctx.Err() != nil {
+		err = fmt.Errorf("%w: %w", errInterrupted, rn.ctx.Err())
 	}
 	return res, err
 }
+
+// errInterrupted is a step's error when the run was stopped (Ctrl-C,
+// SIGTERM) while it ran; errNotStarted when it was stopped before the
+// step began, which is then skipped, not failed.
+var (
+	errInterrupted = errors.New("interrupted (Ctrl-C or SIGTERM)")
+	errNotStarted  = errors.New("not run: the run was interrupted")
+)
 
 // hooks runs a list of hooks; it reports whether all succeeded.
 func (rn *run) hooks(kind string, cmds []string) bool {
@@ -264,6 +282,10 @@ func (rn *run) finish() {
 	}))
 	rn.notify()
 	rn.warnf(WriteMetrics(rn.Config, rn.Store, now))
+	if rn.ctx.Err() != nil {
+		rn.logf("%s: interrupted after %.1fs (%d steps)\n", rn.src.Name, rn.rep.Duration, len(rn.rep.Steps))
+		return
+	}
 	rn.logf("%s: %s in %.1fs (%d steps)\n", rn.src.Name, rn.rep.Status, rn.rep.Duration, len(rn.rep.Steps))
 }
 

@@ -518,6 +518,15 @@ targets = ["local"]
 			if code != 130 {
 				t.Errorf("%s: exit %d, want 130\n%s%s", tc.name, code, out.String(), errb.String())
 			}
+			if tc.name == "run" {
+				// The step stopped says so in words; the steps after it
+				// never started and say that, not "failed".
+				o := out.String()
+				if strings.Contains(o+errb.String(), "context canceled") || !strings.Contains(o, "docs: backup local: failed: interrupted (Ctrl-C or SIGTERM)") ||
+					!strings.Contains(o, "docs: check local: skipped: not run: the run was interrupted") || !strings.Contains(o, "docs: interrupted after") {
+					t.Errorf("interrupted run's report:\n%s%s", o, errb.String())
+				}
+			}
 			noLocks(t, repoDir)
 			if tc.name == "drill" {
 				if r := cairn(t, nil, "--config", conf, "drills", "docs", "--json"); strings.Contains(r.stdout, `"pass"`) {
