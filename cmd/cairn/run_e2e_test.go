@@ -128,10 +128,11 @@ func protectedProject(t *testing.T, hooks *hookServer, extra string) (cfg, dir s
 	put(t, filepath.Join(dir, "minio.env"), "AWS_ACCESS_KEY_ID="+ak+"\nAWS_SECRET_ACCESS_KEY="+sk+"\n")
 	offsite := "s3:http://" + endpoint + "/" + s3test.BucketName() + "/app"
 	mustRun(t, []string{"CAIRN_PASSWORD_FILE=" + filepath.Join(dir, "pw-local")}, "-r", filepath.Join(dir, "repo"), "init")
-	// The offsite copy is object-locked: the audit's "go" needs an
-	// offsite copy the backed-up machine cannot destroy.
+	// The offsite copy is object-locked in compliance mode: the audit's
+	// "go" needs an offsite copy the backed-up machine cannot destroy, and
+	// these are the bucket owner's credentials, which bypass governance.
 	mustRun(t, append(s3test.Env(t), "CAIRN_PASSWORD_FILE="+filepath.Join(dir, "pw-offsite")), "-r", offsite, "init",
-		"--retention-mode", "governance", "--retention-period", "1d")
+		"--retention-mode", "compliance", "--retention-period", "1d")
 	config := fmt.Sprintf(`state-dir = %[1]q
 metrics-file = %[13]q
 
@@ -473,10 +474,11 @@ func TestExampleConfig(t *testing.T) {
 	}
 	endpoint, _, _ := s3test.Server(t)
 	offsite := "s3:http://" + endpoint + "/" + s3test.BucketName() + "/app"
-	// The offsite copy is object-locked: the audit's "go" needs an
-	// offsite copy the backed-up machine cannot destroy.
+	// The offsite copy is object-locked in compliance mode: the audit's
+	// "go" needs an offsite copy the backed-up machine cannot destroy, and
+	// these are the bucket owner's credentials, which bypass governance.
 	mustRun(t, append(s3test.Env(t), "CAIRN_PASSWORD_FILE="+filepath.Join(dir, "pw-offsite")), "-r", offsite, "init",
-		"--retention-mode", "governance", "--retention-period", "1d")
+		"--retention-mode", "compliance", "--retention-period", "1d")
 	cfg := strings.NewReplacer(
 		"/srv/backup/cairn", filepath.Join(dir, "repo"),
 		"/etc/cairn/password-offsite", filepath.Join(dir, "pw-offsite"),
