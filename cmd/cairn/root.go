@@ -126,7 +126,40 @@ configuration file of repositories and sources (--config, ./cairn.toml or
 		newCheckCmd(g), newRepairCmd(g), newForgetCmd(g), newPruneCmd(g), newUnlockCmd(g),
 		newCopyCmd(g), newBenchCmd(g), newConfigCmd(g), newRunCmd(g), newScheduleCmd(g), newDaemonCmd(g),
 		newDrillCmd(g), newDrillsCmd(g), newAuditCmd(g), newStatusCmd(g), newGateCmd(g), newRunbookCmd(g))
+	groupCommands(root)
 	return root
+}
+
+// commandGroups are the headings of "cairn --help", in order, with the
+// commands under each: what a user does every day first, developer tools
+// last.
+var commandGroups = []struct {
+	id, title string
+	commands  []string
+}{
+	{"everyday", "Everyday:", []string{"backup", "restore", "snapshots", "ls", "find", "diff", "dump", "mount", "stats"}},
+	{"operations", "Operations and assurance (from cairn.toml):", []string{"run", "schedule", "daemon", "serve", "status", "drill", "drills", "audit", "gate", "runbook", "config"}},
+	{"maintenance", "Maintenance:", []string{"check", "forget", "prune", "repair", "rewrite", "tag", "copy", "unlock", "key", "cache"}},
+	{"inspection", "Inspection:", []string{"cat", "list"}},
+	{"setup", "Setup and tools:", []string{"init", "generate", "version", "bench"}},
+}
+
+// groupCommands puts every command under its heading. Shell completions
+// come from "generate" (restic's way), so cobra's own completion command
+// is left out.
+func groupCommands(root *cobra.Command) {
+	root.CompletionOptions.DisableDefaultCmd = true
+	group := map[string]string{}
+	for _, gr := range commandGroups {
+		root.AddGroup(&cobra.Group{ID: gr.id, Title: gr.title})
+		for _, c := range gr.commands {
+			group[c] = gr.id
+		}
+	}
+	for _, c := range root.Commands() {
+		c.GroupID = group[c.Name()]
+	}
+	root.SetHelpCommandGroupID("setup")
 }
 
 // openBackend opens the storage of the repository given by -r or
