@@ -4,10 +4,53 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/cobra/doc"
+	"github.com/spf13/pflag"
 )
+
+// markdownSpecial are the characters the man page renderer (markdown to
+// roff) would take for emphasis or links: "*.o" would lose its star,
+// "[/PREFIX] (env ...)" would become a link.
+var markdownSpecial = strings.NewReplacer(`\`, `\\`, "*", `\*`, "_", `\_`, "[", `\[`, "]", `\]`, "<", `\<`, ">", `\>`)
+
+// escapeMarkdown escapes s for the man page renderer, but for the text
+// between backquotes (a flag's placeholder, a code span), which markdown
+// takes literally.
+func escapeMarkdown(s string) string {
+	parts := strings.Split(s, "`")
+	for i := 0; i < len(parts); i += 2 {
+		parts[i] = markdownSpecial.Replace(parts[i])
+	}
+	return strings.Join(parts, "`")
+}
+
+// escapeForMan escapes the help texts and flag descriptions of c and its
+// subcommands, so that the man pages say exactly what --help says. It
+// changes c: generate runs it just before writing the pages. A flag that
+// several commands share is escaped once.
+func escapeForMan(c *cobra.Command) {
+	seen := map[*pflag.Flag]bool{}
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		c.Long = escapeMarkdown(c.Long)
+		c.Short = escapeMarkdown(c.Short)
+		for _, fs := range []*pflag.FlagSet{c.LocalFlags(), c.InheritedFlags()} {
+			fs.VisitAll(func(f *pflag.Flag) {
+				if !seen[f] {
+					seen[f] = true
+					f.Usage = escapeMarkdown(f.Usage)
+				}
+			})
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(c)
+}
 
 func newGenerateCmd(g *globals) *cobra.Command {
 	var manDir, bash, zsh, fish, pwsh string
@@ -32,6 +75,7 @@ scripts for bash, zsh, fish and PowerShell, as restic's generate does.
 				}
 				hdr := &doc.GenManHeader{Title: "CAIRN", Section: "1", Source: "cairn " + version}
 				root.DisableAutoGenTag = true
+				escapeForMan(root)
 				if err := doc.GenManTree(root, hdr, manDir); err != nil {
 					return fmt.Errorf("man pages: %w", err)
 				}
