@@ -223,13 +223,13 @@ func (g *globals) fileStatus(p string, status snapshot.FileStatus, size uint64) 
 	if g.verbose < 1 || (status == snapshot.FileUnmodified && g.verbose < 2) || g.quiet {
 		return
 	}
-	outputMu.Lock()
-	defer outputMu.Unlock()
 	if g.json {
+		outputMu.Lock()
+		defer outputMu.Unlock()
 		_ = g.printJSON(message.VerboseStatus{MessageType: "verbose_status", Action: string(status), Item: p, DataSize: size})
 		return
 	}
-	fmt.Fprintf(g.stderr, "%-10s %s, %s\n", status, p, ibytes(size))
+	g.writeLine(g.stderr, fmt.Sprintf("%-10s %s, %s\n", status, p, ibytes(size)))
 }
 
 // backupEvent prints what a backup reports as it runs.
@@ -256,12 +256,15 @@ func (g *globals) backupEvent(e engine.Event) {
 
 // reportItemError prints one line for a file that could not be read.
 func (g *globals) reportItemError(during, item string, err error) {
+	outputMu.Lock()
+	g.itemErrors++
+	outputMu.Unlock()
 	if g.json {
 		b, _ := jsonLine(message.Error{MessageType: message.TypeError, Error: message.ErrorDetail{Message: err.Error()}, During: during, Item: item})
 		fmt.Fprint(g.stderr, b)
 		return
 	}
-	fmt.Fprintf(g.stderr, "error: %s: %v\n", item, pathErrorCause(err))
+	g.writeLine(g.stderr, fmt.Sprintf("error: %s: %v\n", item, pathErrorCause(err)))
 }
 
 // pathErrorCause strips the path from a *fs.PathError, which the caller

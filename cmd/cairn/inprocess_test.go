@@ -88,21 +88,28 @@ func TestRestoreProgressHasTotals(t *testing.T) {
 	}
 }
 
-// The progress description fits the terminal, wide characters counted by
-// their display width.
-func TestDescribeFitsTheWidth(t *testing.T) {
-	for _, w := range []int{60, 80, 100, 200} {
-		for _, cur := range []string{"", "/short", "/home/ann/" + strings.Repeat("very-long-directory/", 10) + "file", "/写真/" + strings.Repeat("長い名前", 20)} {
-			d := describe("restore 12/345 files", cur, w)
-			if got := uniseg.StringWidth(d); got > max(w-barReserve, 0) {
-				t.Errorf("width %d, %q: description %q is %d columns, more than %d", w, cur, d, got, w-barReserve)
-			}
-			if w >= 100 && !strings.HasPrefix(d, "restore 12/345 files") {
-				t.Errorf("width %d: the counts were cut: %q", w, d)
+// The status line is restic's where it fits, shorter where it does not,
+// and never wider than the terminal; the current file's line keeps the
+// end of the path within the width, wide characters counted by their
+// display width.
+func TestStatusLineFitsTheWidth(t *testing.T) {
+	st := progressState{elapsed: 3 * time.Second, files: 8321, bytes: 98 << 20, totalFiles: 15698, totalBytes: 233 << 20,
+		final: true, unit: "files"}
+	if got, want := st.line(120), "[0:03] 42.1%  8321 files 98 MiB, total 15698 files 233 MiB, 0 errors ETA 0:04"; got != want {
+		t.Errorf("120 columns: %q, want %q", got, want)
+	}
+	for _, w := range []int{40, 60, 80, 100, 200} {
+		if got := uniseg.StringWidth(st.line(w)); got >= w && w >= 40 {
+			t.Errorf("width %d: status line of %d columns: %q", w, got, st.line(w))
+		}
+		for _, cur := range []string{"/short", "/home/ann/" + strings.Repeat("very-long-directory/", 10) + "file", "/写真/" + strings.Repeat("長い名前", 20)} {
+			if got := uniseg.StringWidth(fitWidth(cur, w-1)); got > w-1 {
+				t.Errorf("width %d: current file of %d columns", w, got)
 			}
 		}
 	}
-	if d := describe("backup 1/2 files", "/a/b/c", 200); d != "backup 1/2 files /a/b/c" {
-		t.Errorf("a wide terminal shortened the path: %q", d)
+	counting := progressState{elapsed: time.Second, files: 10, bytes: 1 << 20, totalFiles: 200, totalBytes: 10 << 20, unit: "files"}
+	if got := counting.line(120); !strings.Contains(got, "total 200+ files") || strings.Contains(got, "ETA") {
+		t.Errorf("while counting: %q", got)
 	}
 }

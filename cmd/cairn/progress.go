@@ -2,14 +2,15 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
+	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/cairn-backup/cairn/message"
 	"github.com/dustin/go-humanize"
 	"github.com/rivo/uniseg"
-	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 )
 
@@ -27,13 +28,15 @@ type counters struct {
 	unit string
 }
 
-// progress shows a bar with rate and ETA when stdout is a terminal, JSON
-// status lines with --json, and nothing otherwise.
+// progress shows, when stdout is a terminal, restic's status line and,
+// when the terminal is tall enough, the current file on a second line;
+// with --json it prints status lines; otherwise nothing.
 type progress struct {
 	g     *globals
 	c     *counters
 	start time.Time
-	bar   *progressbar.ProgressBar
+	tty   bool // drawing on a terminal
+	lines int  // lines of the last frame drawn; guarded by outputMu
 	stop  chan struct{}
 	done  chan struct{}
 }
@@ -53,18 +56,10 @@ func (g *globals) startProgress(verb string, c *counters) *progress {
 		return p
 	case g.json:
 	case g.stdoutIsTerminal():
-		interval = 200 * time.Millisecond
-		p.bar = progressbar.NewOptions64(-1,
-			progressbar.OptionSetWriter(g.stdout),
-			progressbar.OptionShowBytes(true),
-			progressbar.OptionUseIECUnits(true),
-			progressbar.OptionSetPredictTime(true),
-			progressbar.OptionShowElapsedTimeOnFinish(),
-			progressbar.OptionSetDescription(verb),
-			progressbar.OptionFullWidth(), // the bar takes what the line leaves; see update
-			progressbar.OptionClearOnFinish(),
-			progressbar.OptionThrottle(100*time.Millisecond),
-		)
+		interval, p.tty = 200*time.Millisecond, true
+		outputMu.Lock()
+		g.prog = p
+		outputMu.Unlock()
 	default:
 		close(p.done)
 		return p
@@ -110,38 +105,102 @@ func (p *progress) update(verb string) {
 		_ = p.g.printJSON(status)
 		return
 	}
-	if final && tb > 0 {
-		p.bar.ChangeMax64(int64(tb))
-	}
-	total := fmt.Sprint(tf)
-	if !final {
-		total += "+"
-	}
 	unit := p.c.unit
 	if unit == "" {
 		unit = "files"
 	}
-	p.bar.Describe(describe(fmt.Sprintf("%s %d/%s %s", verb, files, total, unit), cur, p.g.termWidth()))
-	_ = p.bar.Set64(int64(bytes))
+	width, height := p.g.termSize()
+	st := progressState{elapsed: time.Since(p.start), files: files, bytes: bytes, totalFiles: tf, totalBytes: tb,
+		final: final, unit: unit}
+	outputMu.Lock()
+	st.errors = p.g.itemErrors
+	outputMu.Unlock()
+	lines := []string{fitWidth(st.line(width), width-1)}
+	if cur != "" && height >= minRowsForFile {
+		lines = append(lines, fitWidth(cur, width-1))
+	}
+	p.draw(lines)
 }
 
-// barReserve is what the progress line needs besides the description:
-// the bar (at least 10 columns), percentage, bytes, rate and times.
-const barReserve = 56
+// minRowsForFile is the terminal height from which the current file gets
+// a line of its own.
+const minRowsForFile = 6
 
-// describe builds the progress line's description so that the whole line
-// fits in width columns (measured by display width, so wide characters
-// count double): the counts, then as much of the end of the current path
-// as fits.
-func describe(counts, cur string, width int) string {
-	budget := width - barReserve
-	if budget <= uniseg.StringWidth(counts) {
-		return fitWidth(counts, max(budget, 0))
+// draw replaces the last frame with lines.
+func (p *progress) draw(lines []string) {
+	outputMu.Lock()
+	defer outputMu.Unlock()
+	_, _ = io.WriteString(p.g.stdout, p.erase()+strings.Join(lines, "\n"))
+	p.lines = len(lines)
+}
+
+// writeLine writes a line (an error, a verbose note) to w above the
+// progress display: the frame is erased first, and the next update draws
+// it again below the line. Lines written while a frame is shown would
+// otherwise land inside it.
+func (g *globals) writeLine(w io.Writer, line string) {
+	outputMu.Lock()
+	defer outputMu.Unlock()
+	if p := g.prog; p != nil && p.lines > 0 {
+		_, _ = io.WriteString(g.stdout, p.erase())
+		p.lines = 0
 	}
-	if cur == "" {
-		return counts
+	_, _ = io.WriteString(w, line)
+}
+
+// erase is what clears the last frame, leaving the cursor where it began.
+func (p *progress) erase() string {
+	if p.lines == 0 {
+		return ""
 	}
-	return counts + " " + fitWidth(cur, budget-uniseg.StringWidth(counts)-1)
+	s := "\r\x1b[2K"
+	for range p.lines - 1 {
+		s += "\x1b[1A\r\x1b[2K"
+	}
+	return s
+}
+
+// progressState is what the status line shows.
+type progressState struct {
+	elapsed                              time.Duration
+	files, bytes, totalFiles, totalBytes uint64
+	final                                bool // the totals are counted
+	errors                               uint64
+	unit                                 string
+}
+
+// line writes the status line as restic does, "[0:03] 43.2%  8321 files
+// 98.3 MiB, total 15698 files 233 MiB, 0 errors ETA 0:02", or a shorter
+// form when that does not fit width columns.
+func (s progressState) line(width int) string {
+	elapsed := "[" + formatDuration(s.elapsed) + "]"
+	if !s.final {
+		total := ""
+		if s.totalFiles > 0 {
+			total = fmt.Sprintf(", total %d+ %s %s", s.totalFiles, s.unit, humanize.IBytes(s.totalBytes))
+		}
+		return fmt.Sprintf("%s %d %s %s%s, %d errors", elapsed, s.files, s.unit, humanize.IBytes(s.bytes), total, s.errors)
+	}
+	pct, eta := 0.0, ""
+	if s.totalBytes > 0 {
+		pct = min(100, 100*float64(s.bytes)/float64(s.totalBytes))
+	}
+	if s.bytes > 0 && s.totalBytes > s.bytes {
+		left := time.Duration(float64(s.elapsed) * float64(s.totalBytes-s.bytes) / float64(s.bytes))
+		eta = " ETA " + formatDuration(left)
+	}
+	for _, form := range []string{
+		fmt.Sprintf("%s %.1f%%  %d %s %s, total %d %s %s, %d errors%s", elapsed, pct, s.files, s.unit, humanize.IBytes(s.bytes),
+			s.totalFiles, s.unit, humanize.IBytes(s.totalBytes), s.errors, eta),
+		fmt.Sprintf("%s %.1f%% %d/%d %s %s/%s, %d errors%s", elapsed, pct, s.files, s.totalFiles, s.unit, humanize.IBytes(s.bytes),
+			humanize.IBytes(s.totalBytes), s.errors, eta),
+		fmt.Sprintf("%s %.1f%% %d/%d %s%s", elapsed, pct, s.files, s.totalFiles, s.unit, eta),
+	} {
+		if uniseg.StringWidth(form) < width {
+			return form
+		}
+	}
+	return fmt.Sprintf("%s %.1f%%%s", elapsed, pct, eta)
 }
 
 // fitWidth keeps the end of s within w display columns, marking a cut
@@ -162,15 +221,15 @@ func fitWidth(s string, w int) string {
 	return ""
 }
 
-// termWidth is the width of the terminal stdout is, read at every update
-// so the line follows resizes; 80 when it cannot be read.
-func (g *globals) termWidth() int {
+// termSize is the size of the terminal stdout is, read at every update so
+// the display follows resizes; 80 by 24 when it cannot be read.
+func (g *globals) termSize() (width, height int) {
 	if f, ok := g.stdout.(*os.File); ok {
-		if w, _, err := term.GetSize(int(f.Fd())); err == nil && w > 0 {
-			return w
+		if w, h, err := term.GetSize(int(f.Fd())); err == nil && w > 0 {
+			return w, h
 		}
 	}
-	return 80
+	return 80, 24
 }
 
 // finish stops the display and clears the bar.
@@ -182,8 +241,14 @@ func (p *progress) finish() {
 	}
 	close(p.stop)
 	<-p.done
-	if p.bar != nil {
-		_ = p.bar.Clear()
+	if p.tty {
+		outputMu.Lock()
+		_, _ = io.WriteString(p.g.stdout, p.erase())
+		p.lines = 0
+		if p.g.prog == p {
+			p.g.prog = nil
+		}
+		outputMu.Unlock()
 	}
 }
 

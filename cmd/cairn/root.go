@@ -53,6 +53,12 @@ type globals struct {
 	stdout, stderr io.Writer
 	stdin          io.Reader
 	exitCode       int
+	// itemErrors counts the entries reported by reportItemError, for the
+	// progress line's error count; prog is the progress display drawn on
+	// the terminal, if any, which writeLine erases before a line. Both are
+	// guarded by outputMu.
+	itemErrors uint64
+	prog       *progress
 
 	// s3Creds, when set, are the S3 credentials of the repository -r
 	// names (from its s3-credentials-file), used instead of the process
@@ -378,7 +384,7 @@ func (g *globals) printf(format string, args ...any) {
 // verbosef prints at verbosity level or above, to stderr.
 func (g *globals) verbosef(level int, format string, args ...any) {
 	if g.verbose >= level && !g.quiet {
-		fmt.Fprintf(g.stderr, format, args...)
+		g.writeLine(g.stderr, fmt.Sprintf(format, args...))
 	}
 }
 
