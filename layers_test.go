@@ -48,7 +48,7 @@ var allowed = map[string][]string{
 	"config":    {"duration"},
 	"routine":   {"config", "message"},
 	"schedule":  {"config", "routine"},
-	"assurance": {"config", "message", "repo", "routine", "schedule"},
+	"assurance": {"config", "duration", "message", "repo", "routine", "schedule"},
 	"bench":     {"blob", "chunk", "crypto", "pack"},
 	"cmd/cairn": {"backend", "backend/faulty",
 		"assurance", "bench", "blob", "config", "duration", "engine", "console", "index", "message", "mount", "pack", "repo", "routine", "schedule", "snapshot"},

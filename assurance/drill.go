@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cairn-backup/cairn/config"
+	"github.com/cairn-backup/cairn/duration"
 	"github.com/cairn-backup/cairn/message"
 	"github.com/cairn-backup/cairn/repo"
 	"github.com/cairn-backup/cairn/routine"
@@ -252,7 +253,7 @@ func judge(rn *routine.Session, rec *DrillRecord) {
 			what = "the full restore would take (extrapolated from the sample)"
 		}
 		rec.Reasons = append(rec.Reasons, fmt.Sprintf("%s %s, over the RTO of %s", what,
-			time.Duration(rec.EstimatedDuration*1e9).Round(time.Second), rn.Source().RTO))
+			duration.Short(time.Duration(rec.EstimatedDuration*1e9)), rn.Source().RTO))
 	}
 	for _, v := range rec.Verify {
 		if !v.OK {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/cairn-backup/cairn/config"
+	"github.com/cairn-backup/cairn/duration"
 	"github.com/cairn-backup/cairn/routine"
 )
 
@@ -85,9 +86,9 @@ func Runbook(cfg *config.Config, src *config.Source, f Facts, now time.Time) str
 	d := f.Drills[len(f.Drills)-1]
 	p("The last drill, %s, restored %d files (%s bytes) from %s in %s: %s.\n",
 		d.Time.In(now.Location()).Format("2006-01-02 15:04"), d.Files, fmt.Sprint(d.Bytes), d.Target,
-		time.Duration(d.Duration*1e9).Round(time.Second), map[bool]string{true: "passed", false: "FAILED"}[d.Pass])
+		duration.Short(time.Duration(d.Duration*1e9)), map[bool]string{true: "passed", false: "FAILED"}[d.Pass])
 	if d.Sample {
-		p("It was a sample; the full restore is estimated at %s.\n", time.Duration(d.EstimatedDuration*1e9).Round(time.Second))
+		p("It was a sample; the full restore is estimated at %s.\n", duration.Short(time.Duration(d.EstimatedDuration*1e9)))
 	}
 	p("Against the RTO of %s: %s.\n", src.RTO, map[bool]string{true: "within", false: "**over**"}[d.EstimatedDuration <= src.RTODuration.Seconds()])
 	return b.String()

@@ -202,3 +202,12 @@ func (s Span) describe() string {
 	}
 	return strings.Join(parts, " ")
 }
+
+// Short writes d as people write it: "4h", "1h30m", "2m5s", "12.3s"
+// (never "4h0m0s").
+func Short(d time.Duration) string {
+	if d < time.Minute {
+		return d.Round(100 * time.Millisecond).String()
+	}
+	return Span{Clock: d.Round(time.Second)}.String()
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"time"
 
+	"github.com/cairn-backup/cairn/duration"
 	"github.com/cairn-backup/cairn/routine"
 	"github.com/spf13/cobra"
 )
@@ -84,7 +85,7 @@ copies). Read from the state files and the repositories.`,
 
 // when formats a time with its age.
 func when(t, now time.Time) string {
-	return t.Local().Format("2006-01-02 15:04") + " (" + now.Sub(t).Round(time.Second).String() + " ago)"
+	return t.Local().Format("2006-01-02 15:04") + " (" + duration.Short(now.Sub(t)) + " ago)"
 }
 
 func prefixed(p, s string) string {

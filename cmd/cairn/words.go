@@ -17,9 +17,4 @@ func count[N int | int64 | uint64](n N, noun string) string {
 }
 
 // shortDuration writes d as people write it: "4h", "1h30m", "12.3s".
-func shortDuration(d time.Duration) string {
-	if d < time.Minute {
-		return d.Round(100 * time.Millisecond).String()
-	}
-	return duration.Span{Clock: d.Round(time.Second)}.String()
-}
+func shortDuration(d time.Duration) string { return duration.Short(d) }
