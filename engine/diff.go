@@ -65,12 +65,16 @@ func (d *differ) emit(kind, p string, n *snapshot.Node) error {
 // all reports n and, for a directory, everything below it as kind.
 func (d *differ) all(ctx context.Context, kind, p string, n *snapshot.Node) error {
 	count := func(n *snapshot.Node) {
+		var size uint64
+		if n.Type == snapshot.TypeFile {
+			size = n.Size // a directory's size is its file system's bookkeeping, not data
+		}
 		if kind == "+" {
 			d.stats.Added++
-			d.stats.AddedBytes += n.Size
+			d.stats.AddedBytes += size
 		} else {
 			d.stats.Removed++
-			d.stats.RemovedBytes += n.Size
+			d.stats.RemovedBytes += size
 		}
 	}
 	count(n)

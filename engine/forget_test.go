@@ -89,6 +89,10 @@ func TestDiff(t *testing.T) {
 	}
 	write("changed", "22")
 	write("new", "n")
+	// Only file data counts as bytes: not a link's target, not a folder.
+	if err := os.Symlink(strings.Repeat("t", 3000), filepath.Join(src, "link")); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.RemoveAll(filepath.Join(src, "gone")); err != nil {
 		t.Fatal(err)
 	}
@@ -104,10 +108,10 @@ func TestDiff(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := "M /changed|- /gone|- /gone/x|+ /new"; strings.Join(got, "|") != want {
+	if want := "M /changed|- /gone|- /gone/x|+ /link|+ /new"; strings.Join(got, "|") != want {
 		t.Errorf("changes %q, want %q", strings.Join(got, "|"), want)
 	}
-	if st.Added != 1 || st.Removed != 2 || st.Modified != 1 || st.AddedBytes != 3 || st.RemovedBytes != 2 {
+	if st.Added != 2 || st.Removed != 2 || st.Modified != 1 || st.AddedBytes != 3 || st.RemovedBytes != 2 {
 		t.Errorf("stats %+v", st)
 	}
 }
