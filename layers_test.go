@@ -44,7 +44,7 @@ var allowed = map[string][]string{
 		"blob", "duration", "index", "message", "repo", "snapshot"},
 
 	"mount":     {"blob", "repo", "snapshot"},
-	"console":   {"assurance", "engine", "message", "repo", "snapshot"},
+	"console":   {"assurance", "duration", "engine", "message", "repo", "snapshot"},
 	"config":    {"duration"},
 	"routine":   {"config", "message"},
 	"schedule":  {"config", "routine"},

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/cairn-backup/cairn/config"
+	"github.com/cairn-backup/cairn/duration"
 	"github.com/cairn-backup/cairn/routine"
 )
 
@@ -249,14 +250,4 @@ func (a *SourceAudit) check(st *routine.State) {
 }
 
 // age formats a duration for people: 3d4h, 5h10m, 12m.
-func age(d time.Duration) string {
-	switch {
-	case d >= 24*time.Hour:
-		return fmt.Sprintf("%dd%dh", d/(24*time.Hour), d%(24*time.Hour)/time.Hour)
-	case d >= time.Hour:
-		return fmt.Sprintf("%dh%dm", d/time.Hour, d%time.Hour/time.Minute)
-	case d >= time.Minute:
-		return fmt.Sprintf("%dm", d/time.Minute)
-	}
-	return fmt.Sprintf("%ds", d/time.Second)
-}
+func age(d time.Duration) string { return duration.Age(d) }

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/cairn-backup/cairn/assurance"
+	"github.com/cairn-backup/cairn/duration"
 	"github.com/dustin/go-humanize"
 	"golang.org/x/crypto/bcrypt"
 	"golang.org/x/time/rate"
@@ -32,7 +33,7 @@ var pages = template.Must(template.New("").Funcs(template.FuncMap{
 		if t.IsZero() {
 			return "never"
 		}
-		return time.Since(t).Round(time.Minute).String() + " ago"
+		return duration.Age(time.Since(t)) + " ago"
 	},
 	"when": func(t time.Time) string {
 		if t.IsZero() {
@@ -41,6 +42,12 @@ var pages = template.Must(template.New("").Funcs(template.FuncMap{
 		return t.Local().Format("2006-01-02 15:04")
 	},
 	"pct": func(f float64) string { return fmt.Sprintf("%.0f%%", 100*f) },
+	"count": func(n int, noun string) string {
+		if n == 1 {
+			return "1 " + noun
+		}
+		return fmt.Sprintf("%d %ss", n, noun)
+	},
 	"size": func(v any) string {
 		switch n := v.(type) {
 		case uint64:
@@ -380,6 +387,12 @@ type Target struct {
 	Size      uint64    `json:"size,omitempty"`
 	Error     string    `json:"error,omitempty"`
 	Immutable bool      `json:"immutable"`
+	// ObjectLock is the repository's lock mode ("" for none), and
+	// Protection what protects it from this machine, as the audit's probe
+	// found it ("compliance lock", "governance lock", "append-only
+	// credentials"...; "" for nothing, or not probed).
+	ObjectLock string `json:"object_lock,omitempty"`
+	Protection string `json:"protection,omitempty"`
 }
 
 // Overview is GET /api/overview.
@@ -403,7 +416,8 @@ func overview(rep *assurance.Report) Overview {
 		}
 		if src != nil {
 			for _, t := range src.Facts.Targets {
-				tg := Target{Name: t.Name, Snapshots: t.Snapshots, Latest: t.Latest, Error: t.Error, Immutable: t.Immutable()}
+				tg := Target{Name: t.Name, Snapshots: t.Snapshots, Latest: t.Latest, Error: t.Error, Immutable: t.Immutable(),
+					ObjectLock: t.ObjectLock, Protection: t.Protection}
 				if src.Facts.State != nil {
 					tg.Size = src.Facts.State.RepoSize[t.Name]
 				}
@@ -464,7 +478,18 @@ func (s *Server) auditPage(w http.ResponseWriter, r *http.Request) {
 		audits = append(audits, src.Audit)
 	}
 	csrf, _ := r.Context().Value(ctxKey{}).(string)
-	s.render(w, "audit.html", map[string]any{"Markdown": assurance.AuditMarkdown(audits, rep.Config, rep.Time), "CSRF": csrf})
+	var sections []auditSection
+	for _, a := range audits {
+		sections = append(sections, auditSection{A: a, Rows: assurance.AuditRows(a, rep.Time)})
+	}
+	s.render(w, "audit.html", map[string]any{"Sections": sections, "Config": rep.Config, "Time": rep.Time, "CSRF": csrf,
+		"Markdown": assurance.AuditMarkdown(audits, rep.Config, rep.Time)})
+}
+
+// auditSection is one source on the audit page: the audit and its rows.
+type auditSection struct {
+	A    *assurance.SourceAudit
+	Rows []assurance.AuditRow
 }
 
 func (s *Server) render(w http.ResponseWriter, name string, data any) {

@@ -8,6 +8,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/cairn-backup/cairn/engine"
 	"github.com/cairn-backup/cairn/message"
@@ -106,6 +107,11 @@ type Tree struct {
 	Path     string         `json:"path"`
 	Entries  []message.Node `json:"entries"`
 	Unsafe   int            `json:"unsafe_names_left_out"`
+	// The snapshot as people name it: its time, host, paths and short ID.
+	Time  time.Time `json:"time"`
+	Host  string    `json:"hostname"`
+	Paths []string  `json:"paths"`
+	Short string    `json:"short_id"`
 }
 
 func (s *Server) tree(w http.ResponseWriter, r *http.Request) (Tree, bool) {
@@ -126,7 +132,8 @@ func (s *Server) tree(w http.ResponseWriter, r *http.Request) (Tree, bool) {
 		http.Error(w, err.Error(), http.StatusNotFound)
 		return Tree{}, false
 	}
-	out := Tree{Target: q.Get("target"), Snapshot: snap.ID.String(), Path: p, Entries: []message.Node{}}
+	out := Tree{Target: q.Get("target"), Snapshot: snap.ID.String(), Path: p, Entries: []message.Node{},
+		Time: snap.Time, Host: snap.Host, Paths: snap.Paths, Short: snap.ID.Short()}
 	if n.Type != snapshot.TypeDir {
 		http.Error(w, p+" is not a folder", http.StatusBadRequest)
 		return Tree{}, false

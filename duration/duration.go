@@ -211,3 +211,17 @@ func Short(d time.Duration) string {
 	}
 	return Span{Clock: d.Round(time.Second)}.String()
 }
+
+// Age writes how long ago something was, to the two largest units: "3d4h",
+// "5h10m", "12m", "40s".
+func Age(d time.Duration) string {
+	switch {
+	case d >= 24*time.Hour:
+		return fmt.Sprintf("%dd%dh", d/(24*time.Hour), d%(24*time.Hour)/time.Hour)
+	case d >= time.Hour:
+		return fmt.Sprintf("%dh%dm", d/time.Hour, d%time.Hour/time.Minute)
+	case d >= time.Minute:
+		return fmt.Sprintf("%dm", d/time.Minute)
+	}
+	return fmt.Sprintf("%ds", d/time.Second)
+}

@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"os"
@@ -181,8 +182,77 @@ targets = ["local"]
 	if !strings.HasPrefix(outcome, "done: drill PASS") {
 		t.Errorf("drill outcome %q", outcome)
 	}
+
+	// Every page fits a phone, a laptop and a wide screen: no element
+	// reaches past the viewport's right edge, source names and "no-go" are
+	// never broken mid-word, the browse page names the snapshot by its
+	// time and host, and the audit is a page, not raw markdown.
+	browseURL := u.String()
+	for _, width := range []int64{375, 1280, 1920} {
+		for _, page := range []struct{ name, url, ready string }{
+			{"overview", base, "#overview"},
+			{"audit", base + "audit", "#audit-summary"},
+			{"browse", browseURL, "#entries"},
+		} {
+			if err := chromedp.Do(ctx, chromedp.EmulateViewport(width, 900), chromedp.Navigate(page.url),
+				chromedp.WaitVisible(chromedp.CSS(page.ready))); err != nil {
+				t.Fatalf("%s at %d px: %v", page.name, width, err)
+			}
+			over, err := chromedp.Run(ctx, chromedp.Evaluate[string](overflowJS))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if over != "" {
+				t.Errorf("%s at %d px: elements wider than the viewport: %s", page.name, width, over)
+			}
+			broken, err := chromedp.Run(ctx, chromedp.Evaluate[string](brokenWordsJS))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if broken != "" {
+				t.Errorf("%s at %d px: broken mid-word: %s", page.name, width, broken)
+			}
+			shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+			if err != nil {
+				t.Fatal(err)
+			}
+			writeShot(t, filepath.Join(shots, fmt.Sprintf("console-%s-%d.png", page.name, width)), shot)
+		}
+	}
+	name, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("snapshot-name")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if host, _ := os.Hostname(); !strings.Contains(name, host) || !strings.Contains(name, src) || strings.Contains(name, "snapshot "+strings.Repeat("0", 64)) {
+		t.Errorf("the browse page names the snapshot %q, want its time, host %s and paths", name, host)
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"audit"), chromedp.WaitVisible(chromedp.CSS("section#audit-app table.qa"))); err != nil {
+		t.Errorf("the audit page has no table for app: %v", err)
+	}
 	t.Logf("screenshots in %s", shots)
 }
+
+// overflowJS names the visible elements whose right edge is past the
+// viewport's, or "" when none is.
+const overflowJS = `(() => {
+  const w = document.documentElement.clientWidth, bad = [];
+  for (const el of document.querySelectorAll("body *")) {
+    const r = el.getBoundingClientRect();
+    if (r.width > 0 && r.height > 0 && r.right > w + 1) bad.push(el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") + " to " + Math.round(r.right) + "px");
+  }
+  return bad.slice(0, 8).join(", ");
+})()`
+
+// brokenWordsJS names the source names and verdicts laid out on more
+// than one line.
+const brokenWordsJS = `(() => {
+  const bad = [];
+  for (const el of document.querySelectorAll(".source-name, summary, .nowrap")) {
+    const lines = new Set([...el.getClientRects()].map(r => Math.round(r.top)));
+    if (lines.size > 1) bad.push(el.textContent.trim());
+  }
+  return bad.join(", ");
+})()`
 
 func writeShot(t *testing.T, name string, png []byte) {
 	t.Helper()
