@@ -155,8 +155,11 @@ func TestAppendOnlyCredentials(t *testing.T) {
 	target := t.TempDir()
 	mustRun(t, appendEnv, "restore", "latest", "--target", target, "--verify")
 	sameTrees(t, src, target+src)
-	if locks := strings.TrimSpace(mustRun(t, env, "list", "locks")); locks == "" {
+	if locks := strings.TrimSpace(mustRun(t, env, "list", "locks", "--all")); locks == "" {
 		t.Error("no lock files at all: the release markers are missing")
+	}
+	if locks := strings.TrimSpace(mustRun(t, env, "list", "locks")); locks != "" {
+		t.Errorf("locks in force after every command ended: %s", locks)
 	}
 	// No lock is in force: an exclusive command with full rights runs.
 	mustRun(t, env, "tag", "--add", "checked", "latest")

@@ -45,7 +45,7 @@ func TestLockConflictExit11(t *testing.T) {
 	if r.code != 11 || !strings.Contains(r.stderr, fmt.Sprintf("PID %d", cmd.Process.Pid)) {
 		t.Errorf("prune during backup: exit %d, %q; want 11 naming the backup's PID", r.code, r.stderr)
 	}
-	if r := cairn(t, env, "unlock"); r.code != 0 || !strings.Contains(r.stdout, "removed 0 locks") {
+	if r := cairn(t, env, "unlock"); r.code != 0 || !strings.Contains(r.stdout, "removed 0 lock files") {
 		t.Errorf("unlock removed a live lock: %q", r.stdout)
 	}
 	// Shared locks coexist: check runs beside the backup.
