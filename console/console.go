@@ -41,7 +41,8 @@ var pages = template.Must(template.New("").Funcs(template.FuncMap{
 		}
 		return t.Local().Format("2006-01-02 15:04")
 	},
-	"pct": func(f float64) string { return fmt.Sprintf("%.0f%%", 100*f) },
+	"pct":  func(f float64) string { return fmt.Sprintf("%.0f%%", 100*f) },
+	"secs": func(s float64) string { return duration.Short(time.Duration(s * float64(time.Second))) },
 	"count": func(n int, noun string) string {
 		if n == 1 {
 			return "1 " + noun

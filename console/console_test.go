@@ -257,6 +257,13 @@ func TestHistory(t *testing.T) {
 	if strings.Count(page, "<svg") != 3 || !strings.Contains(page, "no data yet") || !strings.Contains(page, "size of local") {
 		t.Errorf("history page:\n%s", page)
 	}
+	// The timeline has both runs, newest first, with their durations.
+	if len(h.Timeline) != 2 || h.Timeline[0].Kind != "run" || !h.Timeline[0].Time.After(h.Timeline[1].Time) || h.Timeline[0].Duration != 9 {
+		t.Errorf("timeline %+v", h.Timeline)
+	}
+	if strings.Count(page, `class="event-run"`) != 2 || !strings.Contains(page, "1.0 MiB added") {
+		t.Errorf("history page's timeline:\n%s", page)
+	}
 }
 
 // The log-in page also takes the password whose bcrypt hash the

@@ -4,8 +4,12 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"sort"
 	"strings"
 	"time"
+
+	"github.com/cairn-backup/cairn/assurance"
+	"github.com/dustin/go-humanize"
 )
 
 // Point is one value of a history series.
@@ -22,6 +26,19 @@ type History struct {
 	DataAdded      []Point            `json:"data_added_bytes"`
 	RepositorySize map[string][]Point `json:"repository_size_bytes"`
 	DrillSeconds   []Point            `json:"drill_seconds"`
+	// Timeline is every run, drill and check the console knows of,
+	// newest first.
+	Timeline []TimelineEvent `json:"timeline"`
+}
+
+// TimelineEvent is one run, drill or check of a source.
+type TimelineEvent struct {
+	Time     time.Time `json:"time"`
+	Kind     string    `json:"kind"`   // "run", "drill" or "check"
+	Status   string    `json:"status"` // ok, warning, failed; pass, fail
+	OK       bool      `json:"ok"`
+	Duration float64   `json:"duration_seconds,omitempty"`
+	Detail   string    `json:"detail,omitempty"`
 }
 
 func (s *Server) history(w http.ResponseWriter, r *http.Request) (History, bool) {
@@ -51,7 +68,39 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request) (History, bool)
 	for _, d := range src.Facts.Drills {
 		h.DrillSeconds = append(h.DrillSeconds, Point{d.Time, d.Duration})
 	}
+	h.Timeline = timeline(src)
 	return h, true
+}
+
+// timeline merges a source's runs (run state), drills (drill records) and
+// last checks per target (run state), newest first.
+func timeline(src *assurance.SourceReport) []TimelineEvent {
+	out := []TimelineEvent{}
+	if st := src.Facts.State; st != nil {
+		for _, p := range st.History {
+			ev := TimelineEvent{Time: p.Time, Kind: "run", Status: p.Status, OK: p.Status == "ok" || p.Status == "warning", Duration: p.Duration}
+			if p.DataAdded > 0 {
+				ev.Detail = humanize.IBytes(p.DataAdded) + " added"
+			}
+			out = append(out, ev)
+		}
+		for target, at := range st.LastCheck {
+			ok := st.LastCheckOK[target]
+			ev := TimelineEvent{Time: at, Kind: "check", Status: map[bool]string{true: "ok", false: "damage found"}[ok], OK: ok,
+				Detail: fmt.Sprintf("%s, rolling coverage %.0f%%", target, 100*st.Coverage[target])}
+			out = append(out, ev)
+		}
+	}
+	for _, d := range src.Facts.Drills {
+		ev := TimelineEvent{Time: d.Time, Kind: "drill", Status: map[bool]string{true: "pass", false: "fail"}[d.Pass], OK: d.Pass,
+			Duration: d.Duration, Detail: "from " + d.Target}
+		if len(d.Reasons) > 0 {
+			ev.Detail += ": " + strings.Join(d.Reasons, "; ")
+		}
+		out = append(out, ev)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Time.After(out[j].Time) })
+	return out
 }
 
 func (s *Server) apiHistory(w http.ResponseWriter, r *http.Request) {
