@@ -193,6 +193,7 @@ targets = ["local"]
 			{"overview", base, "#overview"},
 			{"audit", base + "audit", "#audit-summary"},
 			{"browse", browseURL, "#entries"},
+			{"history", base + "history?source=app", "#timeline tr.event-run"},
 		} {
 			if err := chromedp.Do(ctx, chromedp.EmulateViewport(width, 900), chromedp.Navigate(page.url),
 				chromedp.WaitVisible(chromedp.CSS(page.ready))); err != nil {
@@ -218,6 +219,9 @@ targets = ["local"]
 			}
 			writeShot(t, filepath.Join(shots, fmt.Sprintf("console-%s-%d.png", page.name, width)), shot)
 		}
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(browseURL), chromedp.WaitVisible(chromedp.ID("snapshot-name"))); err != nil {
+		t.Fatal(err)
 	}
 	name, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("snapshot-name")))
 	if err != nil {
