@@ -53,6 +53,16 @@ type Console struct {
 	// TLSCert and TLSKey are PEM files: the console serves https.
 	TLSCert string `toml:"tls-cert,omitempty"`
 	TLSKey  string `toml:"tls-key,omitempty"`
+	// FleetTokenFile, on the fleet's console, holds the token other hosts
+	// report with; with it, the console's Fleet page shows them.
+	FleetTokenFile string `toml:"fleet-token-file,omitempty"`
+	// ReportTo, on a host of the fleet, is the URL of the fleet's console,
+	// to which cairn daemon and cairn serve post this host's overview
+	// every ReportEvery (default 1m), with the token in ReportTokenFile.
+	// Passwords and credentials never leave the host.
+	ReportTo        string `toml:"report-to,omitempty"`
+	ReportTokenFile string `toml:"report-token-file,omitempty"`
+	ReportEvery     string `toml:"report-every,omitempty"`
 }
 
 // Repository is a named repository.

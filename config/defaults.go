@@ -50,6 +50,8 @@ func applyDefaults(c *Config) {
 	rel(&c.MetricsFile)
 	rel(&c.Console.TokenFile)
 	rel(&c.Console.TLSCert)
+	rel(&c.Console.FleetTokenFile)
+	rel(&c.Console.ReportTokenFile)
 	rel(&c.Console.TLSKey)
 	if c.MetricsFile == "" {
 		c.MetricsFile = filepath.Join(c.StateDir, "cairn.prom")

@@ -86,6 +86,15 @@ func (v *validator) console(c *Console) {
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		v.errorf("console", "give tls-cert and tls-key together")
 	}
+	if c.ReportTo != "" {
+		if u, err := url.Parse(c.ReportTo); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			v.errorf("console.report-to", "want the fleet console's URL, http(s)://HOST[:PORT]")
+		}
+		if c.ReportTokenFile == "" {
+			v.errorf("console", "report-to needs report-token-file, the file holding the fleet token")
+		}
+	}
+	v.duration("console.report-every", c.ReportEvery)
 }
 
 func (v *validator) source(key, name string, s *Source, c *Config) {

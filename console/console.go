@@ -86,6 +86,11 @@ type Options struct {
 	Background context.Context
 	// Restore restores a path of a snapshot into a folder on the server.
 	Restore Restorer
+	// Host names this console's host on the fleet page, and FleetToken,
+	// when set, lets other hosts post their overview to
+	// POST /api/fleet/report (see Reporter).
+	Host       string
+	FleetToken string
 }
 
 // Server is the console's HTTP handler.
@@ -98,6 +103,7 @@ type Server struct {
 	reportAt time.Time
 	logins   map[string]*rate.Limiter // failed logins per client address
 	actions  map[string]*Action
+	fleet    map[string]fleetEntry // the other hosts' last reports, by host
 }
 
 type session struct {
@@ -119,8 +125,11 @@ func New(opts Options) *Server {
 	if opts.Background == nil {
 		opts.Background = context.Background()
 	}
+	if opts.Host == "" {
+		opts.Host = "this host"
+	}
 	s := &Server{opts: opts, mux: http.NewServeMux(), sessions: map[string]session{}, logins: map[string]*rate.Limiter{},
-		actions: map[string]*Action{}}
+		actions: map[string]*Action{}, fleet: map[string]fleetEntry{}}
 	s.mux.HandleFunc("GET /login", s.loginPage)
 	s.mux.HandleFunc("POST /login", s.login)
 	s.mux.Handle("GET /assets/", http.FileServerFS(assets))
@@ -142,6 +151,9 @@ func New(opts Options) *Server {
 	s.mux.HandleFunc("GET /api/actions/{id}/events", s.auth(s.actionEvents))
 	s.mux.HandleFunc("GET /actions/{id}", s.auth(s.actionPage))
 	s.mux.HandleFunc("POST /logout", s.auth(s.csrf(s.logout)))
+	s.mux.HandleFunc("POST /api/fleet/report", s.fleetReport)
+	s.mux.HandleFunc("GET /api/fleet", s.auth(s.apiFleet))
+	s.mux.HandleFunc("GET /fleet", s.auth(s.fleetPage))
 	return s
 }
 

@@ -427,3 +427,60 @@ func TestCrossOriginRefused(t *testing.T) {
 		t.Errorf("log-in from another origin: %d, want 403", resp.StatusCode)
 	}
 }
+
+// Hosts post their overview with the fleet token (not the console's
+// token, which a report cannot use, nor can the fleet token read); the
+// fleet view lists this console's host first, then the others with their
+// sources, and marks a host that stopped reporting.
+func TestFleet(t *testing.T) {
+	now := time.Date(2026, 12, 8, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	s := New(Options{Token: "s3cret-token", FleetToken: "fleet-token-123", Host: "central", Now: clock,
+		Report: func(context.Context) (*assurance.Report, error) { return twoSources(), nil }})
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	ctx := context.Background()
+	for _, host := range []string{"web2", "web1"} {
+		rp := &Reporter{URL: srv.URL, Token: "fleet-token-123", Host: host, Every: time.Minute,
+			Overview: func(context.Context) (Overview, error) {
+				return Overview{Sources: []SourceRow{{Source: "site-" + host, Verdict: "go", Targets: []Target{}, Reasons: []string{}}}}, nil
+			}}
+		if err := rp.Send(ctx); err != nil {
+			t.Fatalf("report from %s: %v", host, err)
+		}
+	}
+	bad := &Reporter{URL: srv.URL, Token: "s3cret-token", Host: "evil", Every: time.Minute,
+		Overview: func(context.Context) (Overview, error) { return Overview{}, nil }}
+	if err := bad.Send(ctx); err == nil || !strings.Contains(err.Error(), "401") {
+		t.Errorf("a report with the console's token: %v, want 401", err)
+	}
+	if resp, _ := get(t, http.DefaultClient, srv.URL+"/api/fleet", "Authorization", "Bearer fleet-token-123"); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("reading the fleet with the fleet token: %d, want 401", resp.StatusCode)
+	}
+	read := func() Fleet {
+		t.Helper()
+		resp, body := get(t, http.DefaultClient, srv.URL+"/api/fleet", "Authorization", "Bearer s3cret-token")
+		var f Fleet
+		if resp.StatusCode != 200 || json.Unmarshal([]byte(body), &f) != nil {
+			t.Fatalf("fleet: %d %s", resp.StatusCode, body)
+		}
+		return f
+	}
+	f := read()
+	var hosts []string
+	for _, h := range f.Hosts {
+		hosts = append(hosts, h.Host)
+	}
+	if strings.Join(hosts, " ") != "central web1 web2" || !f.Hosts[0].Local || len(f.Hosts[0].Sources) != 2 ||
+		f.Hosts[1].Sources[0].Source != "site-web1" || f.Hosts[1].Stale {
+		t.Fatalf("fleet %+v", f)
+	}
+	now = now.Add(4 * time.Minute) // three intervals without a report
+	if f := read(); !f.Hosts[1].Stale || !f.Hosts[2].Stale {
+		t.Errorf("hosts silent for four minutes of one-minute reports are not stale: %+v", f.Hosts)
+	}
+	_, page := get(t, http.DefaultClient, srv.URL+"/fleet", "Authorization", "Bearer s3cret-token")
+	if !strings.Contains(page, `id="host-web1"`) || !strings.Contains(page, "site-web2") || !strings.Contains(page, "is its daemon running?") {
+		t.Errorf("fleet page:\n%s", page)
+	}
+}

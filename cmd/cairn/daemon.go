@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cairn-backup/cairn/config"
+	"github.com/cairn-backup/cairn/console"
 	"github.com/cairn-backup/cairn/routine"
 	"github.com/cairn-backup/cairn/schedule"
 	"github.com/spf13/cobra"
@@ -61,12 +62,22 @@ func runDaemon(ctx context.Context, g *globals, c *config.Config, listen string,
 		return err
 	}
 	store := routine.StateStore{Dir: c.StateDir}
+	var con *console.Server
 	if listen != "" {
-		stop, err := serveConsole(ctx, g, c, listen, cf)
-		if err != nil {
+		var stop func()
+		if con, stop, err = serveConsole(ctx, g, c, listen, cf); err != nil {
 			return err
 		}
 		defer stop()
+	} else if c.Console.ReportTo != "" {
+		if con, err = newConsole(ctx, g, c, ""); err != nil {
+			return err
+		}
+	}
+	if con != nil {
+		if err := startReporter(ctx, g, c, con); err != nil {
+			return err
+		}
 	}
 	d := &schedule.Daemon{Config: c, Store: store, Clock: schedule.RealClock{}, Log: g.stderr,
 		RunJob: func(ctx context.Context, j schedule.Job) string { return runJob(ctx, g, exe, cfgPath, j) }}

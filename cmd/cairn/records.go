@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"sync"
+	"time"
 
 	"github.com/cairn-backup/cairn/assurance"
 	"github.com/cairn-backup/cairn/config"
@@ -60,12 +62,42 @@ func (c configuredRecords) LoadRecords(ctx context.Context, r *config.Repository
 }
 
 // Immutability reads a configured repository's object lock and probes,
-// with its backup credentials, whether they can delete.
+// with its backup credentials, whether they can delete. A probe writes
+// canaries, which an object-locked bucket keeps for its retention, so a
+// console refreshing every minute reuses a probe for probeTTL.
 func (c configuredRecords) Immutability(ctx context.Context, r *config.Repository) (assurance.Immutability, error) {
+	key := r.URL + "\x00" + r.S3CredentialsFile
+	probes.mu.Lock()
+	p, ok := probes.m[key]
+	probes.mu.Unlock()
+	if ok && time.Since(p.at) < probeTTL {
+		return p.prot, nil
+	}
 	rp, err := c.g.openConfigured(ctx, r)
 	if err != nil {
 		return assurance.Immutability{}, err
 	}
 	defer rp.Close()
-	return rp.ProbeProtection(ctx)
+	prot, err := rp.ProbeProtection(ctx)
+	if err == nil {
+		probes.mu.Lock()
+		probes.m[key] = probe{prot: prot, at: time.Now()}
+		probes.mu.Unlock()
+	}
+	return prot, err
 }
+
+// probeTTL is how long a protection probe's answer is reused.
+const probeTTL = time.Hour
+
+type probe struct {
+	prot assurance.Immutability
+	at   time.Time
+}
+
+// probes are the recent protection probes, by repository URL and
+// credentials file; mu guards m.
+var probes = struct {
+	mu sync.Mutex
+	m  map[string]probe
+}{m: map[string]probe{}}

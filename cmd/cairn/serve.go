@@ -16,6 +16,7 @@ import (
 	"github.com/cairn-backup/cairn/assurance"
 	"github.com/cairn-backup/cairn/config"
 	"github.com/cairn-backup/cairn/console"
+	"github.com/cairn-backup/cairn/duration"
 	"github.com/cairn-backup/cairn/engine"
 	"github.com/cairn-backup/cairn/repo"
 	"github.com/cairn-backup/cairn/routine"
@@ -42,28 +43,65 @@ func (c *consoleFlags) token(g *globals) (string, error) {
 		fmt.Fprintf(g.stderr, "console token: %s\n", t)
 		return t, nil
 	}
-	b, err := os.ReadFile(c.tokenFile)
-	if errors.Is(err, os.ErrNotExist) {
+	return readToken(g, c.tokenFile, "console token", true)
+}
+
+// readToken reads a token from file; with create, a missing file gets a
+// new token (0600), and says so.
+func readToken(g *globals, file, what string, create bool) (string, error) {
+	b, err := os.ReadFile(file)
+	if errors.Is(err, os.ErrNotExist) && create {
 		t := console.NewToken()
-		if err := os.WriteFile(c.tokenFile, []byte(t+"\n"), 0o600); err != nil {
-			return "", fmt.Errorf("write token file: %w", err)
+		if err := os.WriteFile(file, []byte(t+"\n"), 0o600); err != nil {
+			return "", fmt.Errorf("write %s file: %w", what, err)
 		}
-		fmt.Fprintf(g.stderr, "console token written to %s\n", c.tokenFile)
+		fmt.Fprintf(g.stderr, "%s written to %s\n", what, file)
 		return t, nil
 	}
 	if err != nil {
-		return "", fmt.Errorf("read token file: %w", err)
+		return "", fmt.Errorf("read %s file: %w", what, err)
 	}
 	t := strings.TrimSpace(string(b))
 	if len(t) < 16 {
-		return "", fmt.Errorf("token file %s: the token must have at least 16 characters", c.tokenFile)
+		return "", fmt.Errorf("%s file %s: the token must have at least 16 characters", what, file)
 	}
 	return t, nil
 }
 
+// startReporter posts this host's overview to the fleet's console of
+// [console] report-to until ctx ends, when the configuration names one.
+func startReporter(ctx context.Context, g *globals, c *config.Config, con *console.Server) error {
+	if c.Console.ReportTo == "" {
+		return nil
+	}
+	token, err := readToken(g, c.Console.ReportTokenFile, "fleet token", false)
+	if err != nil {
+		return err
+	}
+	every := time.Minute
+	if c.Console.ReportEvery != "" {
+		every = config.Duration(c.Console.ReportEvery)
+	}
+	rp := &console.Reporter{URL: c.Console.ReportTo, Token: token, Host: hostName(c), Every: every, Overview: con.Overview,
+		Log: func(format string, args ...any) { g.writeLine(g.stderr, fmt.Sprintf(format, args...)) }}
+	fmt.Fprintf(g.stderr, "reporting to the fleet's console %s every %s as host %s\n", rp.URL, duration.Short(every), rp.Host)
+	go rp.Run(ctx)
+	return nil
+}
+
+// hostName is this host's name in the fleet: the configuration's host,
+// else the machine's.
+func hostName(c *config.Config) string {
+	if c.Host != "" {
+		return c.Host
+	}
+	h, _ := os.Hostname()
+	return h
+}
+
 // serveConsole serves the console (and /metrics) on listen until ctx ends.
 // Settings not given as flags come from the configuration's [console].
-func serveConsole(ctx context.Context, g *globals, c *config.Config, listen string, cf *consoleFlags) (stop func(), err error) {
+func serveConsole(ctx context.Context, g *globals, c *config.Config, listen string, cf *consoleFlags) (con *console.Server, stop func(), err error) {
 	if cf.tokenFile == "" {
 		cf.tokenFile = c.Console.TokenFile
 	}
@@ -72,7 +110,25 @@ func serveConsole(ctx context.Context, g *globals, c *config.Config, listen stri
 	}
 	token, err := cf.token(g)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	if con, err = newConsole(ctx, g, c, token); err != nil {
+		return nil, nil, err
+	}
+	stop, err = listenConsole(g, c, con, listen, cf)
+	return con, stop, err
+}
+
+// newConsole builds the console of the configuration; with token "" no
+// one can log in to it (a daemon that only reports to the fleet's
+// console).
+func newConsole(ctx context.Context, g *globals, c *config.Config, token string) (*console.Server, error) {
+	fleetToken := ""
+	if c.Console.FleetTokenFile != "" {
+		var err error
+		if fleetToken, err = readToken(g, c.Console.FleetTokenFile, "fleet token", true); err != nil {
+			return nil, err
+		}
 	}
 	af := &automationFlags{}
 	var targets []string
@@ -85,7 +141,8 @@ func serveConsole(ctx context.Context, g *globals, c *config.Config, listen stri
 		sources = append(sources, name)
 	}
 	sort.Strings(sources)
-	con := console.New(console.Options{Token: token, PasswordHash: c.Console.PasswordHash, Targets: targets, Sources: sources, Background: ctx,
+	return console.New(console.Options{Token: token, PasswordHash: c.Console.PasswordHash, Targets: targets, Sources: sources, Background: ctx,
+		Host: hostName(c), FleetToken: fleetToken,
 		Act: func(ctx context.Context, kind, source string, log io.Writer) (bool, string, error) {
 			return consoleAction(ctx, g, c, kind, source, log)
 		},
@@ -110,7 +167,11 @@ func serveConsole(ctx context.Context, g *globals, c *config.Config, listen stri
 				return nil, nil, err
 			}
 			return rp, func() { unlock(); _ = rp.Close() }, nil
-		}})
+		}}), nil
+}
+
+// listenConsole serves con (and /metrics) on listen until stop is called.
+func listenConsole(g *globals, c *config.Config, con *console.Server, listen string, cf *consoleFlags) (stop func(), err error) {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", routine.MetricsHandler(c, routine.StateStore{Dir: c.StateDir}, time.Now))
 	mux.Handle("/", con)
@@ -255,11 +316,14 @@ console's token: printed at start, or kept in --token-file. Give
 			if !cmd.Flags().Changed("listen") && c.Console.Listen != "" {
 				listen = c.Console.Listen
 			}
-			stop, err := serveConsole(cmd.Context(), g, c, listen, &cf)
+			con, stop, err := serveConsole(cmd.Context(), g, c, listen, &cf)
 			if err != nil {
 				return err
 			}
 			defer stop()
+			if err := startReporter(cmd.Context(), g, c, con); err != nil {
+				return err
+			}
 			<-cmd.Context().Done()
 			return cmd.Context().Err()
 		},
