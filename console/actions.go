@@ -18,8 +18,18 @@ import (
 type Actor func(ctx context.Context, kind, source string, log io.Writer) (ok bool, summary string, err error)
 
 // Restorer restores path of a snapshot of a repository into the folder
-// dest on the server, writing progress lines to log.
-type Restorer func(ctx context.Context, target, snapshot, path, dest string, log io.Writer) (ok bool, summary string, err error)
+// dest on the server, writing its lines to log and telling progress how
+// far it got, as often as it likes.
+type Restorer func(ctx context.Context, target, snapshot, path, dest string, log io.Writer, progress func(ActionProgress)) (ok bool, summary string, err error)
+
+// ActionProgress is how far a running action got: files and bytes done
+// of the totals (zero while they are not known).
+type ActionProgress struct {
+	FilesDone  uint64 `json:"files_done"`
+	TotalFiles uint64 `json:"total_files"`
+	BytesDone  uint64 `json:"bytes_done"`
+	TotalBytes uint64 `json:"total_bytes"`
+}
 
 // Action is a started action and what it has printed so far
 // (GET /api/actions/{id}).
@@ -32,9 +42,22 @@ type Action struct {
 	Done    bool      `json:"done"`
 	OK      bool      `json:"ok"`
 	Summary string    `json:"summary,omitempty"`
+	// Progress is the last progress the action reported, if any.
+	Progress *ActionProgress `json:"progress,omitempty"`
 
-	mu      sync.Mutex
+	mu      sync.Mutex    // guards Lines, Done, OK, Summary, Progress and changed
 	changed chan struct{} // closed and replaced on every change
+}
+
+// setProgress records the action's progress and wakes the watchers.
+func (a *Action) setProgress(p ActionProgress) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.Progress != nil && *a.Progress == p {
+		return
+	}
+	a.Progress = &p
+	a.notify()
 }
 
 // Write takes the action's log output, line by line.
@@ -65,13 +88,17 @@ func (a *Action) finish(ok bool, summary string) {
 
 // snapshot copies the action's state from line from on, and the channel
 // closed at the next change.
-func (a *Action) snapshot(from int) (lines []string, done, ok bool, summary string, changed chan struct{}) {
+func (a *Action) snapshot(from int) (lines []string, done, ok bool, summary string, progress *ActionProgress, changed chan struct{}) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if from < len(a.Lines) {
 		lines = append(lines, a.Lines[from:]...)
 	}
-	return lines, a.Done, a.OK, a.Summary, a.changed
+	if a.Progress != nil {
+		p := *a.Progress
+		progress = &p
+	}
+	return lines, a.Done, a.OK, a.Summary, progress, a.changed
 }
 
 // startAction is POST /api/actions with a JSON body {"kind", "source"}.
@@ -95,7 +122,7 @@ func (s *Server) startAction(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, fmt.Sprintf("no source %q in the configuration", req.Source), http.StatusNotFound)
 		return
 	}
-	s.launch(w, req.Kind, req.Source, func(log io.Writer) (bool, string, error) {
+	s.launch(w, req.Kind, req.Source, func(log *Action) (bool, string, error) {
 		defer func() {
 			s.mu.Lock()
 			s.report = nil // the next overview gathers afresh
@@ -106,7 +133,7 @@ func (s *Server) startAction(w http.ResponseWriter, r *http.Request) {
 }
 
 // launch runs do as a new action and answers its id.
-func (s *Server) launch(w http.ResponseWriter, kind, source string, do func(log io.Writer) (bool, string, error)) {
+func (s *Server) launch(w http.ResponseWriter, kind, source string, do func(a *Action) (bool, string, error)) {
 	a := &Action{ID: NewToken()[:16], Kind: kind, Source: source, Started: s.opts.Now(), Lines: []string{}, changed: make(chan struct{})}
 	s.mu.Lock()
 	s.actions[a.ID] = a
@@ -144,8 +171,8 @@ func (s *Server) startRestore(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "give a snapshot and an absolute destination folder", http.StatusBadRequest)
 		return
 	}
-	s.launch(w, "restore", req.Target, func(log io.Writer) (bool, string, error) {
-		return s.opts.Restore(s.opts.Background, req.Target, req.Snapshot, req.Path, req.Dest, log)
+	s.launch(w, "restore", req.Target, func(a *Action) (bool, string, error) {
+		return s.opts.Restore(s.opts.Background, req.Target, req.Snapshot, req.Path, req.Dest, a, a.setProgress)
 	})
 }
 
@@ -162,12 +189,14 @@ func (s *Server) actionState(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "no such action", http.StatusNotFound)
 		return
 	}
-	lines, done, ok, summary, _ := a.snapshot(0)
-	writeJSON(w, Action{ID: a.ID, Kind: a.Kind, Source: a.Source, Started: a.Started, Lines: append([]string{}, lines...), Done: done, OK: ok, Summary: summary})
+	lines, done, ok, summary, progress, _ := a.snapshot(0)
+	writeJSON(w, Action{ID: a.ID, Kind: a.Kind, Source: a.Source, Started: a.Started, Lines: append([]string{}, lines...), Done: done, OK: ok,
+		Summary: summary, Progress: progress})
 }
 
 // actionEvents is GET /api/actions/{id}/events: server-sent events, a
-// "line" event per step line, then one "done" event with the outcome.
+// "line" event per step line, a "progress" event when the progress
+// changes, then one "done" event with the outcome.
 func (s *Server) actionEvents(w http.ResponseWriter, r *http.Request) {
 	a := s.action(r)
 	if a == nil {
@@ -181,13 +210,19 @@ func (s *Server) actionEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/event-stream")
 	sent := 0
+	var lastProgress *ActionProgress
 	for {
-		lines, done, okd, summary, changed := a.snapshot(sent)
+		lines, done, okd, summary, progress, changed := a.snapshot(sent)
 		for _, l := range lines {
 			b, _ := json.Marshal(l)
 			fmt.Fprintf(w, "event: line\ndata: %s\n\n", b)
 		}
 		sent += len(lines)
+		if progress != nil && (lastProgress == nil || *progress != *lastProgress) {
+			lastProgress = progress
+			b, _ := json.Marshal(progress)
+			fmt.Fprintf(w, "event: progress\ndata: %s\n\n", b)
+		}
 		if done {
 			b, _ := json.Marshal(map[string]any{"ok": okd, "summary": summary})
 			fmt.Fprintf(w, "event: done\ndata: %s\n\n", b)

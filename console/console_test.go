@@ -484,3 +484,59 @@ func TestFleet(t *testing.T) {
 		t.Errorf("fleet page:\n%s", page)
 	}
 }
+
+// A restore action's progress streams as "progress" events while it runs
+// (and GET /api/actions/{id} has the last one).
+func TestActionProgress(t *testing.T) {
+	release := make(chan struct{})
+	s := New(Options{Token: "s3cret-token", Targets: []string{"local"},
+		Report: func(context.Context) (*assurance.Report, error) { return twoSources(), nil },
+		Restore: func(ctx context.Context, target, snap, p, dest string, log io.Writer, progress func(ActionProgress)) (bool, string, error) {
+			progress(ActionProgress{FilesDone: 3, TotalFiles: 10, BytesDone: 300, TotalBytes: 1000})
+			<-release
+			progress(ActionProgress{FilesDone: 10, TotalFiles: 10, BytesDone: 1000, TotalBytes: 1000})
+			return true, "restored 10 files", nil
+		}})
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/api/restore", strings.NewReader(`{"target":"local","snapshot":"latest","path":"/","dest":"/tmp/x"}`))
+	req.Header.Set("Authorization", "Bearer s3cret-token")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var started struct{ ID string }
+	json.NewDecoder(resp.Body).Decode(&started)
+	resp.Body.Close()
+	req, _ = http.NewRequest(http.MethodGet, srv.URL+"/api/actions/"+started.ID+"/events", nil)
+	req.Header.Set("Authorization", "Bearer s3cret-token")
+	ev, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ev.Body.Close()
+	rd := bufio.NewReader(ev.Body)
+	var got []string
+	for {
+		line, err := rd.ReadString('\n')
+		if err != nil {
+			break
+		}
+		if line = strings.TrimSpace(line); line != "" {
+			got = append(got, line)
+		}
+		if strings.HasPrefix(line, `data: {"files_done":3`) {
+			_, state := get(t, http.DefaultClient, srv.URL+"/api/actions/"+started.ID, "Authorization", "Bearer s3cret-token")
+			if !strings.Contains(state, `"progress":{"files_done":3,"total_files":10,"bytes_done":300,"total_bytes":1000}`) {
+				t.Errorf("action state while running: %s", state)
+			}
+			close(release) // the progress arrived while the action ran
+		}
+	}
+	want := []string{"event: progress", `data: {"files_done":3,"total_files":10,"bytes_done":300,"total_bytes":1000}`,
+		"event: progress", `data: {"files_done":10,"total_files":10,"bytes_done":1000,"total_bytes":1000}`,
+		"event: done", `data: {"ok":true,"summary":"restored 10 files"}`}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -266,5 +267,68 @@ func writeShot(t *testing.T, name string, png []byte) {
 	}
 	if err := os.WriteFile(name, png, 0o644); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestActionProgressInChromium: a restore started on the server shows its
+// live progress (a bar, files and bytes of the totals) on its action page
+// while it runs. The server's pack reads stall after ten, so the restore
+// is caught running, without sleeping.
+func TestActionProgressInChromium(t *testing.T) {
+	browser := chromium(t)
+	_, repoDir, src := smallPackRepo(t, 40)
+	dir := t.TempDir()
+	put(t, filepath.Join(dir, "pw"), "pw\n")
+	cfg := filepath.Join(dir, "cairn.toml")
+	put(t, cfg, `state-dir = "state"
+[repositories.local]
+url = "`+repoDir+`"
+password-file = "pw"
+[sources.app]
+paths = ["`+src+`"]
+targets = ["local"]
+`)
+	tokenFile := filepath.Join(dir, "token")
+	_, base := startServe(t, cfg, tokenFile, stallEnv+"=10")
+	token := strings.TrimSpace(mustReadFile(t, tokenFile))
+	req, _ := http.NewRequest(http.MethodPost, base+"api/restore",
+		strings.NewReader(`{"target":"local","snapshot":"latest","path":"`+src+`","dest":"`+t.TempDir()+`"}`))
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var started struct{ ID string }
+	_ = json.NewDecoder(resp.Body).Decode(&started)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("start the restore: %d", resp.StatusCode)
+	}
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(browser), chromedp.NoSandbox, chromedp.Flag("headless", true))
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancel()
+	ctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	ctx, cancel = context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"login"), chromedp.WaitVisible(chromedp.ID("token")),
+		chromedp.SendKeys(chromedp.ID("token"), token), chromedp.Click(chromedp.ID("login")), chromedp.WaitVisible(chromedp.ID("overview")),
+		chromedp.Navigate(base+"actions/"+started.ID), chromedp.WaitVisible(chromedp.ID("progress-bar"))); err != nil {
+		t.Fatalf("the action page shows no progress: %v", err)
+	}
+	text, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("progress-text")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(text, "of 40 files") || !strings.Contains(text, "%") {
+		t.Errorf("progress text %q, want the files done of 40 and a percentage", text)
+	}
+	outcome, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("outcome")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(outcome, "running") {
+		t.Errorf("the restore was not caught running: %q", outcome)
 	}
 }

@@ -153,8 +153,8 @@ func newConsole(ctx context.Context, g *globals, c *config.Config, token string)
 			}
 			return assurance.AuditSources(ctx, r, configuredRecords{g}, nil, af.places())
 		},
-		Restore: func(ctx context.Context, target, snap, p, dest string, log io.Writer) (bool, string, error) {
-			return consoleRestore(ctx, g, c, target, snap, p, dest, log)
+		Restore: func(ctx context.Context, target, snap, p, dest string, log io.Writer, progress func(console.ActionProgress)) (bool, string, error) {
+			return consoleRestore(ctx, g, c, target, snap, p, dest, log, progress)
 		},
 		Open: func(ctx context.Context, name string) (*repo.Repository, func(), error) {
 			rp, err := g.openConfigured(ctx, c.Repositories[name])
@@ -242,7 +242,8 @@ func consoleAction(ctx context.Context, g *globals, c *config.Config, kind, sour
 // consoleRestore restores p of a snapshot into dest, as "cairn restore
 // SNAPSHOT:P --target DEST --overwrite if-changed" does, with a progress
 // line every second and one line per file it could not restore.
-func consoleRestore(ctx context.Context, g *globals, c *config.Config, target, snap, p, dest string, log io.Writer) (bool, string, error) {
+func consoleRestore(ctx context.Context, g *globals, c *config.Config, target, snap, p, dest string, log io.Writer,
+	progress func(console.ActionProgress)) (bool, string, error) {
 	rp, err := g.openConfigured(ctx, c.Repositories[target])
 	if err != nil {
 		return false, "", err
@@ -263,16 +264,20 @@ func consoleRestore(ctx context.Context, g *globals, c *config.Config, target, s
 	fmt.Fprintf(log, "restoring %s:%s of %s into %s\n", s.ID.Short(), p, target, dest)
 	done := make(chan struct{})
 	go func() {
-		t := time.NewTicker(time.Second)
+		t := time.NewTicker(250 * time.Millisecond)
 		defer t.Stop()
-		for {
+		for n := 1; ; n++ {
 			select {
 			case <-done:
 				return
 			case <-t.C:
 				pr := x.Progress()
-				fmt.Fprintf(log, "%d of %d files, %s of %s\n", pr.FilesDone.Load(), pr.TotalFiles.Load(),
-					ibytes(pr.BytesDone.Load()), ibytes(pr.TotalBytes.Load()))
+				ap := console.ActionProgress{FilesDone: pr.FilesDone.Load(), TotalFiles: pr.TotalFiles.Load(),
+					BytesDone: pr.BytesDone.Load(), TotalBytes: pr.TotalBytes.Load()}
+				progress(ap)
+				if n%4 == 0 { // a line a second, for the log
+					fmt.Fprintf(log, "%d of %d files, %s of %s\n", ap.FilesDone, ap.TotalFiles, ibytes(ap.BytesDone), ibytes(ap.TotalBytes))
+				}
 			}
 		}
 	}()

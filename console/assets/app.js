@@ -27,6 +27,16 @@ document.addEventListener("DOMContentLoaded", () => {
   if (lines && lines.dataset.events) {
     const es = new EventSource(lines.dataset.events);
     es.addEventListener("line", (e) => { lines.textContent += JSON.parse(e.data) + "\n"; });
+    es.addEventListener("progress", (e) => {
+      const p = JSON.parse(e.data), box = document.getElementById("progress");
+      const frac = p.total_bytes > 0 ? Math.min(1, p.bytes_done / p.total_bytes) : 0;
+      const mib = (n) => (n / 1048576).toFixed(1) + " MiB";
+      document.getElementById("progress-bar").value = frac;
+      document.getElementById("progress-text").textContent = (100 * frac).toFixed(1) + "%  " + p.files_done + " of " +
+        p.total_files + " files, " + mib(p.bytes_done) + " of " + mib(p.total_bytes);
+      box.hidden = false;
+      box.dataset.files = p.files_done;
+    });
     es.addEventListener("done", (e) => {
       const d = JSON.parse(e.data), o = document.getElementById("outcome");
       o.textContent = (d.ok ? "done: " : "FAILED: ") + d.summary;
