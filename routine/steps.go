@@ -165,7 +165,7 @@ func (rn *run) copy(from, to *config.Repository) bool {
 		rn.step(name, StatusFailed, "copy printed no summary: "+err.Error(), start, nil)
 		return false
 	}
-	rn.step(name, StatusOK, fmt.Sprintf("%d snapshots copied, %s uploaded", sum.SnapshotsCopied, humanize.IBytes(sum.BytesCopied)), start, sum)
+	rn.step(name, StatusOK, fmt.Sprintf("%s copied, %s uploaded", snapshots(sum.SnapshotsCopied), humanize.IBytes(sum.BytesCopied)), start, sum)
 	return true
 }
 
@@ -193,7 +193,7 @@ func (rn *run) retention(t *config.Repository) {
 		return
 	}
 	kept, removed := forgetCounts(res.Stdout)
-	rn.step("forget "+t.Name, StatusOK, fmt.Sprintf("%d snapshots kept, %d removed", kept, removed), start, nil)
+	rn.step("forget "+t.Name, StatusOK, fmt.Sprintf("%s kept, %d removed", snapshots(kept), removed), start, nil)
 	start = time.Now()
 	res, err = rn.cairn(Command{Repo: m, Args: []string{"prune", "--json", "--max-unused", rn.src.Retention.MaxUnused}})
 	if err != nil || res.Code != 0 {
@@ -341,4 +341,12 @@ func below(free, total uint64, minFree string) bool {
 	}
 	n, err := humanize.ParseBytes(minFree)
 	return err == nil && free < n
+}
+
+// snapshots writes "1 snapshot", "2 snapshots".
+func snapshots(n int) string {
+	if n == 1 {
+		return "1 snapshot"
+	}
+	return fmt.Sprintf("%d snapshots", n)
 }

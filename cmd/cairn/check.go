@@ -269,7 +269,7 @@ empty), tagged "repaired". With --forget the originals are removed.`,
 			}
 			return g.report(message.RepairSnapshotsSummary{MessageType: message.TypeSummary, MessageVersion: message.SchemaVersion, DryRun: dryRun, Repaired: len(repaired),
 				EntriesRemoved: removed, NewSnapshots: nonNil(ids)},
-				"%s %d snapshots, leaving out %d entries%s\n", verb, len(repaired), removed, forgetNote(forget, dryRun, len(repaired)))
+				"%s %s, leaving out %s%s\n", verb, count(len(repaired), "snapshot"), count(removed, "entry"), forgetNote(forget, dryRun, len(repaired)))
 		},
 	}
 	f.addFlags(snaps.Flags())

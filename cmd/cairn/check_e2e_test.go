@@ -101,7 +101,7 @@ func TestCheckReportsDamageWithPaths(t *testing.T) {
 	// snapshot restores in full.
 	mustRun(t, env, "repair", "index", "--read-data")
 	out := mustRun(t, env, "repair", "snapshots", "--forget")
-	if !strings.Contains(out, damagedFile) || !strings.Contains(out, "repaired 1 snapshots") {
+	if !strings.Contains(out, damagedFile) || !strings.Contains(out, "repaired 1 snapshot,") {
 		t.Errorf("repair snapshots output:\n%s", out)
 	}
 	mustRun(t, env, "backup", src)

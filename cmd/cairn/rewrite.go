@@ -102,7 +102,7 @@ repair snapshots" first. Rewrite takes an exclusive lock.`,
 			sum := message.RewriteSummary{MessageType: message.TypeSummary, MessageVersion: message.SchemaVersion,
 				DryRun: dryRun, Rewritten: len(out), EntriesRemoved: removed, NewSnapshots: ids, Forgotten: forgotten, PurgeBlobs: purged}
 			if !g.json {
-				g.printf("%s %d of %d snapshots, leaving out %d entries%s\n", verb, len(out), len(snaps), removed, forgetNote(forget, dryRun, len(out)))
+				g.printf("%s %d of %s, leaving out %s%s\n", verb, len(out), count(len(snaps), "snapshot"), count(removed, "entry"), forgetNote(forget, dryRun, len(out)))
 				if purged > 0 && !prune {
 					g.printf("recorded %d blobs left out for removal: the next \"cairn prune\" removes those no snapshot uses\n", purged)
 				}

@@ -70,7 +70,7 @@ copies). Read from the state files and the repositories.`,
 					case t.Latest.IsZero():
 						g.printf("  %-12s  %s: no snapshot\n", t.Name, role)
 					default:
-						g.printf("  %-12s  %s: %d snapshots, newest %s%s\n", t.Name, role, t.Snapshots, when(t.Latest, now),
+						g.printf("  %-12s  %s: %s, newest %s%s\n", t.Name, role, count(t.Snapshots, "snapshot"), when(t.Latest, now),
 							map[bool]string{true: "", false: " (RPO MISSED)"}[now.Sub(t.Latest) <= src.RPODuration])
 					}
 				}
