@@ -401,7 +401,14 @@ func (b *Backend) Save(ctx context.Context, h backend.Handle, data []byte) error
 		opts.Mode, opts.RetainUntilDate = mode, b.now().Add(period).UTC().Truncate(time.Second).Add(time.Second)
 	}
 	info, err := b.client.PutObject(ctx, b.cfg.Bucket, b.key(h), bytes.NewReader(data), int64(len(data)), opts)
-	if err != nil && opts.Mode != "" && minio.ToErrorResponse(err).Code == "AccessDenied" && b.defaultCovers(ctx) {
+	if err != nil && opts.Mode != "" && minio.ToErrorResponse(err).Code == "AccessDenied" {
+		if !b.defaultCovers(ctx) {
+			// Writing without a retention would leave the file locked
+			// more weakly than the repository asks, or not at all.
+			return backend.Permanent(fmt.Errorf("save %v: %w: these credentials may not set a retention, and the bucket's default retention "+
+				"does not cover the repository's (%s for %v): \"cairn prune\" with the maintenance credentials sets it again",
+				h, backend.ErrPermission, strings.ToLower(string(mode)), period))
+		}
 		// Credentials that may not set a retention (append-only keys
 		// without s3:PutObjectRetention): the bucket's default locks
 		// what they write.

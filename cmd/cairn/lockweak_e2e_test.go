@@ -123,6 +123,11 @@ func TestAuditNamesTheProtection(t *testing.T) {
 	if a = auditOf(t, cfgEnv); a.Verdict != "no-go" || !hasReason(a, "weaker than its config asks") {
 		t.Errorf("audit with a weakened bucket default: %s %q", a.Verdict, a.Reasons)
 	}
+	// The append-only backup refuses to write files only the weakened
+	// default would lock, and says why and what to do.
+	if r := cairn(t, cfgEnv, "run", "--all"); r.code == 0 || !strings.Contains(r.stdout+r.stderr, "does not cover the repository's (governance for 48h0m0s)") {
+		t.Errorf("an append-only run under a weakened default: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
 	mustRun(t, offEnv, "prune")
 	mustRun(t, offEnv, "check")
 	if hasReason(auditOf(t, cfgEnv), "weaker than its config asks") {
