@@ -265,6 +265,12 @@ func TestCheckpoint(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// The checkpoint indexes the packs whose upload finished: wait for
+	// those started, so that the test does not depend on how fast the
+	// uploads run on a loaded machine.
+	if err := r.waitUploads(); err != nil {
+		t.Fatal(err)
+	}
 	if err := r.WriteIndex(ctx); err != nil {
 		t.Fatal(err)
 	}
