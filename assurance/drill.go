@@ -3,7 +3,9 @@ package assurance
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -109,12 +111,23 @@ func Drill(ctx context.Context, r *routine.Runner, name string, opts DrillOption
 	}
 	args := []string{"restore", snap.ID, "--target", scratch, "--verify", "--json"}
 	if opts.Sample > 0 {
-		include, err := sample(rn, target, snap.ID, opts.Sample)
+		patterns, err := sample(rn, target, snap.ID, opts.Sample)
 		if err != nil {
 			return nil, err
 		}
+		// The sample's patterns go in a file: one --include per file
+		// would overflow the command line of a sample of many small files.
+		list, err := os.CreateTemp(opts.Scratch, "cairn-drill-sample-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.Remove(list.Name())
+		_, werr := io.WriteString(list, strings.Join(patterns, "\n")+"\n")
+		if err := errors.Join(werr, list.Close()); err != nil {
+			return nil, fmt.Errorf("write the sample's list: %w", err)
+		}
 		rec.Sample = true
-		args = append(args, include...)
+		args = append(args, "--include-file", list.Name())
 	}
 	start := time.Now()
 	res, err := rn.Cairn(routine.Command{Repo: target, Args: args})
@@ -139,7 +152,9 @@ func Drill(ctx context.Context, r *routine.Runner, name string, opts DrillOption
 }
 
 // sample picks random files of the snapshot up to about size bytes and
-// returns --include options naming exactly them.
+// returns include patterns naming exactly them, one per file (files
+// whose names hold a line break cannot be named in a pattern file and are
+// not picked).
 func sample(rn *routine.Session, t *config.Repository, id string, size uint64) ([]string, error) {
 	res, err := rn.Cairn(routine.Command{Repo: t, Args: []string{"ls", id, "--json"}})
 	if err != nil || res.Code != 0 {
@@ -164,7 +179,10 @@ func sample(rn *routine.Session, t *config.Repository, id string, size uint64) (
 		if total >= size {
 			break
 		}
-		args = append(args, "--include", globEscape(f.Path))
+		if strings.ContainsAny(f.Path, "\r\n") {
+			continue
+		}
+		args = append(args, globEscape(f.Path))
 		total += f.Size
 	}
 	if len(args) == 0 {

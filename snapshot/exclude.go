@@ -23,6 +23,11 @@ import (
 //   - a directory that is excluded is not entered.
 type Filter struct {
 	patterns []pattern
+	// literal indexes the anchored patterns without wildcards (a drill's
+	// sample names thousands of files so) by the path they name; globs
+	// are the indices of the others, matched one by one.
+	literal map[string][]int
+	globs   []int
 }
 
 type pattern struct {
@@ -59,8 +64,39 @@ func (f *Filter) Add(lines []string, fold bool) error {
 			return fmt.Errorf("invalid pattern %q", line)
 		}
 		f.patterns = append(f.patterns, p)
+		i := len(f.patterns) - 1
+		if lit, ok := literalPath(p.glob); ok && !strings.HasPrefix(line, "**") {
+			if f.literal == nil {
+				f.literal = map[string][]int{}
+			}
+			f.literal[lit] = append(f.literal[lit], i)
+		} else {
+			f.globs = append(f.globs, i)
+		}
 	}
 	return nil
+}
+
+// literalPath returns the path an anchored pattern names when it has no
+// wildcard, with its escapes undone.
+func literalPath(glob string) (string, bool) {
+	if strings.HasPrefix(glob, "**/") {
+		return "", false
+	}
+	var b strings.Builder
+	for i := 0; i < len(glob); i++ {
+		c := glob[i]
+		switch {
+		case c == '\\' && i+1 < len(glob):
+			i++
+			b.WriteByte(glob[i])
+		case strings.IndexByte("*?[]{}\\", c) >= 0:
+			return "", false
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String(), true
 }
 
 // AddFile reads patterns from a file, one per line.
@@ -119,22 +155,46 @@ func (f *Filter) Match(path string, isDir bool) bool {
 		return false
 	}
 	rel := strings.TrimPrefix(path, "/")
-	lower := ""
-	matched := false
-	for _, p := range f.patterns {
-		if p.dirOnly && !isDir {
+	lower := strings.ToLower(rel)
+	// The last matching pattern decides: find the highest one that
+	// matches, among the literal paths (a lookup) and the globs.
+	last := -1
+	applies := func(i int) bool { return !f.patterns[i].dirOnly || isDir }
+	for _, i := range f.literal[rel] {
+		if applies(i) && !f.patterns[i].fold {
+			last = max(last, i)
+		}
+	}
+	if lower != rel {
+		for _, i := range f.literal[lower] {
+			if applies(i) && f.patterns[i].fold {
+				last = max(last, i)
+			}
+		}
+	} else {
+		for _, i := range f.literal[rel] {
+			if applies(i) && f.patterns[i].fold {
+				last = max(last, i)
+			}
+		}
+	}
+	for k := len(f.globs) - 1; k >= 0; k-- {
+		i := f.globs[k]
+		if i <= last {
+			break // an earlier pattern cannot decide over a later match
+		}
+		p := f.patterns[i]
+		if !applies(i) {
 			continue
 		}
 		name := rel
 		if p.fold {
-			if lower == "" {
-				lower = strings.ToLower(rel)
-			}
 			name = lower
 		}
 		if ok, _ := doublestar.Match(p.glob, name); ok {
-			matched = !p.negate
+			last = i
+			break
 		}
 	}
-	return matched
+	return last >= 0 && !f.patterns[last].negate
 }

@@ -1,6 +1,12 @@
 package snapshot
 
-import "testing"
+import (
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/bmatcuk/doublestar/v4"
+)
 
 func TestFilter(t *testing.T) {
 	var f Filter
@@ -39,5 +45,72 @@ func TestFilter(t *testing.T) {
 	var bad Filter
 	if err := bad.Add([]string{"[unclosed"}, false); err == nil {
 		t.Error("invalid pattern accepted")
+	}
+}
+
+// naiveMatch is Filter.Match as written first: every pattern in order,
+// the last match decides.
+func naiveMatch(f *Filter, path string, isDir bool) bool {
+	rel := strings.TrimPrefix(path, "/")
+	matched := false
+	for _, p := range f.patterns {
+		if p.dirOnly && !isDir {
+			continue
+		}
+		name := rel
+		if p.fold {
+			name = strings.ToLower(rel)
+		}
+		if ok, _ := doublestar.Match(p.glob, name); ok {
+			matched = !p.negate
+		}
+	}
+	return matched
+}
+
+// The filter's index of literal paths decides as matching every pattern
+// in order would, on random patterns (anchored, wildcards, escapes,
+// negations, folders only, either case) and paths.
+func TestFilterIndexMatchesSequential(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 5))
+	parts := []string{"a", "B", "c", "*", "?", "d*", "[ab]", `\*`, "**"}
+	names := []string{"a", "b", "B", "c", "d1", "*", "dx"}
+	for iter := 0; iter < 2000; iter++ {
+		var lines []string
+		for range 1 + r.IntN(5) {
+			var segs []string
+			for range 1 + r.IntN(3) {
+				segs = append(segs, parts[r.IntN(len(parts))])
+			}
+			line := strings.Join(segs, "/")
+			if r.IntN(2) == 0 {
+				line = "/" + line
+			}
+			if r.IntN(4) == 0 {
+				line = "!" + line
+			}
+			if r.IntN(5) == 0 {
+				line += "/"
+			}
+			lines = append(lines, line)
+		}
+		f := &Filter{}
+		fold := r.IntN(3) == 0
+		if err := f.Add(lines, fold); err != nil {
+			continue
+		}
+		if r.IntN(2) == 0 {
+			_ = f.Add([]string{"/" + names[r.IntN(len(names))]}, !fold)
+		}
+		for range 20 {
+			var segs []string
+			for range 1 + r.IntN(3) {
+				segs = append(segs, names[r.IntN(len(names))])
+			}
+			p, dir := "/"+strings.Join(segs, "/"), r.IntN(2) == 0
+			if got, want := f.Match(p, dir), naiveMatch(f, p, dir); got != want {
+				t.Fatalf("patterns %q (fold %v), path %s (dir %v): %v, want %v", lines, fold, p, dir, got, want)
+			}
+		}
 	}
 }

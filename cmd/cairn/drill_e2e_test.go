@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -102,3 +103,47 @@ func damagePacks(t *testing.T, repoDir string) {
 		t.Fatal("no packs to damage")
 	}
 }
+
+// TestDrillSampleOfManySmallFiles: a sample drill of a source of 25,000
+// small files with long paths restores them all (the sample used to go
+// on the restore's command line, one --include per file, and overflowed
+// it: "argument list too long").
+func TestDrillSampleOfManySmallFiles(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "srv", strings.Repeat("a-long-folder-name-", 5))
+	for i := range 25000 {
+		d := filepath.Join(src, "d"+string(rune('a'+i%26)))
+		if i < 26 {
+			if err := os.MkdirAll(d, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := os.WriteFile(filepath.Join(d, "a-small-file-with-a-long-name-"+strings.Repeat("x", 20)+string(rune('0'+i%10))+"-"+itoa(i)), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(t, filepath.Join(dir, "pw"), "pw\n")
+	cfg := filepath.Join(dir, "cairn.toml")
+	put(t, cfg, `state-dir = "state"
+[repositories.local]
+url = "repo"
+password-file = "pw"
+[sources.many]
+paths = ["`+src+`"]
+targets = ["local"]
+`)
+	mustRun(t, []string{"CAIRN_PASSWORD_FILE=" + filepath.Join(dir, "pw")}, "-r", filepath.Join(dir, "repo"), "init")
+	env := []string{"CAIRN_CONFIG=" + cfg}
+	mustRun(t, env, "run", "many")
+	var rec struct {
+		Pass   bool
+		Sample bool
+		Files  uint64
+	}
+	out := mustRun(t, env, "drill", "many", "--sample", "1MiB", "--json")
+	if err := json.Unmarshal([]byte(out), &rec); err != nil || !rec.Pass || !rec.Sample || rec.Files != 25000 {
+		t.Errorf("sample drill of 25,000 files: %v %+v\n%s", err, rec, out)
+	}
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
