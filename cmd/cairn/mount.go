@@ -53,6 +53,6 @@ restic's); Ctrl-C or SIGTERM unmounts and exits 130. Without FUSE
 	f.BoolVar(&o.allowOther, "allow-other", false, "let other users read the mount (needs user_allow_other in /etc/fuse.conf unless root)")
 	f.BoolVar(&o.foreground, "foreground", true, "stay in the foreground (the only mode; accepted for restic's scripts)")
 	f.StringVar(&o.cacheSize, "cache-size", "256MiB", "keep up to `size` of recently read blobs and trees in memory")
-	f.DurationVar(&o.refresh, "refresh", time.Minute, "list the snapshots again when the listing is older than `duration` (0: on every look)")
+	durationVar(f, &o.refresh, "refresh", time.Minute, "list the snapshots again when the listing is older than `duration` (0: on every look)")
 	return cmd
 }
