@@ -28,6 +28,7 @@ type Filter struct {
 	// are the indices of the others, matched one by one.
 	literal map[string][]int
 	globs   []int
+	fold    bool // some pattern ignores case: paths are lowered too
 }
 
 type pattern struct {
@@ -46,6 +47,7 @@ func (f *Filter) Add(lines []string, fold bool) error {
 			continue
 		}
 		p := pattern{fold: fold}
+		f.fold = f.fold || fold
 		if strings.HasPrefix(line, "!") {
 			p.negate, line = true, line[1:]
 		}
@@ -155,28 +157,24 @@ func (f *Filter) Match(path string, isDir bool) bool {
 		return false
 	}
 	rel := strings.TrimPrefix(path, "/")
-	lower := strings.ToLower(rel)
+	lower := rel
+	if f.fold {
+		lower = strings.ToLower(rel)
+	}
 	// The last matching pattern decides: find the highest one that
 	// matches, among the literal paths (a lookup) and the globs.
 	last := -1
 	applies := func(i int) bool { return !f.patterns[i].dirOnly || isDir }
-	for _, i := range f.literal[rel] {
-		if applies(i) && !f.patterns[i].fold {
-			last = max(last, i)
+	literal := func(key string, fold bool) {
+		for _, i := range f.literal[key] {
+			if f.patterns[i].fold == fold && applies(i) {
+				last = max(last, i)
+			}
 		}
 	}
-	if lower != rel {
-		for _, i := range f.literal[lower] {
-			if applies(i) && f.patterns[i].fold {
-				last = max(last, i)
-			}
-		}
-	} else {
-		for _, i := range f.literal[rel] {
-			if applies(i) && f.patterns[i].fold {
-				last = max(last, i)
-			}
-		}
+	literal(rel, false)
+	if f.fold {
+		literal(lower, true)
 	}
 	for k := len(f.globs) - 1; k >= 0; k-- {
 		i := f.globs[k]
