@@ -422,23 +422,34 @@ func Run(ctx context.Context, dir string, o RunOptions) (*Report, error) {
 	return rep, nil
 }
 
-// runOnce runs every step for every tool once, with repositories in work.
-func runOnce(ctx context.Context, tools []Tool, abs string, bytes int64, nfiles int, files []string, work string,
-	log func(string, ...any)) ([]Result, error) {
+// initRepos creates each tool's repository in work and returns where.
+func initRepos(ctx context.Context, tools []Tool, work string) ([]string, error) {
 	if err := os.MkdirAll(work, 0o755); err != nil {
 		return nil, err
 	}
-	results := make([]Result, len(tools))
 	repos := make([]string, len(tools))
-	tools = withOwnHome(tools, work)
 	for i, t := range tools {
-		results[i].Tool = t.Name
 		repos[i] = filepath.Join(work, t.Name+"-repo")
 		for _, argv := range t.Init(repos[i]) {
 			if _, err := timed(ctx, t, "", argv); err != nil {
 				return nil, fmt.Errorf("%s init: %w", t.Name, err)
 			}
 		}
+	}
+	return repos, nil
+}
+
+// runOnce runs every step for every tool once, with repositories in work.
+func runOnce(ctx context.Context, tools []Tool, abs string, bytes int64, nfiles int, files []string, work string,
+	log func(string, ...any)) ([]Result, error) {
+	tools = withOwnHome(tools, work)
+	repos, err := initRepos(ctx, tools, work)
+	if err != nil {
+		return nil, err
+	}
+	results := make([]Result, len(tools))
+	for i, t := range tools {
+		results[i].Tool = t.Name
 	}
 	latest := make([]string, len(tools)) // the newest snapshot of each tool
 	counts := make([]int, len(tools))

@@ -58,41 +58,46 @@ verified: any ceil(100/P) consecutive runs together read every pack.`,
 	return cmd
 }
 
+// checkSummary is check's --json summary of rep.
+func checkSummary(rep *repo.CheckReport, dur time.Duration) message.CheckSummary {
+	out := message.CheckSummary{MessageType: message.TypeSummary, MessageVersion: message.SchemaVersion, OK: rep.OK(), Problems: []message.CheckProblem{},
+		Damage: []message.CheckDamage{}, UnindexedPacks: len(rep.UnindexedPacks), Packs: rep.Packs, Snapshots: rep.Snapshots,
+		Trees: rep.Trees, PacksRead: uint64(rep.PacksRead), BytesRead: rep.BytesRead, TotalDuration: dur.Seconds()}
+	for _, p := range rep.Problems {
+		out.Problems = append(out.Problems, message.CheckProblem{File: p.File, Error: p.Err})
+	}
+	for _, d := range rep.Damage {
+		snaps := []string{}
+		for _, s := range d.Snapshots {
+			snaps = append(snaps, s.String())
+		}
+		pack := ""
+		if !d.Pack.IsZero() {
+			pack = d.Pack.String()
+		}
+		out.Damage = append(out.Damage, message.CheckDamage{Blob: d.Blob.ID.String(), Type: d.Blob.Type.String(), Pack: pack,
+			Reason: d.Reason, Snapshots: snaps, Paths: nonNil(d.Paths)})
+	}
+	if rl := rep.Rolling; rl != nil {
+		roll := &message.CheckRolling{Packs: rl.Packs, Verified: rl.Verified, Coverage: rl.Coverage,
+			NeverVerified: rl.NeverVerified, RunsToCover: rl.RunsToCover}
+		if !rl.Oldest.IsZero() {
+			oldest, age := rl.Oldest, int64(time.Since(rl.Oldest).Seconds())
+			roll.OldestVerification, roll.OldestVerificationAgeSeconds = &oldest, &age
+		}
+		out.Rolling = roll
+	}
+	for _, gap := range rep.RetentionShort {
+		out.RetentionShort = append(out.RetentionShort, message.RetentionGap{File: gap.File, Until: gap.Until})
+	}
+	return out
+}
+
 // printCheck prints a check's findings; versioned says that the storage
 // keeps earlier versions, which recovery then tries first.
 func printCheck(g *globals, rep *repo.CheckReport, dur time.Duration, versioned bool) {
 	if g.json {
-		out := message.CheckSummary{MessageType: message.TypeSummary, MessageVersion: message.SchemaVersion, OK: rep.OK(), Problems: []message.CheckProblem{},
-			Damage: []message.CheckDamage{}, UnindexedPacks: len(rep.UnindexedPacks), Packs: rep.Packs, Snapshots: rep.Snapshots,
-			Trees: rep.Trees, PacksRead: uint64(rep.PacksRead), BytesRead: rep.BytesRead, TotalDuration: dur.Seconds()}
-		for _, p := range rep.Problems {
-			out.Problems = append(out.Problems, message.CheckProblem{File: p.File, Error: p.Err})
-		}
-		for _, d := range rep.Damage {
-			snaps := []string{}
-			for _, s := range d.Snapshots {
-				snaps = append(snaps, s.String())
-			}
-			pack := ""
-			if !d.Pack.IsZero() {
-				pack = d.Pack.String()
-			}
-			out.Damage = append(out.Damage, message.CheckDamage{Blob: d.Blob.ID.String(), Type: d.Blob.Type.String(), Pack: pack,
-				Reason: d.Reason, Snapshots: snaps, Paths: nonNil(d.Paths)})
-		}
-		if rl := rep.Rolling; rl != nil {
-			roll := &message.CheckRolling{Packs: rl.Packs, Verified: rl.Verified, Coverage: rl.Coverage,
-				NeverVerified: rl.NeverVerified, RunsToCover: rl.RunsToCover}
-			if !rl.Oldest.IsZero() {
-				oldest, age := rl.Oldest, int64(time.Since(rl.Oldest).Seconds())
-				roll.OldestVerification, roll.OldestVerificationAgeSeconds = &oldest, &age
-			}
-			out.Rolling = roll
-		}
-		for _, gap := range rep.RetentionShort {
-			out.RetentionShort = append(out.RetentionShort, message.RetentionGap{File: gap.File, Until: gap.Until})
-		}
-		_ = g.printJSON(out)
+		_ = g.printJSON(checkSummary(rep, dur))
 		return
 	}
 	for _, p := range rep.Problems {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"time"
 
 	"github.com/cairn-backup/cairn/message"
@@ -10,14 +11,7 @@ import (
 )
 
 func newRewriteCmd(g *globals) *cobra.Command {
-	var (
-		f                snapFilter
-		spec             snapshot.FilterSpec
-		dryRun, forget   bool
-		prune            bool
-		summary          bool
-		newHost, newTime string
-	)
+	var o rewriteFlags
 	cmd := &cobra.Command{
 		Use:   "rewrite [flags] [SNAPSHOT...]",
 		Short: "Remove files from existing snapshots, or change their host or time",
@@ -44,100 +38,111 @@ repair snapshots" first. Rewrite takes an exclusive lock.`,
   cairn rewrite --exclude '**/.env' --forget latest && cairn prune
   cairn rewrite --host old-name --new-host new-name --forget
   cairn rewrite --snapshot-summary`,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			filter, err := snapshot.NewFilter(spec)
-			if err != nil {
-				return err
-			}
-			opts := repo.RewriteOptions{DryRun: dryRun, Forget: forget, Summary: summary, Host: newHost}
-			if !filter.Empty() {
-				opts.Exclude = func(p string, n *snapshot.Node) bool { return filter.Match(p, n.Type == snapshot.TypeDir) }
-			}
-			if newTime != "" {
-				if opts.Time, err = parseSnapshotTime("--new-time", newTime); err != nil {
-					return err
-				}
-			}
-			if opts.Exclude == nil && !summary && newHost == "" && newTime == "" {
-				return errNothingToRewrite
-			}
-			if prune && !forget {
-				return errPruneNeedsForget
-			}
-			purged := 0
-			opts.OnPurge = func(n int) { purged = n }
-			r, unlock, err := g.openLocked(ctx, true)
-			if err != nil {
-				return err
-			}
-			defer unlock()
-			snaps, err := f.pick(ctx, r, args)
-			if err != nil {
-				return err
-			}
-			removed := 0
-			opts.OnRemoved = func(s *snapshot.Snapshot, p, why string) {
-				removed++
-				g.verbosef(1, "snapshot %s: %s: %s\n", s.ID.Short(), p, why)
-			}
-			out, err := r.RewriteSnapshots(ctx, snaps, opts)
-			ids := []string{}
-			for _, ns := range out {
-				if !dryRun {
-					ids = append(ids, ns.ID.String())
-					g.verbosef(0, "snapshot %s rewritten as %s\n", ns.Original.Short(), ns.ID.Short())
-				} else {
-					g.verbosef(0, "snapshot %s would be rewritten\n", ns.Original.Short())
-				}
-			}
-			if err != nil {
-				return err
-			}
-			forgotten := 0
-			if forget && !dryRun {
-				forgotten = len(out)
-			}
-			verb := map[bool]string{true: "would rewrite", false: "rewrote"}[dryRun]
-			sum := message.RewriteSummary{MessageType: message.TypeSummary, MessageVersion: message.SchemaVersion,
-				DryRun: dryRun, Rewritten: len(out), EntriesRemoved: removed, NewSnapshots: ids, Forgotten: forgotten, PurgeBlobs: purged}
-			if !g.json {
-				g.printf("%s %d of %s, leaving out %s%s\n", verb, len(out), count(len(snaps), "snapshot"), count(removed, "entry"), forgetNote(forget, dryRun, len(out)))
-				if purged > 0 && !prune {
-					g.printf("recorded %d blobs left out for removal: the next \"cairn prune\" removes those no snapshot uses\n", purged)
-				}
-			}
-			if prune && !dryRun {
-				if !g.json {
-					g.printf("\n")
-				}
-				err := pruneAndReport(ctx, g, r, repo.PruneOptions{MaxUnused: 5}, func(ps message.PruneSummary) error {
-					sum.Prune = &ps
-					return nil
-				})
-				if err != nil {
-					return err
-				}
-			}
-			if g.json {
-				return g.printJSON(sum)
-			}
-			return nil
-		},
+		RunE: func(cmd *cobra.Command, args []string) error { return runRewrite(cmd.Context(), g, &o, args) },
 	}
-	f.addFlags(cmd.Flags())
+	o.f.addFlags(cmd.Flags())
 	fl := cmd.Flags()
-	fl.StringArrayVarP(&spec.Excludes, "exclude", "e", nil, "leave out paths matching `pattern` (repeatable; backup's syntax)")
-	fl.StringArrayVar(&spec.IExcludes, "iexclude", nil, "like --exclude, ignoring case")
-	fl.StringArrayVar(&spec.ExcludeFiles, "exclude-file", nil, "read exclude patterns from `file` (repeatable)")
-	fl.StringArrayVar(&spec.IExcludeFiles, "iexclude-file", nil, "like --exclude-file, ignoring case")
-	fl.BoolVarP(&dryRun, "dry-run", "n", false, "only report what would be rewritten")
-	fl.BoolVar(&forget, "forget", false, "remove the original snapshots, and record what was left out for removal by the next prune")
-	fl.BoolVar(&prune, "prune", false, "with --forget: prune at once, removing what was left out that no snapshot uses")
-	fl.BoolVar(&summary, "snapshot-summary", false, "give every snapshot a summary of its files and size")
-	fl.StringVar(&newHost, "new-host", "", "set the host to `name`")
-	fl.StringVar(&newTime, "new-time", "", "set the time to `time` (\"2006-01-02 15:04:05\")")
+	fl.StringArrayVarP(&o.spec.Excludes, "exclude", "e", nil, "leave out paths matching `pattern` (repeatable; backup's syntax)")
+	fl.StringArrayVar(&o.spec.IExcludes, "iexclude", nil, "like --exclude, ignoring case")
+	fl.StringArrayVar(&o.spec.ExcludeFiles, "exclude-file", nil, "read exclude patterns from `file` (repeatable)")
+	fl.StringArrayVar(&o.spec.IExcludeFiles, "iexclude-file", nil, "like --exclude-file, ignoring case")
+	fl.BoolVarP(&o.dryRun, "dry-run", "n", false, "only report what would be rewritten")
+	fl.BoolVar(&o.forget, "forget", false, "remove the original snapshots, and record what was left out for removal by the next prune")
+	fl.BoolVar(&o.prune, "prune", false, "with --forget: prune at once, removing what was left out that no snapshot uses")
+	fl.BoolVar(&o.summary, "snapshot-summary", false, "give every snapshot a summary of its files and size")
+	fl.StringVar(&o.newHost, "new-host", "", "set the host to `name`")
+	fl.StringVar(&o.newTime, "new-time", "", "set the time to `time` (\"2006-01-02 15:04:05\")")
 	return cmd
+}
+
+// rewriteFlags are rewrite's options.
+type rewriteFlags struct {
+	f                snapFilter
+	spec             snapshot.FilterSpec
+	dryRun, forget   bool
+	prune            bool
+	summary          bool
+	newHost, newTime string
+}
+
+func runRewrite(ctx context.Context, g *globals, o *rewriteFlags, args []string) error {
+	filter, err := snapshot.NewFilter(o.spec)
+	if err != nil {
+		return err
+	}
+	opts := repo.RewriteOptions{DryRun: o.dryRun, Forget: o.forget, Summary: o.summary, Host: o.newHost}
+	if !filter.Empty() {
+		opts.Exclude = func(p string, n *snapshot.Node) bool { return filter.Match(p, n.Type == snapshot.TypeDir) }
+	}
+	if o.newTime != "" {
+		if opts.Time, err = parseSnapshotTime("--new-time", o.newTime); err != nil {
+			return err
+		}
+	}
+	if opts.Exclude == nil && !o.summary && o.newHost == "" && o.newTime == "" {
+		return errNothingToRewrite
+	}
+	if o.prune && !o.forget {
+		return errPruneNeedsForget
+	}
+	purged := 0
+	opts.OnPurge = func(n int) { purged = n }
+	r, unlock, err := g.openLocked(ctx, true)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	snaps, err := o.f.pick(ctx, r, args)
+	if err != nil {
+		return err
+	}
+	removed := 0
+	opts.OnRemoved = func(s *snapshot.Snapshot, p, why string) {
+		removed++
+		g.verbosef(1, "snapshot %s: %s: %s\n", s.ID.Short(), p, why)
+	}
+	out, err := r.RewriteSnapshots(ctx, snaps, opts)
+	ids := []string{}
+	for _, ns := range out {
+		if !o.dryRun {
+			ids = append(ids, ns.ID.String())
+			g.verbosef(0, "snapshot %s rewritten as %s\n", ns.Original.Short(), ns.ID.Short())
+		} else {
+			g.verbosef(0, "snapshot %s would be rewritten\n", ns.Original.Short())
+		}
+	}
+	if err != nil {
+		return err
+	}
+	forgotten := 0
+	if o.forget && !o.dryRun {
+		forgotten = len(out)
+	}
+	verb := map[bool]string{true: "would rewrite", false: "rewrote"}[o.dryRun]
+	sum := message.RewriteSummary{MessageType: message.TypeSummary, MessageVersion: message.SchemaVersion,
+		DryRun: o.dryRun, Rewritten: len(out), EntriesRemoved: removed, NewSnapshots: ids, Forgotten: forgotten, PurgeBlobs: purged}
+	if !g.json {
+		g.printf("%s %d of %s, leaving out %s%s\n", verb, len(out), count(len(snaps), "snapshot"), count(removed, "entry"), forgetNote(o.forget, o.dryRun, len(out)))
+		if purged > 0 && !o.prune {
+			g.printf("recorded %d blobs left out for removal: the next \"cairn prune\" removes those no snapshot uses\n", purged)
+		}
+	}
+	if o.prune && !o.dryRun {
+		if !g.json {
+			g.printf("\n")
+		}
+		err := pruneAndReport(ctx, g, r, repo.PruneOptions{MaxUnused: 5}, func(ps message.PruneSummary) error {
+			sum.Prune = &ps
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if g.json {
+		return g.printJSON(sum)
+	}
+	return nil
 }
 
 // parseSnapshotTime parses a snapshot time as backup's --time does, in
