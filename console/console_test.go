@@ -211,28 +211,11 @@ func TestActionEvents(t *testing.T) {
 	if resp.StatusCode != http.StatusAccepted || started.ID == "" {
 		t.Fatalf("start: %d %+v", resp.StatusCode, started)
 	}
-	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/api/actions/"+started.ID+"/events", nil)
-	req.Header.Set("Authorization", "Bearer s3cret-token")
-	ev, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ev.Body.Close()
-	rd := bufio.NewReader(ev.Body)
-	var got []string
-	for {
-		line, err := rd.ReadString('\n')
-		if err != nil {
-			break
-		}
-		line = strings.TrimSpace(line)
-		if line != "" {
-			got = append(got, line)
-		}
+	got := readEvents(t, srv.URL+"/api/actions/"+started.ID+"/events", func(line string) {
 		if line == `data: "app: backup local: ok"` {
 			close(release) // the first line arrived before the action ended
 		}
-	}
+	})
 	want := []string{"event: line", `data: "app: backup local: ok"`, "event: line", `data: "app: verify local: ok"`,
 		"event: done", `data: {"ok":true,"summary":"run ok"}`}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
@@ -508,7 +491,29 @@ func TestActionProgress(t *testing.T) {
 	var started struct{ ID string }
 	json.NewDecoder(resp.Body).Decode(&started)
 	resp.Body.Close()
-	req, _ = http.NewRequest(http.MethodGet, srv.URL+"/api/actions/"+started.ID+"/events", nil)
+	got := readEvents(t, srv.URL+"/api/actions/"+started.ID+"/events", func(line string) {
+		if strings.HasPrefix(line, `data: {"files_done":3`) {
+			_, state := get(t, http.DefaultClient, srv.URL+"/api/actions/"+started.ID, "Authorization", "Bearer s3cret-token")
+			if !strings.Contains(state, `"progress":{"files_done":3,"total_files":10,"bytes_done":300,"total_bytes":1000}`) {
+				t.Errorf("action state while running: %s", state)
+			}
+			close(release) // the progress arrived while the action ran
+		}
+	})
+	want := []string{"event: progress", `data: {"files_done":3,"total_files":10,"bytes_done":300,"total_bytes":1000}`,
+		"event: progress", `data: {"files_done":10,"total_files":10,"bytes_done":1000,"total_bytes":1000}`,
+		"event: done", `data: {"ok":true,"summary":"restored 10 files"}`}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// readEvents reads the server-sent events at url to their end, with the
+// console's token, and returns their non-empty lines; each is also given
+// to seen as it arrives.
+func readEvents(t *testing.T, url string, seen func(line string)) []string {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
 	req.Header.Set("Authorization", "Bearer s3cret-token")
 	ev, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -520,23 +525,11 @@ func TestActionProgress(t *testing.T) {
 	for {
 		line, err := rd.ReadString('\n')
 		if err != nil {
-			break
+			return got
 		}
 		if line = strings.TrimSpace(line); line != "" {
 			got = append(got, line)
+			seen(line)
 		}
-		if strings.HasPrefix(line, `data: {"files_done":3`) {
-			_, state := get(t, http.DefaultClient, srv.URL+"/api/actions/"+started.ID, "Authorization", "Bearer s3cret-token")
-			if !strings.Contains(state, `"progress":{"files_done":3,"total_files":10,"bytes_done":300,"total_bytes":1000}`) {
-				t.Errorf("action state while running: %s", state)
-			}
-			close(release) // the progress arrived while the action ran
-		}
-	}
-	want := []string{"event: progress", `data: {"files_done":3,"total_files":10,"bytes_done":300,"total_bytes":1000}`,
-		"event: progress", `data: {"files_done":10,"total_files":10,"bytes_done":1000,"total_bytes":1000}`,
-		"event: done", `data: {"ok":true,"summary":"restored 10 files"}`}
-	if strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Errorf("events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

@@ -88,28 +88,8 @@ targets = ["local"]
 		t.Errorf("API without the token: %d", resp.StatusCode)
 	}
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(browser), chromedp.NoSandbox,
-		chromedp.Flag("headless", true), chromedp.WindowSize(1400, 900))
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	ctx, cancel = context.WithTimeout(ctx, 3*time.Minute)
-	defer cancel()
-
-	shots := t.TempDir()
-	if d := os.Getenv("CAIRN_SCREENSHOTS"); d != "" {
-		shots = d
-	}
-	if err := chromedp.Do(ctx,
-		chromedp.Navigate(base),
-		chromedp.WaitVisible(chromedp.ID("token")),
-		chromedp.SendKeys(chromedp.ID("token"), token),
-		chromedp.Click(chromedp.ID("login")),
-		chromedp.WaitVisible(chromedp.ID("overview")),
-	); err != nil {
-		t.Fatalf("log in: %v", err)
-	}
+	ctx := consoleBrowser(t, browser, base, token)
+	shots := screenshotDir(t)
 	dbText, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("source-db")))
 	if err != nil {
 		t.Fatal(err)
@@ -259,6 +239,33 @@ const brokenWordsJS = `(() => {
   return bad.join(", ");
 })()`
 
+// consoleBrowser starts a headless Chromium (1400 by 900), logs in to the
+// console at base with token, and returns the browser's context once the
+// overview shows; the test's end closes it.
+func consoleBrowser(t *testing.T, browser, base, token string) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(browser), chromedp.NoSandbox,
+		chromedp.Flag("headless", true), chromedp.WindowSize(1400, 900))
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelBrowser := chromedp.NewContext(actx)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 3*time.Minute)
+	t.Cleanup(func() { cancelTimeout(); cancelBrowser(); cancelAlloc() })
+	if err := chromedp.Do(ctx, chromedp.Navigate(base), chromedp.WaitVisible(chromedp.ID("token")),
+		chromedp.SendKeys(chromedp.ID("token"), token), chromedp.Click(chromedp.ID("login")), chromedp.WaitVisible(chromedp.ID("overview"))); err != nil {
+		t.Fatalf("log in: %v", err)
+	}
+	return ctx
+}
+
+// screenshotDir is where a test writes its screenshots: $CAIRN_SCREENSHOTS
+// when set, else a folder of the test's.
+func screenshotDir(t *testing.T) string {
+	if d := os.Getenv("CAIRN_SCREENSHOTS"); d != "" {
+		return d
+	}
+	return t.TempDir()
+}
+
 func writeShot(t *testing.T, name string, png []byte) {
 	t.Helper()
 	if len(png) < 1000 {
@@ -305,16 +312,8 @@ targets = ["local"]
 		t.Fatalf("start the restore: %d", resp.StatusCode)
 	}
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(browser), chromedp.NoSandbox, chromedp.Flag("headless", true))
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	ctx, cancel = context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	if err := chromedp.Do(ctx, chromedp.Navigate(base+"login"), chromedp.WaitVisible(chromedp.ID("token")),
-		chromedp.SendKeys(chromedp.ID("token"), token), chromedp.Click(chromedp.ID("login")), chromedp.WaitVisible(chromedp.ID("overview")),
-		chromedp.Navigate(base+"actions/"+started.ID), chromedp.WaitVisible(chromedp.ID("progress-bar"))); err != nil {
+	ctx := consoleBrowser(t, browser, base, token)
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"actions/"+started.ID), chromedp.WaitVisible(chromedp.ID("progress-bar"))); err != nil {
 		t.Fatalf("the action page shows no progress: %v", err)
 	}
 	text, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("progress-text")))

@@ -3,8 +3,6 @@
 package main
 
 import (
-	"bufio"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -51,25 +49,7 @@ func startDaemon(t *testing.T, cfg string) {
 	t.Helper()
 	cmd := exec.Command(cairnBin, "--config", cfg, "daemon")
 	cmd.Env = []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")}
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	rd := bufio.NewReader(stderr)
-	for {
-		line, err := rd.ReadString('\n')
-		if err != nil {
-			t.Fatalf("daemon ended before reporting: %v", err)
-		}
-		if strings.Contains(line, "reporting to the fleet's console") {
-			go io.Copy(io.Discard, rd)
-			return
-		}
-	}
+	startUntil(t, cmd, "reporting to the fleet's console")
 }
 
 // TestFleetOfDaemons: two hosts' daemons, each with its own repository,
@@ -122,21 +102,8 @@ func TestFleetOfDaemons(t *testing.T) {
 		}
 	}
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(browser), chromedp.NoSandbox, chromedp.Flag("headless", true))
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	ctx, cancel = context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	if err := chromedp.Do(ctx, chromedp.Navigate(base), chromedp.WaitVisible(chromedp.ID("token")),
-		chromedp.SendKeys(chromedp.ID("token"), token), chromedp.Click(chromedp.ID("login")), chromedp.WaitVisible(chromedp.ID("overview"))); err != nil {
-		t.Fatalf("log in: %v", err)
-	}
-	shots := t.TempDir()
-	if d := os.Getenv("CAIRN_SCREENSHOTS"); d != "" {
-		shots = d
-	}
+	ctx := consoleBrowser(t, browser, base, token)
+	shots := screenshotDir(t)
 	for _, width := range []int64{375, 1280, 1920} {
 		if err := chromedp.Do(ctx, chromedp.EmulateViewport(width, 900), chromedp.Navigate(base+"fleet"),
 			chromedp.WaitVisible(chromedp.ID("host-web2"))); err != nil {

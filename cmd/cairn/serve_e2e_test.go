@@ -175,6 +175,15 @@ func startServe(t *testing.T, cfg, tokenFile string, env ...string) (*exec.Cmd, 
 	t.Helper()
 	cmd := exec.Command(cairnBin, "--config", cfg, "serve", "--listen", "127.0.0.1:0", "--token-file", tokenFile)
 	cmd.Env = append([]string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")}, env...)
+	line := startUntil(t, cmd, "the console on ")
+	return cmd, strings.TrimSpace(line[strings.Index(line, "the console on ")+len("the console on "):])
+}
+
+// startUntil starts cmd and returns the first line of its stderr holding
+// marker, once it has printed it (the rest of stderr is read and
+// dropped); the test's end kills it.
+func startUntil(t *testing.T, cmd *exec.Cmd, marker string) string {
+	t.Helper()
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -187,11 +196,11 @@ func startServe(t *testing.T, cfg, tokenFile string, env ...string) (*exec.Cmd, 
 	for {
 		line, err := rd.ReadString('\n')
 		if err != nil {
-			t.Fatalf("serve ended: %v", err)
+			t.Fatalf("%s ended before saying %q: %v", strings.Join(cmd.Args, " "), marker, err)
 		}
-		if i := strings.Index(line, "the console on "); i >= 0 {
-			go io.Copy(io.Discard, rd)
-			return cmd, strings.TrimSpace(line[i+len("the console on "):])
+		if strings.Contains(line, marker) {
+			go func() { _, _ = io.Copy(io.Discard, rd) }()
+			return line
 		}
 	}
 }
