@@ -135,7 +135,7 @@ type prunePlan struct {
 	repack      []*prunePack           // packs to copy used blobs out of
 	unindexed   []string               // pack files no index names
 	purge       map[blob.Handle]bool   // blobs purge records name
-	purgeNames  []string               // the purge records
+	purgeRecs   []purgeRecord          // the purge records
 	rep         *PruneReport
 }
 
@@ -213,8 +213,14 @@ func (r *Repository) planPrune(ctx context.Context, opts PruneOptions) (*prunePl
 		return nil, err
 	}
 	rep.BlobsUsed = len(used)
-	if plan.purge, plan.purgeNames, err = r.purgeRecords(ctx); err != nil {
+	if plan.purgeRecs, err = r.purgeRecords(ctx); err != nil {
 		return nil, err
+	}
+	plan.purge = map[blob.Handle]bool{}
+	for _, rec := range plan.purgeRecs {
+		for _, h := range rec.blobs {
+			plan.purge[h] = true
+		}
 	}
 	for h := range plan.purge {
 		if _, ok := used[h]; ok {
@@ -435,7 +441,7 @@ func (r *Repository) executePrune(ctx context.Context, plan *prunePlan) error {
 	if err := r.LoadIndex(ctx); err != nil {
 		return err
 	}
-	if err := r.removePurged(ctx, plan.rep, plan.purgeNames); err != nil {
+	if err := r.removePurged(ctx, plan.rep, plan.purgeRecs); err != nil {
 		return err
 	}
 	if r.cfg.Lock.Enabled() {

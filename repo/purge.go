@@ -73,48 +73,49 @@ func (r *Repository) SavePurge(ctx context.Context, hs []blob.Handle) (int, erro
 	return len(hs), nil
 }
 
-// purgeRecords returns the blobs named by purge records and the records'
-// names.
-func (r *Repository) purgeRecords(ctx context.Context) (map[blob.Handle]bool, []string, error) {
+// purgeRecord is a stored purge record and the blobs it names.
+type purgeRecord struct {
+	name  string
+	blobs []blob.Handle
+}
+
+// purgeRecords reads the purge records. A damaged one is named through
+// Options.Warn and left out (its blobs go only as prune's usual rules
+// say): it must not stop every later prune.
+func (r *Repository) purgeRecords(ctx context.Context) ([]purgeRecord, error) {
 	names, err := r.records(ctx, KindPurge)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	out := map[blob.Handle]bool{}
+	var out []purgeRecord
 	for _, name := range names {
 		p, err := r.LoadFile(ctx, backend.Handle{Type: backend.Record, Name: name}, KindPurge)
+		var hs []blob.Handle
+		if err == nil {
+			hs, err = decodePurge(p)
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		if err != nil {
-			return nil, nil, fmt.Errorf("purge record %s: %w", shortName(name), err)
+			r.opts.Warn(fmt.Errorf("purge record %s is damaged and left out: %w", shortName(name), err))
+			continue
 		}
-		hs, err := decodePurge(p)
-		if err != nil {
-			return nil, nil, fmt.Errorf("purge record %s: %w", shortName(name), err)
-		}
-		for _, h := range hs {
-			out[h] = true
-		}
+		out = append(out, purgeRecord{name: name, blobs: hs})
 	}
-	return out, names, nil
+	return out, nil
 }
 
 // removePurged deletes the purge records none of whose blobs is indexed
 // any more (all were removed, or were never stored); a record naming a
 // blob that a snapshot still uses stays, so that a later prune removes it
 // once no snapshot does.
-func (r *Repository) removePurged(ctx context.Context, rep *PruneReport, names []string) error {
-	for _, name := range names {
-		h := backend.Handle{Type: backend.Record, Name: name}
-		p, err := r.LoadFile(ctx, h, KindPurge)
-		if err != nil {
-			return fmt.Errorf("purge record %s: %w", shortName(name), err)
-		}
-		hs, err := decodePurge(p)
-		if err != nil {
-			return fmt.Errorf("purge record %s: %w", shortName(name), err)
-		}
-		if r.holdsAny(hs) {
+func (r *Repository) removePurged(ctx context.Context, rep *PruneReport, recs []purgeRecord) error {
+	for _, rec := range recs {
+		if r.holdsAny(rec.blobs) {
 			continue
 		}
+		h := backend.Handle{Type: backend.Record, Name: rec.name}
 		if err := r.remove(ctx, h); errors.Is(err, backend.ErrLocked) {
 			r.lockedKept(ctx, rep, h)
 		} else if err != nil && !errors.Is(err, backend.ErrNotExist) {
