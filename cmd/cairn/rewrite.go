@@ -112,6 +112,10 @@ func runRewrite(ctx context.Context, g *globals, o *rewriteFlags, args []string)
 		}
 	}
 	if err != nil {
+		if ctx.Err() != nil && !g.json {
+			// Originals are removed only once every new snapshot is saved.
+			g.printf("rewrite was interrupted: %d of %s saved anew, no original removed\n", savedCount(out, o.dryRun), count(len(snaps), "snapshot"))
+		}
 		return err
 	}
 	forgotten := 0
@@ -154,4 +158,12 @@ func parseSnapshotTime(flag, s string) (time.Time, error) {
 		}
 	}
 	return time.Time{}, errBadTime(flag, s)
+}
+
+// savedCount is how many of the rewritten snapshots were saved.
+func savedCount(out []*snapshot.Snapshot, dryRun bool) int {
+	if dryRun {
+		return 0
+	}
+	return len(out)
 }
